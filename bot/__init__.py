@@ -1,0 +1,1 @@
+"""The Telegram bot and the `qabot` command line. Only this package imports telegram."""

@@ -1,0 +1,9 @@
+"""`qabot` subcommands: telegram."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add this module's subcommands to the parser."""

@@ -1,0 +1,136 @@
+"""One settings object for the whole program, loaded once from ``settings.yaml``.
+
+The project's ``settings.yaml`` holds every default; a user's file (``--settings`` or ``QABOT_SETTINGS``)
+is merged over it, so it need only name what it changes. Unknown keys are errors, so a typo is not
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from retrieval.config import AnswerConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "settings.yaml"
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class CorpusSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    cache_dir: Path
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    admins: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: CorpusSettings
+    index: IndexSettings
+    answer: AnswerConfig
+    telegram: TelegramSettings
+    source_files: tuple[Path, ...]  # the files these settings were read from, for messages
+
+
+_SECTIONS = {
+    "corpus": CorpusSettings,
+    "index": IndexSettings,
+    "answer": AnswerConfig,
+    "telegram": TelegramSettings,
+}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: settings file not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of sections at the top level")
+    return data
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    merged = {name: dict(section or {}) for name, section in base.items()}
+    for name, section in override.items():
+        if name not in merged:
+            raise SettingsError(f"{path}: unknown section {name!r} (known: {', '.join(merged)})")
+        if not isinstance(section, dict):
+            raise SettingsError(f"{path}: section {name!r} must be a mapping")
+        for key, value in section.items():
+            if key not in merged[name]:
+                raise SettingsError(f"{path}: unknown key {name}.{key}")
+            merged[name][key] = value
+    return merged
+
+
+def _resolve_path(value: Any) -> Path:
+    path = Path(os.path.expanduser(str(value)))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _coerce(field: dataclasses.Field, value: Any, where: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
+    try:
+        if kind == "Path":
+            return _resolve_path(value)
+        if kind.startswith("tuple"):
+            return tuple(int(v) if "int" in kind else v for v in (value or ()))
+        if kind == "float":
+            return float(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError("a whole number, not a boolean")
+            return int(value)
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError("true or false")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: bad value {value!r} ({exc})") from None
+    return value
+
+
+def _section(cls: type, values: Mapping[str, Any], name: str, files: str) -> Any:
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in values:
+            raise SettingsError(f"{files}: missing key {name}.{field.name}")
+        kwargs[field.name] = _coerce(field, values[field.name], f"{files}: {name}.{field.name}")
+    return cls(**kwargs)
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read the defaults, merge the user's file over them (``path`` or ``$QABOT_SETTINGS``), and build."""
+    merged = _read_yaml(DEFAULT_SETTINGS_FILE)
+    files = [DEFAULT_SETTINGS_FILE]
+    user = path or os.environ.get("QABOT_SETTINGS")
+    if user:
+        user_path = Path(user)
+        merged = _merge(merged, _read_yaml(user_path), user_path)
+        files.append(user_path)
+    names = " + ".join(str(f) for f in files)
+    sections = {name: _section(cls, merged.get(name) or {}, name, names) for name, cls in _SECTIONS.items()}
+    return Settings(**sections, source_files=tuple(files))

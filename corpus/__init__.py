@@ -1,0 +1,1 @@
+"""The documents the bot answers from: the article model, the files, and the code that reads them."""

@@ -1,0 +1,58 @@
+"""The article model shared by every package: frozen, so it can be passed around freely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of an article, already split into sentences.
+
+    ``text`` is exactly the concatenation of ``sentences``, so a quoted sentence can always be found in
+    its paragraph.
+    """
+
+    article_id: str
+    position: int  # 0-based, in reading order within the article
+    heading: str | None  # the subheading this paragraph stands under, if any
+    text: str
+    sentences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    subtitle: str | None = None
+    source: str | None = None  # e.g. 河北省民政厅, from an attribution line （据河北省民政厅）
+    date: str | None = None
+
+    @property
+    def sentence_count(self) -> int:
+        return sum(len(p.sentences) for p in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """All articles read from one path, in a stable order, with unique ids."""
+
+    articles: tuple[Article, ...]
+    files: tuple[str, ...] = ()  # the files they were read from, for fingerprinting
+
+    def paragraphs(self) -> Iterator[tuple[Article, Paragraph]]:
+        for article in self.articles:
+            for paragraph in article.paragraphs:
+                yield article, paragraph
+
+    @property
+    def paragraph_count(self) -> int:
+        return sum(len(a.paragraphs) for a in self.articles)
+
+    def article(self, article_id: str) -> Article:
+        for article in self.articles:
+            if article.id == article_id:
+                return article
+        raise KeyError(article_id)

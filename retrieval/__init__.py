@@ -1,0 +1,1 @@
+"""Tokenize, index, search and answer. Knows nothing of Telegram."""
