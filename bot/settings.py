@@ -38,6 +38,14 @@ class IndexSettings:
 @dataclass(frozen=True)
 class TelegramSettings:
     admins: tuple[int, ...]
+    overall_messages_per_second: float
+    chat_messages_per_second: float
+    group_messages_per_minute: float
+    send_retries: int
+    upload_max_bytes: int
+    inline_results: int
+    poll_timeout: float
+    max_concurrent_updates: int
 
 
 @dataclass(frozen=True)
