@@ -33,6 +33,7 @@ class CorpusSettings:
 @dataclass(frozen=True)
 class IndexSettings:
     cache_dir: Path
+    workers: int  # tokenizing processes; 0 = every available core
 
 
 @dataclass(frozen=True)
