@@ -28,6 +28,7 @@ class SettingsError(Exception):
 @dataclass(frozen=True)
 class CorpusSettings:
     path: Path
+    max_file_bytes: int
 
 
 @dataclass(frozen=True)
