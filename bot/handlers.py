@@ -1,0 +1,345 @@
+"""The bot's update handlers: thin ``async def handler(update, context)`` functions.
+
+Deciding (is this message for the bot? is the sender an admin?) is done by small pure functions here,
+rendering by ``bot.format``, answering by the ``Answerer`` of the current ``Library``, which lives in
+``bot_data`` and is replaced whole on /reload or an upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from pathlib import Path
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import callbacks
+from bot.callbacks import Button
+from bot.format import clip, render_alternatives, render_answer, render_greeting, render_paragraph, render_quote, render_sources
+from bot.library import Library, load_library
+from bot.settings import Settings
+from bot.texts import phrase, user_language
+from bot.uploads import UploadError, install_upload, safe_upload_name, UPLOAD_SUFFIXES
+from retrieval.answer import Answer
+
+log = logging.getLogger(__name__)
+
+# bot_data keys, set once by bot.app.build_application
+LIBRARY = "library"  # the Library answering now; replaced whole, never mutated
+SETTINGS = "settings"
+CORPUS_OVERRIDE = "corpus_override"  # the --corpus path, if one was given
+ASKER = "asker"  # the executor questions are answered in, off the event loop
+CORPUS_LOCK = "corpus_lock"  # one reload or upload at a time
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_ERROR_CHARS = 1500  # of a corpus error shown to an admin
+_INLINE_TITLE_CHARS = 100
+_INLINE_DESCRIPTION_CHARS = 200
+_LEADING_PUNCTUATION = " \t\n,，:：、"
+
+
+# --- pure decisions ----------------------------------------------------------------------------------
+
+
+def without_entities(text: str, entities: list[MessageEntity]) -> str:
+    """``text`` with the spans of ``entities`` removed (offsets in UTF-16 units, as Telegram gives them).
+
+    >>> without_entities("😀 @bot hi", [MessageEntity(MessageEntity.MENTION, 3, 4)])
+    '😀  hi'
+    """
+    units = text.encode("utf-16-le")
+    for entity in sorted(entities, key=lambda e: e.offset, reverse=True):
+        units = units[: 2 * entity.offset] + units[2 * (entity.offset + entity.length):]
+    return units.decode("utf-16-le", errors="ignore")
+
+
+def _names_bot(message: Message, entity: MessageEntity, bot_username: str, bot_id: int) -> bool:
+    if entity.type == MessageEntity.MENTION:
+        return message.parse_entity(entity).lower() == f"@{bot_username}".lower()
+    return entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id
+
+
+def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question a text message puts to the bot, without the bot's mention; None when a group
+    message is not addressed to the bot (no mention of it, and not a reply to one of its messages)."""
+    text = message.text or ""
+    mentions = [e for e in message.entities if _names_bot(message, e, bot_username, bot_id)]
+    question = without_entities(text, mentions).strip(_LEADING_PUNCTUATION)
+    if message.chat.type == ChatType.PRIVATE or mentions:
+        return question
+    replied = message.reply_to_message
+    # In a forum every message of a topic "replies" to the topic's opening service message.
+    if replied and replied.from_user and replied.from_user.id == bot_id and not replied.forum_topic_created:
+        return question
+    return None
+
+
+def command_argument(message: Message) -> str:
+    """What follows the command at the start of ``message`` (/ask@bot 问题 -> 问题), newlines kept."""
+    text = message.text or ""
+    commands = [e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0]
+    return without_entities(text, commands[:1]).strip(_LEADING_PUNCTUATION)
+
+
+def is_admin(message: Message, settings: Settings) -> bool:
+    """Whether the sender is a configured admin, checked afresh on every call. A forwarded message
+    carries someone else's words, so it never counts, even when an admin forwarded it."""
+    user = message.from_user
+    return user is not None and message.forward_origin is None and user.id in settings.telegram.admins
+
+
+def answer_buttons(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
+    """The "whole paragraph" and "other results" buttons under an answer, where there is something to show."""
+    if not answer.answered:
+        return None
+    language = answer.language
+    row = []
+    here = library.locate(answer.paragraph_id, answer.quote)
+    if here is not None:
+        data = callbacks.encode(Button(callbacks.PARAGRAPH, language, library.stamp, (here,)))
+        row.append(InlineKeyboardButton(phrase(language, "paragraph_button"), callback_data=data))
+    others = [s for alt in answer.alternatives if (s := library.locate(alt.paragraph_id, alt.quote))]
+    if others:
+        data = callbacks.encode(Button(callbacks.MORE, language, library.stamp, tuple(others)))
+        row.append(InlineKeyboardButton(phrase(language, "more_button"), callback_data=data))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def button_text(button: Button, library: Library) -> str:
+    """The message a pressed button asks for: the whole paragraph, or the other results."""
+    if button.kind == callbacks.PARAGRAPH:
+        found = library.find(button.sentences[0])
+        if found is None:
+            return phrase(button.language, "stale_button")
+        article, paragraph = found
+        return render_paragraph(article, paragraph.sentences, button.sentences[0].index, paragraph.heading, button.language)
+    items = []
+    for sentence in button.sentences:
+        found = library.find(sentence)
+        if found is not None:
+            article, paragraph = found
+            items.append((paragraph.sentences[sentence.index], article))
+    return render_alternatives(items, button.language)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
+    return context.bot_data[LIBRARY]
+
+
+def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
+    return context.bot_data[SETTINGS]
+
+
+def _language(update: Update) -> str:
+    user = update.effective_user
+    return user_language(user.language_code if user else None)
+
+
+async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply to ``message`` in its chat (and forum topic), quoting it so it is clear what is answered."""
+    await message.reply_html(
+        text,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+        reply_markup=markup,
+        link_preview_options=_NO_PREVIEW,
+    )
+
+
+async def _ask(context: ContextTypes.DEFAULT_TYPE, library: Library, question: str) -> Answer:
+    """Answer off the event loop, so other chats are served while this one is searched."""
+    executor: Executor = context.bot_data[ASKER]
+    return await asyncio.get_running_loop().run_in_executor(executor, library.answerer.ask, question)
+
+
+async def _show_typing(message: Message) -> None:
+    try:
+        await message.reply_chat_action(ChatAction.TYPING)
+    except TelegramError as exc:  # only a courtesy: the answer matters, not the indicator
+        log.debug("typing indicator not shown: %s", exc)
+
+
+async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, language: str) -> None:
+    library = _library(context)
+    if not question:
+        example = library.examples[0] if library.examples else ""
+        await _reply(message, phrase(language, "empty_question", example=example))
+        return
+    typing = asyncio.create_task(_show_typing(message))
+    answer = await _ask(context, library, question)
+    await typing
+    text = render_answer(answer, library.titles, _settings(context).answer.max_question_chars)
+    await _reply(message, text, answer_buttons(answer, library))
+
+
+# --- handlers --------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: say what the bot does and show three questions drawn from the corpus."""
+    library = _library(context)
+    text = render_greeting(len(library.corpus.articles), library.examples, _language(update))
+    await _reply(update.effective_message, text)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help (and any unknown command in private): how to ask, in private and in groups."""
+    await _reply(update.effective_message, phrase(_language(update), "help", bot=context.bot.username))
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: list the articles the bot answers from."""
+    await _reply(update.effective_message, render_sources(_library(context).corpus.articles, _language(update)))
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask QUESTION, or /ask@bot QUESTION in a group: answer the text after the command."""
+    message = update.effective_message
+    await _answer(message, context, command_argument(message), _language(update))
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message: a question in private; in a group, only when it addresses the bot."""
+    message = update.effective_message
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is not None:
+        await _answer(message, context, question, _language(update))
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo or other non-text message in private: say that questions are text."""
+    await _reply(update.effective_message, phrase(_language(update), "not_text"))
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on "原文段落" or "其他结果": reply under the answer with the paragraph or the other results."""
+    query = update.callback_query
+    library = _library(context)
+    pressed = callbacks.decode(query.data)
+    if pressed is None or pressed.stamp != library.stamp:
+        language = pressed.language if pressed else _language(update)
+        await query.answer(phrase(language, "stale_button"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _reply(query.message, button_text(pressed, library))
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@bot question typed in any chat: offer the best answers to send; nothing for empty or long ones."""
+    query = update.inline_query
+    question = query.query.strip()
+    settings = _settings(context)
+    if not question or len(question) > settings.answer.max_question_chars:
+        await query.answer([], cache_time=0)
+        return
+    library = _library(context)
+    answer = await _ask(context, library, question)
+    await query.answer(inline_results(answer, library, settings.telegram.inline_results), cache_time=30)
+
+
+def inline_results(answer: Answer, library: Library, limit: int) -> list[InlineQueryResultArticle]:
+    """The answer and its alternatives as inline results, each a ready-to-send quoted answer."""
+    if not answer.answered:
+        return []
+    choices = [(answer.quote, answer.highlight, answer.title, answer.source)]
+    for alt in answer.alternatives:
+        article = library.article(alt.article_id)
+        choices.append((alt.quote, None, alt.title, article.source if article else None))
+    return [
+        InlineQueryResultArticle(
+            id=str(number),
+            title=clip(title or "", _INLINE_TITLE_CHARS),
+            description=clip(quote, _INLINE_DESCRIPTION_CHARS),
+            input_message_content=InputTextMessageContent(
+                render_quote(quote, highlight, title, source, answer.language),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=_NO_PREVIEW,
+            ),
+        )
+        for number, (quote, highlight, title, source) in enumerate(choices[:limit])
+    ]
+
+
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload (admins): re-read the corpus and swap it in; on failure keep serving the old one."""
+    message = update.effective_message
+    language = _language(update)
+    settings = _settings(context)
+    if not is_admin(message, settings):
+        await _reply(message, phrase(language, "admin_only"))
+        return
+    async with context.bot_data[CORPUS_LOCK]:
+        try:
+            library = await asyncio.to_thread(load_library, settings, context.bot_data[CORPUS_OVERRIDE])
+        except Exception as exc:  # whatever broke, the corpus being served stays as it was
+            log.warning("reload failed, still serving the previous corpus: %s", exc)
+            await _reply(message, phrase(language, "reload_failed", error=clip(str(exc), _ERROR_CHARS)))
+            return
+        context.bot_data[LIBRARY] = library
+    log.info("reloaded: %d articles, %d paragraphs in %.2f s", len(library.corpus.articles), len(library.paragraphs), library.seconds)
+    await _reply(
+        message,
+        phrase(language, "reloaded", articles=len(library.corpus.articles), paragraphs=len(library.paragraphs), seconds=f"{library.seconds:.1f}"),
+    )
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A document in private: an admin's article file is added to the corpus; others are refused."""
+    message = update.effective_message
+    language = _language(update)
+    settings = _settings(context)
+    if not is_admin(message, settings):
+        await _reply(message, phrase(language, "admin_only"))
+        return
+    upload = message.document
+    name = safe_upload_name(upload.file_name)
+    limit = settings.telegram.upload_max_bytes
+    if name is None:
+        if Path(upload.file_name or "").suffix.lower() in UPLOAD_SUFFIXES:
+            await _reply(message, phrase(language, "upload_name"))
+        else:
+            await _reply(message, phrase(language, "upload_type", types=" ".join(UPLOAD_SUFFIXES)))
+        return
+    if (upload.file_size or 0) > limit:
+        await _reply(message, phrase(language, "upload_size", size=upload.file_size, limit=limit))
+        return
+    content = bytes(await (await upload.get_file()).download_as_bytearray())
+    if len(content) > limit:
+        await _reply(message, phrase(language, "upload_size", size=len(content), limit=limit))
+        return
+    async with context.bot_data[CORPUS_LOCK]:
+        try:
+            library = await asyncio.to_thread(install_upload, settings, context.bot_data[CORPUS_OVERRIDE], name, content)
+        except UploadError as exc:
+            log.warning("upload %s refused: %s", name, exc)
+            await _reply(message, phrase(language, "upload_failed", error=clip(str(exc), _ERROR_CHARS)))
+            return
+        context.bot_data[LIBRARY] = library
+    log.info("upload %s added: %d articles, %d paragraphs", name, len(library.corpus.articles), len(library.paragraphs))
+    await _reply(
+        message,
+        phrase(language, "upload_done", name=name, articles=len(library.corpus.articles), paragraphs=len(library.paragraphs)),
+    )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log each failure once, with its update id; the bot goes on with the next update."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)

@@ -1,0 +1,122 @@
+"""What the bot serves from: one loaded corpus, its answerer, and what the bot derives from them.
+
+A ``Library`` is immutable and replaced whole (on /reload or an upload), so a question in flight keeps
+the one it started with and never sees half of a new corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from itertools import islice, zip_longest
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from bot.callbacks import Sentence
+from bot.runtime import load_answerer
+from bot.settings import Settings
+from corpus.model import Article, Corpus, Paragraph
+from retrieval.answer import Answerer
+
+EXAMPLE_COUNT = 3
+_EXAMPLES_TRIED = 60  # candidate questions checked against the answerer at most, to bound start-up
+# A counted quantity in a clause (248家, 1000余项, 300万余人次) makes a question the corpus answers
+# by replacing the number with 多少. Numbers before a date or time unit would make nonsense, so skip them.
+_COUNTED = re.compile(r"\d+(?:\.\d+)?[万亿]?[余多]?(?=[\u4e00-\u9fff])(?![年月日号时点])")
+_CLAUSE = re.compile(r"[^，,；;。！？!?：:]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_QUESTION_CHARS = (8, 40)  # a clause shorter says too little, a longer one is no longer a question
+
+
+@dataclass(frozen=True)
+class Library:
+    corpus: Corpus
+    answerer: Answerer
+    examples: tuple[str, ...]  # questions drawn from the corpus that the answerer answers correctly
+    seconds: float  # how long loading took
+
+    @cached_property
+    def paragraphs(self) -> tuple[tuple[Article, Paragraph], ...]:
+        """Every paragraph with its article; a paragraph id is an index into this."""
+        return tuple(self.corpus.paragraphs())
+
+    @cached_property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(article.title for article in self.corpus.articles)
+
+    @cached_property
+    def stamp(self) -> str:
+        """A short fingerprint of the paragraphs, so a button made for another corpus is recognised."""
+        digest = hashlib.blake2b(digest_size=3)
+        for article, paragraph in self.paragraphs:
+            digest.update(f"{article.id}\0{paragraph.text}\0".encode())
+        return digest.hexdigest()
+
+    def article(self, article_id: str) -> Article | None:
+        try:
+            return self.corpus.article(article_id)
+        except KeyError:
+            return None
+
+    def locate(self, paragraph_id: int | None, quote: str | None) -> Sentence | None:
+        """Where ``quote`` stands: its paragraph id and its index among the paragraph's sentences."""
+        if paragraph_id is None or quote is None or not 0 <= paragraph_id < len(self.paragraphs):
+            return None
+        sentences = self.paragraphs[paragraph_id][1].sentences
+        return Sentence(paragraph_id, sentences.index(quote)) if quote in sentences else None
+
+    def find(self, sentence: Sentence) -> tuple[Article, Paragraph] | None:
+        """The article and paragraph ``sentence`` points into, if it exists in this corpus."""
+        if not 0 <= sentence.paragraph_id < len(self.paragraphs):
+            return None
+        article, paragraph = self.paragraphs[sentence.paragraph_id]
+        return (article, paragraph) if 0 <= sentence.index < len(paragraph.sentences) else None
+
+
+def counted_questions(sentence: str) -> list[str]:
+    """Questions a sentence answers, made from its clauses that count something.
+
+    >>> counted_questions("行动以来，全市已关闭违规网吧120家，罚款30万元，2023年完成。")
+    ['全市已关闭违规网吧多少家？']
+    """
+    questions = []
+    for clause in _CLAUSE.findall(sentence):
+        clause = clause.strip()
+        match = _COUNTED.search(clause)
+        if not match or not _QUESTION_CHARS[0] <= len(clause) <= _QUESTION_CHARS[1]:
+            continue
+        question = clause[: match.start()] + "多少" + clause[match.end():]
+        if len(_CJK.findall(question)) >= _QUESTION_CHARS[0]:
+            questions.append(question + "？")
+    return questions
+
+
+def example_questions(corpus: Corpus, answerer: Answerer, count: int = EXAMPLE_COUNT) -> tuple[str, ...]:
+    """Up to ``count`` questions drawn from the corpus' own sentences, taken from different articles
+    in turn, each kept only if the answerer quotes the very sentence it came from."""
+    per_article: list[list[str]] = []
+    tried = 0
+    for article in corpus.articles:
+        good: list[str] = []
+        for paragraph in article.paragraphs:
+            for sentence in paragraph.sentences:
+                for question in counted_questions(sentence):
+                    if tried >= _EXAMPLES_TRIED or len(good) >= count:
+                        break
+                    tried += 1
+                    answer = answerer.ask(question)
+                    if answer.answered and answer.quote == sentence:
+                        good.append(question)
+        per_article.append(good)
+        if tried >= _EXAMPLES_TRIED or sum(1 for g in per_article if g) >= count:
+            break
+    in_turn = (question for turn in zip_longest(*per_article) for question in turn if question)
+    return tuple(islice(in_turn, count))
+
+
+def load_library(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = True) -> Library:
+    """Load the corpus and its index (blocking; raises corpus errors) and derive the bot's extras."""
+    loaded = load_answerer(settings, corpus_override, quiet=quiet)
+    examples = example_questions(loaded.corpus, loaded.answerer)
+    return Library(loaded.corpus, loaded.answerer, examples, loaded.seconds)
