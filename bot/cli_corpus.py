@@ -1,9 +1,107 @@
-"""`qabot` subcommands: corpus."""
+"""`qabot` subcommands for the corpus: ``ingest`` a raw OCR page into article files, list ``articles``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import unicodedata
+from pathlib import Path
+
+from corpus.errors import CorpusError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
+    ingest = commands.add_parser(
+        "ingest",
+        help="turn a raw OCR newspaper page into article files",
+        description="Split a raw OCR page into articles (title, subtitle, source, paragraphs) and write one "
+        "YAML file per article. Running it again on the same page gives the same files.",
+    )
+    ingest.add_argument("page", metavar="PAGE.txt", help="the OCR text of one page (UTF-8)")
+    ingest.add_argument("--out", metavar="DIR", help="where to write the articles (default: the corpus directory)")
+    ingest.set_defaults(handler=run_ingest)
+
+    articles = commands.add_parser(
+        "articles",
+        help="list the corpus' articles",
+        description="List id, title, source, paragraph count and sentence count of every article in the corpus.",
+    )
+    articles.set_defaults(handler=run_articles)
+
+
+def _fail(error: Exception) -> int:
+    print(f"qabot: error: {error}", file=sys.stderr)
+    return 2
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from bot.runtime import corpus_path
+    from corpus.ingest import ingest_page, page_slug
+    from corpus.loader import read_text
+    from corpus.writer import write_page_articles
+
+    settings = args.settings_obj
+    page = Path(args.page)
+    out = Path(args.out) if args.out else corpus_path(settings, args.corpus)
+    try:
+        text = read_text(page, settings.corpus.max_file_bytes)
+        if not text.strip():
+            raise CorpusError(page, "the page is empty")
+        articles = ingest_page(text, page.name)
+        if not articles:
+            raise CorpusError(page, "no article found on this page (no paragraph ends a sentence)")
+        written = write_page_articles(articles, out, page_slug(page.name), page.name)
+    except CorpusError as error:
+        return _fail(error)
+    if not args.quiet:
+        for path, article in zip(written, articles):
+            print(f"{path}  {article.title}  ({len(article.paragraphs)} paragraphs, {article.sentence_count} sentences)")
+    return 0
+
+
+def run_articles(args: argparse.Namespace) -> int:
+    from bot.runtime import corpus_path
+    from corpus.loader import load_corpus
+
+    settings = args.settings_obj
+    try:
+        corpus = load_corpus(corpus_path(settings, args.corpus), settings.corpus.max_file_bytes)
+    except CorpusError as error:
+        return _fail(error)
+    rows = [("ID", "TITLE", "SOURCE", "PARAGRAPHS", "SENTENCES")]
+    for article in corpus.articles:
+        rows.append(
+            (article.id, article.title, article.source or "-", str(len(article.paragraphs)), str(article.sentence_count))
+        )
+    print(format_table(rows, right_aligned={3, 4}))
+    sentences = sum(a.sentence_count for a in corpus.articles)
+    print(f"{len(corpus.articles)} articles, {corpus.paragraph_count} paragraphs, {sentences} sentences")
+    return 0
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide and full-width characters take two.
+
+    >>> display_width("河北 ok")
+    7
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
+
+
+def format_table(rows: list[tuple[str, ...]], right_aligned: set[int] = frozenset()) -> str:
+    """Rows as aligned columns, two spaces apart, measured in terminal columns.
+
+    >>> print(format_table([("ID", "TITLE", "N"), ("a", "标题", "12")], right_aligned={2}))
+    ID  TITLE   N
+    a   标题   12
+    """
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if i in right_aligned else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

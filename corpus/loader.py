@@ -1,0 +1,317 @@
+"""Reading article files into a ``Corpus``: YAML, JSON Lines, and clean text or Markdown.
+
+The formats and fields are described exactly in ``corpus/README.md``. Everything is read and checked
+before anything is returned, so a bad file never leaves a half-loaded corpus behind: the caller gets
+either a whole ``Corpus`` or a ``CorpusError`` naming the file and, where known, the line.
+
+Guards against hostile files: a size cap checked before a file is read (for JSON Lines, per line,
+so a large corpus can still be one file), and YAML aliases are refused outright, so a
+"billion laughs" document is rejected before anything is expanded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from corpus.errors import CorpusError
+from corpus.model import Article, Corpus, Paragraph
+from corpus.sentences import split_sentences
+from corpus.text import join_lines
+
+__all__ = ["ARTICLE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "CorpusError", "article_files", "load_corpus", "read_text"]
+
+ARTICLE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".txt", ".md")
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+_FIELDS = frozenset({"id", "title", "subtitle", "source", "date", "paragraphs"})
+_PARAGRAPH_FIELDS = frozenset({"heading", "text"})
+_DISAPPEARED = "the file disappeared while the corpus was being read (deleted meanwhile?)"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_corpus(path: str | os.PathLike, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
+    """Every article under ``path`` (a directory, read recursively in sorted order, or one file)."""
+    root = Path(path)
+    files = article_files(root)
+    articles: list[Article] = []
+    defined_at: dict[str, str] = {}
+    for file in files:
+        for article, where in _read_file(file, root, max_file_bytes):
+            if article.id in defined_at:
+                raise CorpusError(file, f"duplicate article id {article.id!r} (first in {defined_at[article.id]})", where)
+            defined_at[article.id] = f"{file}:{where}" if where else str(file)
+            articles.append(article)
+    if not articles:
+        raise CorpusError(root, "the corpus is empty: its files hold no articles")
+    return Corpus(tuple(articles), tuple(str(f) for f in files))
+
+
+def article_files(root: Path) -> list[Path]:
+    """The article files at ``root``: itself if a file, else every one below it, in sorted order.
+
+    Hidden files and folders (a leading dot, like the temporary files ingest writes) are skipped.
+    """
+    try:
+        if root.is_file():
+            return [root]
+        if not root.is_dir():
+            raise CorpusError(root, "no such file or directory")
+        found = []
+        for folder, subfolders, names in os.walk(root):
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+            for name in names:
+                if not name.startswith(".") and name.lower().endswith(ARTICLE_SUFFIXES):
+                    found.append(Path(folder, name))
+    except OSError as exc:
+        raise CorpusError(root, f"cannot be read: {exc.strerror or exc}") from None
+    if not found:
+        suffixes = ", ".join(ARTICLE_SUFFIXES)
+        raise CorpusError(root, f"the corpus is empty: no article files ({suffixes}) in this directory")
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _read_file(file: Path, root: Path, max_file_bytes: int) -> Iterator[tuple[Article, int | None]]:
+    suffix = file.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _read_jsonl(file, max_file_bytes)
+        return
+    text = _decode(file, _read_capped(file, max_file_bytes, missing=_DISAPPEARED))
+    if not text.strip():
+        raise CorpusError(file, "the file is empty")
+    if suffix in (".yaml", ".yml"):
+        yield from _read_yaml(file, text)
+    else:
+        yield _read_plain_text(file, root, text), 1
+
+
+def read_text(file: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    """A UTF-8 text file's contents, with the size cap and a clean error for every way reading fails."""
+    return _decode(file, _read_capped(file, max_file_bytes))
+
+
+def _read_capped(file: Path, max_file_bytes: int, missing: str = "no such file") -> bytes:
+    """The file's bytes, refused before reading if it is larger than the cap."""
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_file_bytes:
+                raise CorpusError(file, f"file too large: {size:,} bytes (corpus.max_file_bytes is {max_file_bytes:,})")
+            data = handle.read(max_file_bytes + 1)
+    except FileNotFoundError:
+        raise CorpusError(file, missing) from None
+    except OSError as exc:
+        raise CorpusError(file, f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > max_file_bytes:
+        raise CorpusError(file, f"file too large: over {max_file_bytes:,} bytes (corpus.max_file_bytes)")
+    return data
+
+
+def _decode(file: Path, data: bytes, first_line: int = 1) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = first_line + data.count(b"\n", 0, exc.start)
+        byte = data[exc.start : exc.start + 1].hex()
+        raise CorpusError(file, f"not valid UTF-8 (byte 0x{byte} at offset {exc.start})", line) from None
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+
+def _read_yaml(file: Path, text: str) -> Iterator[tuple[Article, int | None]]:
+    loader = _YAML_LOADER(text)
+    found = False
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            _refuse_aliases(file, node)
+            data = loader.construct_document(node)
+            if data is None:
+                continue
+            items = data if isinstance(data, list) else [data]
+            nodes = node.value if isinstance(data, list) else [node]
+            for item, item_node in zip(items, nodes):
+                found = True
+                yield _article(file, item, item_node.start_mark.line + 1), item_node.start_mark.line + 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise CorpusError(file, f"YAML syntax error: {problem}", mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise CorpusError(file, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if not found:
+        raise CorpusError(file, "the file is empty: it holds no articles")
+
+
+def _refuse_aliases(file: Path, root: yaml.Node) -> None:
+    """Refuse a document that reuses a node (``*alias``): articles never need one, bombs always do."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise CorpusError(file, "YAML aliases (*name) are not allowed in article files", node.start_mark.line + 1)
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+
+
+# --- JSON Lines ---------------------------------------------------------------------------------
+
+
+def _read_jsonl(file: Path, max_line_bytes: int) -> Iterator[tuple[Article, int | None]]:
+    found = False
+    try:
+        handle = open(file, "rb")
+    except FileNotFoundError:
+        raise CorpusError(file, _DISAPPEARED) from None
+    except OSError as exc:
+        raise CorpusError(file, f"cannot be read: {exc.strerror or exc}") from None
+    with handle:
+        for number, raw in enumerate(iter(lambda: handle.readline(max_line_bytes + 1), b""), start=1):
+            if len(raw) - raw.endswith(b"\n") > max_line_bytes:
+                raise CorpusError(file, f"line too long: over {max_line_bytes:,} bytes (corpus.max_file_bytes)", number)
+            line = _decode(file, raw, number)
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(file, f"not valid JSON: {exc.msg} (column {exc.colno})", number) from None
+            found = True
+            yield _article(file, data, number), number
+    if not found:
+        raise CorpusError(file, "the file is empty: it holds no articles")
+
+
+# --- clean text and Markdown --------------------------------------------------------------------
+
+
+def _read_plain_text(file: Path, root: Path, text: str) -> Article:
+    """First line the title, blank lines between paragraphs; in Markdown, ``#`` marks are dropped
+    from the title and a paragraph that is one ``##`` line is the heading of the paragraphs below."""
+    markdown = file.suffix.lower() == ".md"
+    blocks = [block.splitlines() for block in _split_blank_lines(text.strip())]
+    title_lines = blocks[0]
+    title = title_lines[0].lstrip("#").strip() if markdown else title_lines[0].strip()
+    blocks[0] = title_lines[1:]
+    paragraphs: list[dict[str, Any]] = []
+    heading = None
+    for lines in blocks:
+        if not lines:
+            continue
+        if markdown and len(lines) == 1 and lines[0].startswith("#"):
+            heading = lines[0].lstrip("#").strip()
+            continue
+        paragraphs.append({"heading": heading, "text": join_lines(lines)})
+    relative = file.relative_to(root) if file != root else Path(file.name)
+    article_id = relative.with_suffix("").as_posix()
+    return _article(file, {"id": article_id, "title": title, "paragraphs": paragraphs}, 1)
+
+
+def _split_blank_lines(text: str) -> list[str]:
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _article(file: Path, data: Any, line: int | None) -> Article:
+    """Check one article's fields and build it; ``line`` is where it starts, for messages."""
+    if not isinstance(data, dict):
+        raise CorpusError(file, f"expected an article (a mapping of fields), got {_kind(data)}", line)
+    unknown = sorted(str(key) for key in data if key not in _FIELDS)
+    if unknown:
+        raise CorpusError(file, f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(_FIELDS))})", line)
+    article_id = _identifier(file, data.get("id"), line)
+    title = _required_text(file, data, "title", line)
+    subtitle = _optional_text(file, data, "subtitle", line)
+    source = _optional_text(file, data, "source", line)
+    date = data.get("date")
+    if isinstance(date, (datetime.date, datetime.datetime)):
+        date = date.isoformat()
+    elif date is not None:
+        date = _optional_text(file, data, "date", line)
+    raw_paragraphs = data.get("paragraphs")
+    if raw_paragraphs is None:
+        raise CorpusError(file, f"article {article_id!r}: missing 'paragraphs'", line)
+    if not isinstance(raw_paragraphs, list):
+        raise CorpusError(file, f"article {article_id!r}: 'paragraphs' must be a list, got {_kind(raw_paragraphs)}", line)
+    if not raw_paragraphs:
+        raise CorpusError(file, f"article {article_id!r} has no paragraphs", line)
+    paragraphs = tuple(
+        _paragraph(file, article_id, position, item, line) for position, item in enumerate(raw_paragraphs)
+    )
+    return Article(article_id, title, paragraphs, subtitle=subtitle, source=source, date=date)
+
+
+def _paragraph(file: Path, article_id: str, position: int, item: Any, line: int | None) -> Paragraph:
+    where = f"article {article_id!r}, paragraph {position + 1}"
+    heading = None
+    if isinstance(item, dict):
+        unknown = sorted(str(key) for key in item if key not in _PARAGRAPH_FIELDS)
+        if unknown:
+            raise CorpusError(file, f"{where}: unknown field {unknown[0]!r} (fields: heading, text)", line)
+        heading = item.get("heading")
+        if heading is not None and not isinstance(heading, str):
+            raise CorpusError(file, f"{where}: 'heading' must be text, got {_kind(heading)}", line)
+        if heading is not None:
+            heading = heading.strip() or None
+        item = item.get("text")
+    if not isinstance(item, str):
+        raise CorpusError(file, f"{where}: expected text or {{heading, text}}, got {_kind(item)}", line)
+    text = item.strip()
+    if not text:
+        raise CorpusError(file, f"{where}: the text is empty", line)
+    return Paragraph(article_id, position, heading, text, split_sentences(text))
+
+
+def _identifier(file: Path, value: Any, line: int | None) -> str:
+    if value is None:
+        raise CorpusError(file, "article without an 'id'", line)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise CorpusError(file, f"'id' must be text, got {_kind(value)}", line)
+    identifier = str(value).strip()
+    if not identifier:
+        raise CorpusError(file, "'id' is empty", line)
+    return identifier
+
+
+def _required_text(file: Path, data: dict, field: str, line: int | None) -> str:
+    value = _optional_text(file, data, field, line)
+    if value is None:
+        raise CorpusError(file, f"article {data.get('id')!r}: missing {field!r}", line)
+    return value
+
+
+def _optional_text(file: Path, data: dict, field: str, line: int | None) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise CorpusError(file, f"article {data.get('id')!r}: {field!r} must be text, got {_kind(value)}", line)
+    return str(value).strip() or None
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+    return "nothing" if value is None else names.get(type(value), type(value).__name__)

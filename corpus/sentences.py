@@ -1,0 +1,89 @@
+"""Splitting a paragraph into sentences, the unit the bot quotes.
+
+The rule:
+
+* A sentence ends at 。！？ and at ；; (each clause of a list is its own unit), and at an ellipsis
+  …… (two or more …, or ⋯⋯).
+* ASCII . ! ? end a sentence only when white space or the end of the text follows (so URLs, 3.5 and
+  file.txt stay whole), and a . never ends one after an abbreviation: a single letter (U.S., J.),
+  a known short form (Dr., e.g., No.) or when the next word starts in lower case.
+* Further end marks, closing quotes and closing brackets (”’」』）)]】〉》 and ASCII quotes) stay with
+  the sentence they close, and so does the white space after it.
+* Nothing inside a balanced 《…》 ever splits: a book or document title is one piece of its sentence.
+
+Concatenating the sentences gives back the text exactly; a text with no end mark is one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_END_RUN = re.compile(
+    r"(?:[。！？；;!?]|\.|…{2,}|⋯{2,})+"
+    r"[”’」』）)\]】〉》\"']*"
+    r"\s*"
+)
+_STRONG_END = re.compile(r"[。！？；;]|…{2}|⋯{2}")
+_BOOK_TITLE = re.compile(r"《[^《》]*》")
+_WORD_BEFORE_DOT = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st no nos vs etc e.g i.e cf fig al inc ltd co corp dept est approx "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    """Start and end of every 《…》 pair (innermost pairs: titles nest 〈〉 inside 《》, not 《》)."""
+    if "《" not in text:
+        return []
+    return [match.span() for match in _BOOK_TITLE.finditer(text)]
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < position < end for start, end in spans)
+
+
+def _is_abbreviation(text: str, dot: int, after: int) -> bool:
+    """Whether the lone . at ``dot`` closes a short form rather than a sentence."""
+    word = _WORD_BEFORE_DOT.search(text, max(0, dot - 20), dot)
+    if word:
+        token = word.group(1)
+        if len(token) == 1 or "." in token or token.lower() in ABBREVIATIONS:
+            return True
+    return after < len(text) and text[after].islower()
+
+
+def _ends_sentence(text: str, match: re.Match[str], spans: list[tuple[int, int]]) -> bool:
+    if spans and _inside(match.start(), spans):
+        return False
+    marks = match.group(0)
+    if _STRONG_END.search(marks):
+        return True
+    end = match.end()
+    if end < len(text) and not marks[-1].isspace():
+        return False  # 3.5, a.b, file.txt?x: ASCII marks need space or the end after them
+    if marks.rstrip().rstrip("\"')]").strip() == ".":
+        return not _is_abbreviation(text, match.start(), end)
+    return True
+
+
+def split_sentences(text: str) -> tuple[str, ...]:
+    """Split ``text`` into sentences by the rule above; ``"".join(result) == text``.
+
+    >>> split_sentences("会议强调：“要高标准开展。”一是坚持;二是服务！《关于（试行）。办法》印发……好")
+    ('会议强调：“要高标准开展。”', '一是坚持;', '二是服务！', '《关于（试行）。办法》印发……', '好')
+    >>> split_sentences("GDP grew 3.5 percent in the U.S. last year. Dr. Li agreed.")
+    ('GDP grew 3.5 percent in the U.S. last year. ', 'Dr. Li agreed.')
+    """
+    if not text:
+        return ()
+    spans = _protected_spans(text)
+    sentences = []
+    start = 0
+    for match in _END_RUN.finditer(text):
+        if _ends_sentence(text, match, spans):
+            sentences.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        sentences.append(text[start:])
+    return tuple(sentences)
