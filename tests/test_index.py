@@ -1,0 +1,150 @@
+"""The index ranks exactly like rank-bm25's BM25Okapi: same scores to 1e-6, same top-10 (ties in
+paragraph order), on the seed corpus, the CMRC 2018 trial contexts and generated corpora."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from retrieval.index import BM25Index, BM25Params, best_of
+from retrieval.tokenize import Tokenizer
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The CMRC 2018 trial split (CC BY-SA 4.0, https://github.com/ymcui/cmrc2018), from the shared data folder.
+CMRC_CANDIDATES = (
+    PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+)
+
+
+def cmrc_path() -> Path:
+    for path in CMRC_CANDIDATES:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"CMRC 2018 trial file not found at any of {[str(p) for p in CMRC_CANDIDATES]}")
+
+
+def reference_top(reference: BM25Okapi, query: list[str], k: int = 10) -> tuple[list[int], np.ndarray]:
+    """rank-bm25's own argsort is unstable on ties, so its scores are ordered stably here."""
+    scores = reference.get_scores(query)
+    order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+    return order.tolist(), scores
+
+
+def assert_same_ranking(docs: list[list[str]], queries: list[list[str]], params: BM25Params = BM25Params()) -> None:
+    reference = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    index = BM25Index.build(docs, params)
+    for query in queries:
+        expected_ids, expected_scores = reference_top(reference, query)
+        ids, scores = index.closest_docs(query, 10)
+        assert ids == expected_ids, query
+        np.testing.assert_allclose(scores, expected_scores[expected_ids], rtol=1e-6, atol=0)
+        np.testing.assert_allclose(index.scores(query), expected_scores, rtol=1e-6, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+def test_seed_corpus_ranks_like_rank_bm25(tokenizer):
+    from bot.settings import load_settings
+    from corpus.loader import load_corpus
+
+    corpus = load_corpus(load_settings().corpus.path)
+    docs = [tokenizer.tokens(paragraph.text) for _, paragraph in corpus.paragraphs()]
+    # Every sentence of the corpus asked back as a question, plus single words.
+    queries = [tokenizer.tokens(s) for _, p in corpus.paragraphs() for s in p.sentences]
+    queries += [[word] for word in sorted({w for doc in docs for w in doc})[:200]]
+    assert len(docs) >= 10 and len(queries) >= 100
+    assert_same_ranking(docs, queries)
+
+
+def test_cmrc_trial_contexts_rank_like_rank_bm25(tokenizer):
+    from retrieval.evaluate import load_cmrc
+
+    corpus, questions = load_cmrc(cmrc_path())
+    docs = [tokenizer.tokens(paragraph.text) for _, paragraph in corpus.paragraphs()]
+    queries = [tokenizer.tokens(q.question) for q in questions]
+    assert len(docs) == 256 and len(queries) > 1000
+    assert_same_ranking(docs, queries)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_generated_corpora_rank_like_rank_bm25(seed):
+    """Small vocabularies make many ties, words in over half the paragraphs (the epsilon floor),
+    repeated words, empty paragraphs and duplicate paragraphs."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(rng.choice([5, 30, 400]))]
+    weights = [1 / (i + 1) for i in range(len(vocabulary))]
+    docs = [rng.choices(vocabulary, weights, k=rng.randint(0, 40)) for _ in range(rng.randint(20, 600))]
+    docs += docs[:5]
+    queries = [rng.choices(vocabulary, k=rng.randint(1, 6)) for _ in range(60)]
+    queries += [["unknown"], [], [vocabulary[0]] * 3]
+    # b stays below 1: rank-bm25 divides 0 by 0 for an empty paragraph when b = 1 (NaN scores).
+    params = BM25Params(k1=rng.choice([1.2, 1.5, 2.0]), b=rng.choice([0.5, 0.75, 0.9]), epsilon=rng.choice([0.1, 0.25]))
+    assert_same_ranking(docs, queries, params)
+
+
+def test_ties_keep_paragraph_order():
+    docs = [["a", "b"], ["c"], ["a", "b"], ["a", "b"], ["d"]]
+    index = BM25Index.build(docs)
+    ids, scores = index.closest_docs(["a"], 3)
+    assert ids == [0, 2, 3]
+    assert scores[0] == scores[1] == scores[2]
+
+
+def test_query_without_known_words_ranks_all_paragraphs_equal_in_order():
+    index = BM25Index.build([["a"], ["b"], ["c"]])
+    assert index.closest_docs(["zzz"], 2) == ([0, 1], [0.0, 0.0])
+    assert index.closest_docs([], 5) == ([0, 1, 2], [0.0, 0.0, 0.0])
+
+
+def test_k_larger_than_the_corpus_returns_every_paragraph():
+    index = BM25Index.build([["a"], ["a", "b"], ["c"]])
+    ids, scores = index.closest_docs(["b"], 10)
+    assert ids == [1, 0, 2] and scores[0] > 0 == scores[1] == scores[2]
+
+
+def test_empty_corpus_is_refused():
+    with pytest.raises(ValueError, match="empty corpus"):
+        BM25Index.build([])
+
+
+def test_idf_matches_rank_bm25_with_its_epsilon_floor():
+    docs = [["common", f"rare{i}"] for i in range(10)] + [["common"]]
+    reference = BM25Okapi(docs)
+    index = BM25Index.build(docs)
+    for term in ("common", "rare3"):
+        assert index.idf(term) == pytest.approx(reference.idf[term], rel=1e-12)
+    assert index.idf("never seen") == 0.0
+
+
+def test_best_of_orders_dense_scores_stably():
+    scores = np.array([1.0, 3.0, 3.0, 2.0, 3.0])
+    assert best_of(scores, 4).tolist() == [1, 2, 4, 3]
+
+
+def test_saved_index_reopens_memory_mapped_with_the_same_ranking(tmp_path):
+    rng = random.Random(7)
+    docs = [rng.choices("abcdefghij", k=rng.randint(1, 15)) for _ in range(300)]
+    built = BM25Index.build(docs)
+    meta = built.save(tmp_path)
+    loaded = BM25Index.load(tmp_path, meta)
+    assert isinstance(loaded.weights, np.memmap) and isinstance(loaded.doc_ids, np.memmap)
+    assert loaded.doc_ids.dtype == np.int32
+    for query in (["a"], ["b", "c", "c"], ["j", "a", "x"]):
+        assert loaded.closest_docs(query, 10) == built.closest_docs(query, 10)
+    # Plain files only: the terms one per line, every array loadable without pickle.
+    assert (tmp_path / "terms.txt").read_text(encoding="utf-8").split("\n") == built.terms
+    for array in tmp_path.glob("*.npy"):
+        np.load(array, allow_pickle=False)
+
+
+def test_a_term_with_a_line_break_cannot_be_saved(tmp_path):
+    with pytest.raises(ValueError, match="line break"):
+        BM25Index.build([["a\nb"]]).save(tmp_path)
