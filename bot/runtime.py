@@ -1,4 +1,8 @@
-"""Loading what every front end needs, once: the settings' corpus and an Answerer over it."""
+"""Loading what every front end needs, once: the settings' corpus and an Answerer over its index.
+
+The index is the persisted one when it is up to date with the corpus, else it is rebuilt first (the
+reason is logged), so a restart costs a memory-map, not a re-tokenization.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 from bot.settings import Settings
 from corpus.model import Corpus
 from retrieval.answer import Answerer
+from retrieval.store import IndexStore, Opened, use_persistent_jieba_cache
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +31,30 @@ def corpus_path(settings: Settings, override: str | Path | None = None) -> Path:
     return Path(override) if override else settings.corpus.path
 
 
+def index_store(settings: Settings, quiet: bool = False) -> IndexStore:
+    """The index store the settings describe (cache folder, workers, BM25 parameters)."""
+    use_persistent_jieba_cache(settings.index.cache_dir)
+    return IndexStore(settings.index.cache_dir, settings.answer, workers=settings.index.workers, quiet=quiet)
+
+
+def open_index(settings: Settings, corpus: Corpus, path: Path, quiet: bool = False, force: bool = False) -> tuple[IndexStore, Opened]:
+    """The corpus' index, persisted or rebuilt, and the store it came from (whose tokenizer built it)."""
+    store = index_store(settings, quiet)
+    try:
+        return store, store.open(corpus, path, force=force)
+    finally:
+        store.close()
+
+
 def load_answerer(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = False) -> Loaded:
     """Read the corpus and open its index; raises corpus.loader.CorpusError on a bad corpus."""
     from corpus.loader import load_corpus
 
     started = time.perf_counter()
-    corpus = load_corpus(corpus_path(settings, corpus_override))
-    answerer = Answerer(corpus, settings.answer)
+    path = corpus_path(settings, corpus_override)
+    corpus = load_corpus(path)
+    store, opened = open_index(settings, corpus, path, quiet)
+    answerer = Answerer(corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index)
     seconds = time.perf_counter() - started
+    log.debug("loaded %d paragraphs and their index in %.2f s", corpus.paragraph_count, seconds)
     return Loaded(corpus, answerer, seconds)

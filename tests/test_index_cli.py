@@ -1,0 +1,90 @@
+"""`qabot index` and the runtime loader: build once, then reuse the persisted index until the corpus
+changes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.runtime import load_answerer
+from bot.settings import load_settings
+
+ARTICLE = """省民政厅召开养老服务工作推进会
+
+会议指出，今年以来全省新建社区养老服务中心一百二十个，覆盖城乡老年人三十万人。
+
+会议要求，各地要加快补齐农村养老服务短板，确保年底前完成全部建设任务。
+"""
+
+SECOND = """市防汛指挥部部署汛期安全工作
+
+指挥部要求，各区县在六月底前完成所有水库和堤防的隐患排查。
+"""
+
+
+@pytest.fixture
+def settings_file(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text(f"index:\n  cache_dir: {tmp_path / 'cache'}\n  workers: 1\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    directory = tmp_path / "articles"
+    directory.mkdir()
+    (directory / "yanglao.txt").write_text(ARTICLE, encoding="utf-8")
+    return directory
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_index_builds_then_reports_up_to_date(capsys, settings_file, corpus_dir):
+    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    assert status == 0
+    assert out.startswith("index built (no index yet")
+    assert "2 paragraphs" in out and "terms" in out and "on disk" in out and "tokenized 2 of 2 paragraphs" in out
+
+    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    assert status == 0 and out.startswith("index up to date: 2 paragraphs")
+
+
+def test_index_accepts_the_global_corpus_option_too(capsys, settings_file, corpus_dir):
+    status, out, _ = run(capsys, "--settings", settings_file, "--corpus", corpus_dir, "-q", "index")
+    assert status == 0 and "2 paragraphs" in out
+
+
+def test_adding_an_article_rebuilds_tokenizing_only_it(capsys, settings_file, corpus_dir):
+    run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    (corpus_dir / "fangxun.txt").write_text(SECOND, encoding="utf-8")
+    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    assert status == 0
+    assert "new file" in out and "fangxun.txt" in out
+    assert "3 paragraphs" in out and "tokenized 1 of 3 paragraphs" in out
+
+
+def test_a_missing_corpus_is_one_clear_error(capsys, settings_file, tmp_path):
+    status, out, err = run(capsys, "--settings", settings_file, "index", "--corpus", tmp_path / "nowhere")
+    assert status == 2 and out == ""
+    assert err.startswith("qabot: error: ") and "nowhere" in err and len(err.strip().splitlines()) == 1
+
+
+def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_file, corpus_dir, caplog):
+    settings = load_settings(settings_file)
+    first = load_answerer(settings, corpus_dir, quiet=True)
+    assert first.answerer.index.doc_count == 2
+    second = load_answerer(settings, corpus_dir, quiet=True)
+    assert isinstance(second.answerer.index.weights, np.memmap)
+
+    (corpus_dir / "yanglao.txt").write_text(ARTICLE + "\n会议强调，要把安全放在首位。\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="retrieval.store"):
+        third = load_answerer(settings, corpus_dir, quiet=True)
+    assert third.answerer.index.doc_count == 3
+    assert "file changed" in caplog.text and "yanglao.txt" in caplog.text
