@@ -73,7 +73,7 @@ def install_upload(settings: Settings, corpus_override: str | Path | None, name:
     with tempfile.TemporaryDirectory(prefix="qabot-upload-") as staging:
         _stage(corpus_dir, Path(staging), name, content)
         try:
-            load_corpus(Path(staging))
+            load_corpus(Path(staging), settings.corpus.max_file_bytes)
         except CorpusError as exc:
             raise UploadError(str(exc).replace(staging, corpus_dir.name)) from None
 
