@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     token, base_url, file_url = environment
     _keep_token_out_of_logs(token)
+    # Opt in to PTB 23's timedelta RetryAfter.retry_after now; otherwise every 429 logs a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
     from telegram.error import InvalidToken
 
