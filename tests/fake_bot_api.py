@@ -310,9 +310,9 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_post("/_control/{action}", self._handle_control)
         app.router.add_get("/_control/calls", self._handle_control_calls)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # the port the OS picked for port=0
 
@@ -542,10 +542,8 @@ class FakeBotApi:
         return web.json_response({"ok": True, "result": result})
 
     async def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "getUpdates":
-            return await self._get_updates(params)
         handler = _METHODS.get(method)
-        if handler is None:
+        if handler is None and method != "getUpdates":
             self._record(method, params, "not_found")
             raise _ApiError(404, "Not Found")
         fault = self._draw_fault(method)
@@ -557,6 +555,8 @@ class FakeBotApi:
             if fault == "server_error":
                 raise _ApiError(500, "Internal Server Error")
             raise _Drop()
+        if method == "getUpdates":
+            return await self._get_updates(params)
         try:
             with self._lock:
                 result = handler(self, params)
@@ -597,7 +597,7 @@ class FakeBotApi:
             conflict = self.faults.conflict_get_updates != 0
             if self.faults.conflict_get_updates > 0:
                 self.faults.conflict_get_updates -= 1
-            hang = self.faults.hang_get_updates > 0
+            hang = not conflict and self.faults.hang_get_updates > 0
             if hang:
                 self.faults.hang_get_updates -= 1
         if conflict:

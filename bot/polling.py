@@ -1,0 +1,256 @@
+"""Long polling that confirms an update to Telegram only after the bot has handled it.
+
+Telegram forgets every update below the ``offset`` of the next ``getUpdates``. python-telegram-bot's
+own Updater asks for the next batch as soon as it has queued the last one, so a crash loses every
+question that was queued but not yet answered (confirmed to Telegram, unknown to the restarted bot).
+Here the offset only ever moves past updates whose handling has finished: the oldest unfinished update
+is the offset. Newer updates are still fetched and handled while older ones wait (the unfinished ones
+come back with every poll and are skipped by id), so one slow chat does not hold up the rest, and
+updates of one chat are handled one at a time, in the order they arrived.
+
+What remains (documented in the README, "Reliability"): an update handled while an older one was
+still unfinished is not yet confirmed, so if the process dies at that moment it is handled again
+after the restart (at-least-once, never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from typing import Hashable
+
+from telegram import Update
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+
+# Most updates getUpdates may return at once (Telegram's own maximum).
+_BATCH_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class PollingOptions:
+    poll_timeout: float = 10.0  # seconds one long poll may wait for news
+    shutdown_grace: float = 3.0  # seconds a stop waits for answers under way before abandoning them
+    conflict_alarm_after: int = 3  # consecutive 409s before the operator is told another poller runs
+    conflict_alarm_every: float = 60.0  # seconds between repeats of that message while it lasts
+    retry_min: float = 0.5  # first back-off after a failed poll; doubles up to retry_max
+    retry_max: float = 8.0
+    busy_poll_interval: float = 0.1  # least pause between polls while answers are under way
+
+
+def other_poller_message(description: str) -> str:
+    """The log line a persistent 409 Conflict produces: what it means and what to do.
+
+    >>> "another instance" in other_poller_message("Conflict: terminated by other getUpdates request")
+    True
+    """
+    return (
+        f"Telegram keeps refusing getUpdates with 409 Conflict ({description}): another instance of "
+        "this bot is polling with the same token (or a webhook is set). Stop the other instance; "
+        "this one keeps retrying and resumes by itself once it is alone."
+    )
+
+
+def chat_key(update: Update) -> Hashable:
+    """What orders updates: the chat they belong to, else their sender, else nothing (None)."""
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return None
+
+
+class ConfirmingPoller:
+    """Feeds ``application`` from getUpdates, moving the offset only past finished updates."""
+
+    def __init__(self, application: Application, options: PollingOptions = PollingOptions()):
+        self.application = application
+        self.options = options
+        self._in_flight: dict[int, asyncio.Task] = {}
+        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+        self._highest_seen: int | None = None
+        self._progress = asyncio.Event()
+
+    @property
+    def offset(self) -> int | None:
+        """The offset to poll with: the oldest unfinished update, or one past the newest seen."""
+        if self._in_flight:
+            return min(self._in_flight)
+        return None if self._highest_seen is None else self._highest_seen + 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set, then let answers under way finish (briefly) and confirm them.
+
+        Raises InvalidToken/Forbidden: a wrong token cannot get better by retrying.
+        """
+        try:
+            await self._poll_until(stop)
+        finally:
+            await self._finish()
+
+    async def _poll_until(self, stop: asyncio.Event) -> None:
+        delay = self.options.retry_min
+        conflicts = 0
+        last_alarm = -float("inf")
+        news = True
+        while not stop.is_set():
+            if self._in_flight and not news:
+                await self._wait_for_progress(stop)
+                if stop.is_set():
+                    return
+            news = False
+            try:
+                updates = await self._get_updates(stop)
+            except (InvalidToken, Forbidden):
+                raise
+            except Conflict as exc:
+                conflicts += 1
+                now = time.monotonic()
+                if conflicts >= self.options.conflict_alarm_after and now - last_alarm >= self.options.conflict_alarm_every:
+                    log.error(other_poller_message(exc.message))
+                    last_alarm = now
+                await _sleep_or_stop(stop, delay)
+                delay = min(delay * 2, self.options.retry_max)
+                continue
+            except RetryAfter as exc:
+                await _sleep_or_stop(stop, _seconds(exc.retry_after))
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+                await _sleep_or_stop(stop, delay)
+                delay = min(delay * 2, self.options.retry_max)
+                continue
+            if updates is None:  # stopped while waiting
+                return
+            if conflicts >= self.options.conflict_alarm_after:
+                log.info("getUpdates accepted again: this instance is the only poller now")
+            conflicts = 0
+            delay = self.options.retry_min
+            for update in updates:
+                if self._highest_seen is None or update.update_id > self._highest_seen:
+                    self._dispatch(update)
+                    news = True
+
+    async def _get_updates(self, stop: asyncio.Event) -> tuple[Update, ...] | None:
+        """One getUpdates, abandoned (returning None) if ``stop`` is set while it waits."""
+        busy = bool(self._in_flight)
+        poll = asyncio.ensure_future(
+            self.application.bot.get_updates(
+                offset=self.offset,
+                limit=_BATCH_LIMIT,
+                # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
+                timeout=0 if busy else self.options.poll_timeout,
+            )
+        )
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not poll.done():
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                await poll
+            return None
+        return poll.result()
+
+    async def _wait_for_progress(self, stop: asyncio.Event) -> None:
+        """While answers are under way, poll again when one finishes (at most every busy interval),
+        or after a second anyway so new chats are not kept waiting behind a slow one."""
+        self._progress.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), 1.0)
+        await _sleep_or_stop(stop, self.options.busy_poll_interval)
+
+    def _dispatch(self, update: Update) -> None:
+        self._highest_seen = update.update_id
+        key = chat_key(update)
+        previous = self._chat_tail.get(key) if key is not None else None
+        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
+        self._in_flight[update.update_id] = task
+        if key is not None:
+            self._chat_tail[key] = task
+        task.add_done_callback(lambda done: self._finished(update.update_id, key, done))
+
+    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
+        app = self.application
+        await app.update_processor.process_update(update, app.process_update(update))
+
+    def _finished(self, update_id: int, key: Hashable, task: asyncio.Task) -> None:
+        self._in_flight.pop(update_id, None)
+        if key is not None and self._chat_tail.get(key) is task:
+            del self._chat_tail[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("update %s could not be handled", update_id, exc_info=task.exception())
+        self._progress.set()
+
+    async def _finish(self) -> None:
+        """Give answers under way a moment, abandon the rest unconfirmed, and confirm what finished."""
+        offset = self.offset
+        if self._in_flight:
+            await asyncio.wait(self._in_flight.values(), timeout=self.options.shutdown_grace)
+            abandoned = dict(self._in_flight)
+            offset = min(abandoned) if abandoned else self.offset
+            for task in abandoned.values():
+                task.cancel()
+            if abandoned:
+                await asyncio.wait(abandoned.values())
+                log.warning("stopped with %d update(s) unanswered; Telegram will deliver them again", len(abandoned))
+        if offset is None:
+            return
+        try:
+            await self.application.bot.get_updates(offset=offset, limit=1, timeout=0)
+        except TelegramError as exc:
+            log.warning("could not confirm the last handled updates (%s); they may be answered again", exc)
+
+
+def _seconds(period: object) -> float:
+    """RetryAfter.retry_after is an int or a timedelta depending on PTB's settings.
+
+    >>> _seconds(3), _seconds(__import__("datetime").timedelta(seconds=2))
+    (3.0, 2.0)
+    """
+    total = getattr(period, "total_seconds", None)
+    return float(total() if total else period)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def serve(application: Application, options: PollingOptions = PollingOptions()) -> None:
+    """Run ``application`` with confirming long polling until SIGINT or SIGTERM.
+
+    Use in place of ``application.run_polling()``; the application must be built without an updater's
+    polling being started (it is not used). Raises InvalidToken when Telegram rejects the token.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with application:
+            await application.bot.delete_webhook(drop_pending_updates=False)
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.start()
+            try:
+                await ConfirmingPoller(application, options).run(stop)
+            finally:
+                await application.stop()
+                if application.post_stop is not None:
+                    await application.post_stop(application)
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
