@@ -10,8 +10,9 @@ against the *local* width: the median of the six lines before, or after, the lin
    - the previous line ends a sentence and is short (a paragraph's last line), or the line itself is
      indented (at least 1.5 columns shorter than the lines after it, or starting with white space);
    - the previous block is at most three lines long, ends without punctuation, and the line is
-     indented without ending a sentence itself (so it is a first line, not a last one): the block
-     above was a heading standing alone;
+     indented without ending a sentence itself while the line after it is not indented (so it is a
+     paragraph's first line, not its last one nor another line of the heading): the block above
+     was a heading standing alone;
    - either line is an attribution （据…）, or the line is wider than the column by 4 or more (a
      headline set across several columns) and the block above is not a heading it could continue.
 2. **Kinds.** An attribution line is a source. A block of at most three lines whose last line does
@@ -58,9 +59,11 @@ _INNER_SENTENCE_END = re.compile(r"[。！？]")
 _OPEN_ENDING = tuple("，、：,:“‘（《(—-")
 _ATTRIBUTION = re.compile(r"[（(]\s*据\s*([^（）()]{1,60}?)\s*[）)]")
 _ATTRIBUTION_LINE = re.compile(rf"^{_ATTRIBUTION.pattern}$")
-# jieba part-of-speech tags of a word that needs a complement after it: verbs, prepositions,
-# conjunctions and structural particles. A headline line ending in one runs on into the next line.
-_RUNS_ON_TAGS = ("v", "p", "c", "u")
+# jieba part-of-speech tags of a word that needs a complement after it: verbs (not verbal nouns such
+# as 建设, which end titles), prepositions, conjunctions and structural particles (u, uj, ude...).
+# A headline line ending in one runs on into the next line.
+_RUNS_ON_TAGS = frozenset({"v", "p", "c"})
+_SPACE_INSIDE_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ class Block:
 
     @property
     def text(self) -> str:
-        return join_lines([line.text for line in self.lines])
+        # Cleaned as a whole, not line by line: "COVID" may end one line and "19" start the next.
+        return join_lines([line.raw for line in self.lines])
 
 
 @dataclass
@@ -105,6 +109,9 @@ class _Body:
 def print_width(line: str) -> float:
     """How many print columns a line takes: full-width 1, a squeezed mark or Latin/digit/space 0.5.
 
+    A space between two Chinese characters is OCR noise, not print, so it takes nothing; one next to
+    a number or a Latin word is usually real spacing in print.
+
     >>> print_width("会组织 248家，自行解散 33家，")
     14.5
     >>> print_width("“国际”“中国”")
@@ -112,7 +119,7 @@ def print_width(line: str) -> float:
     """
     width = 0.0
     previous_was_mark = False
-    for char in line.strip():
+    for char in _SPACE_INSIDE_CHINESE.sub("", line.strip()):
         is_mark = unicodedata.category(char)[0] == "P"
         if is_mark:
             width += 0.5 if previous_was_mark else 1.0
@@ -153,7 +160,11 @@ class _Layout:
         return self.before[i] if self.before[i] is not None else self.after[i]
 
     def indented(self, i: int) -> bool:
+        """Shorter than the column below it; the very next line counts as the column too, because a
+        paragraph's second line is full even when a narrower passage follows right after it."""
         column = self._column_after(i)
+        if i + 1 < len(self.lines) and not self.lines[i + 1].is_attribution:
+            column = max(column or 0.0, self.lines[i + 1].width)
         return self.lines[i].leading_space or (column is not None and self.lines[i].width <= column - INDENT_COLUMNS)
 
     def short(self, i: int) -> bool:
@@ -192,6 +203,7 @@ def split_blocks(lines: list[Line]) -> list[Block]:
                 not previous.ends_sentence
                 and not current.ends_sentence
                 and layout.indented(i)
+                and not (i + 1 < len(lines) and layout.indented(i + 1))
                 and _is_heading_so_far(block)
             )
         )
@@ -312,7 +324,7 @@ def _runs_on(line: str) -> bool:
     import jieba.posseg
 
     words = list(jieba.posseg.cut(line))
-    return bool(words) and words[-1].flag.startswith(_RUNS_ON_TAGS)
+    return bool(words) and (words[-1].flag in _RUNS_ON_TAGS or words[-1].flag.startswith("u"))
 
 
 def title_and_subtitle(headline_lines: list[str], body: str) -> tuple[str, str | None]:

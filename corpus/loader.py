@@ -137,11 +137,13 @@ def _read_yaml(file: Path, text: str) -> Iterator[tuple[Article, int | None]]:
             nodes = node.value if isinstance(data, list) else [node]
             for item, item_node in zip(items, nodes):
                 found = True
-                yield _article(file, item, item_node.start_mark.line + 1), item_node.start_mark.line + 1
+                line = item_node.start_mark.line + 1
+                yield _article(_Place(file, line, item_node), item), line
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise CorpusError(file, f"YAML syntax error: {problem}", mark.line + 1 if mark else None) from None
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise CorpusError(file, f"{kind}: {problem}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise CorpusError(file, f"YAML error: {exc}") from None
     finally:
@@ -189,7 +191,7 @@ def _read_jsonl(file: Path, max_line_bytes: int) -> Iterator[tuple[Article, int 
             except json.JSONDecodeError as exc:
                 raise CorpusError(file, f"not valid JSON: {exc.msg} (column {exc.colno})", number) from None
             found = True
-            yield _article(file, data, number), number
+            yield _article(_Place(file, number), data), number
     if not found:
         raise CorpusError(file, "the file is empty: it holds no articles")
 
@@ -216,7 +218,7 @@ def _read_plain_text(file: Path, root: Path, text: str) -> Article:
         paragraphs.append({"heading": heading, "text": join_lines(lines)})
     relative = file.relative_to(root) if file != root else Path(file.name)
     article_id = relative.with_suffix("").as_posix()
-    return _article(file, {"id": article_id, "title": title, "paragraphs": paragraphs}, 1)
+    return _article(_Place(file, 1), {"id": article_id, "title": title, "paragraphs": paragraphs})
 
 
 def _split_blank_lines(text: str) -> list[str]:
@@ -235,80 +237,98 @@ def _split_blank_lines(text: str) -> list[str]:
 # --- validation ---------------------------------------------------------------------------------
 
 
-def _article(file: Path, data: Any, line: int | None) -> Article:
-    """Check one article's fields and build it; ``line`` is where it starts, for messages."""
+class _Place:
+    """Where an article sits in its file, for messages: its first line, and (for YAML) each field's
+    line and each paragraph's line, so an error points at the offending line when it can."""
+
+    def __init__(self, file: Path, line: int | None, node: yaml.Node | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.lines: dict[str, int] = {}
+        self.paragraph_lines: list[int] = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[str(key.value)] = value.start_mark.line + 1
+                if key.value == "paragraphs" and isinstance(value, yaml.SequenceNode):
+                    self.paragraph_lines = [item.start_mark.line + 1 for item in value.value]
+
+    def error(self, message: str, field: str | None = None, paragraph: int | None = None) -> CorpusError:
+        line = self.line
+        if paragraph is not None and paragraph < len(self.paragraph_lines):
+            line = self.paragraph_lines[paragraph]
+        elif field is not None:
+            line = self.lines.get(field, line)
+        return CorpusError(self.file, message, line)
+
+
+def _article(place: _Place, data: Any) -> Article:
+    """Check one article's fields and build it."""
     if not isinstance(data, dict):
-        raise CorpusError(file, f"expected an article (a mapping of fields), got {_kind(data)}", line)
+        raise place.error(f"expected an article (a mapping of fields), got {_kind(data)}")
     unknown = sorted(str(key) for key in data if key not in _FIELDS)
     if unknown:
-        raise CorpusError(file, f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(_FIELDS))})", line)
-    article_id = _identifier(file, data.get("id"), line)
-    title = _required_text(file, data, "title", line)
-    subtitle = _optional_text(file, data, "subtitle", line)
-    source = _optional_text(file, data, "source", line)
+        raise place.error(f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(_FIELDS))})", unknown[0])
+    article_id = _identifier(place, data.get("id"))
+    name = f"article {article_id!r}"
+    title = _text_field(place, data, "title", name)
+    if title is None:
+        raise place.error(f"{name}: missing 'title'")
+    subtitle = _text_field(place, data, "subtitle", name)
+    source = _text_field(place, data, "source", name)
     date = data.get("date")
     if isinstance(date, (datetime.date, datetime.datetime)):
         date = date.isoformat()
-    elif date is not None:
-        date = _optional_text(file, data, "date", line)
+    else:
+        date = _text_field(place, data, "date", name)
     raw_paragraphs = data.get("paragraphs")
     if raw_paragraphs is None:
-        raise CorpusError(file, f"article {article_id!r}: missing 'paragraphs'", line)
+        raise place.error(f"{name}: missing 'paragraphs'")
     if not isinstance(raw_paragraphs, list):
-        raise CorpusError(file, f"article {article_id!r}: 'paragraphs' must be a list, got {_kind(raw_paragraphs)}", line)
+        raise place.error(f"{name}: 'paragraphs' must be a list, got {_kind(raw_paragraphs)}", "paragraphs")
     if not raw_paragraphs:
-        raise CorpusError(file, f"article {article_id!r} has no paragraphs", line)
-    paragraphs = tuple(
-        _paragraph(file, article_id, position, item, line) for position, item in enumerate(raw_paragraphs)
-    )
+        raise place.error(f"{name} has no paragraphs", "paragraphs")
+    paragraphs = tuple(_paragraph(place, article_id, position, item) for position, item in enumerate(raw_paragraphs))
     return Article(article_id, title, paragraphs, subtitle=subtitle, source=source, date=date)
 
 
-def _paragraph(file: Path, article_id: str, position: int, item: Any, line: int | None) -> Paragraph:
+def _paragraph(place: _Place, article_id: str, position: int, item: Any) -> Paragraph:
     where = f"article {article_id!r}, paragraph {position + 1}"
     heading = None
     if isinstance(item, dict):
         unknown = sorted(str(key) for key in item if key not in _PARAGRAPH_FIELDS)
         if unknown:
-            raise CorpusError(file, f"{where}: unknown field {unknown[0]!r} (fields: heading, text)", line)
+            raise place.error(f"{where}: unknown field {unknown[0]!r} (fields: heading, text)", paragraph=position)
         heading = item.get("heading")
         if heading is not None and not isinstance(heading, str):
-            raise CorpusError(file, f"{where}: 'heading' must be text, got {_kind(heading)}", line)
+            raise place.error(f"{where}: 'heading' must be text, got {_kind(heading)}", paragraph=position)
         if heading is not None:
             heading = heading.strip() or None
         item = item.get("text")
     if not isinstance(item, str):
-        raise CorpusError(file, f"{where}: expected text or {{heading, text}}, got {_kind(item)}", line)
+        raise place.error(f"{where}: expected text or {{heading, text}}, got {_kind(item)}", paragraph=position)
     text = item.strip()
     if not text:
-        raise CorpusError(file, f"{where}: the text is empty", line)
+        raise place.error(f"{where}: the text is empty", paragraph=position)
     return Paragraph(article_id, position, heading, text, split_sentences(text))
 
 
-def _identifier(file: Path, value: Any, line: int | None) -> str:
+def _identifier(place: _Place, value: Any) -> str:
     if value is None:
-        raise CorpusError(file, "article without an 'id'", line)
+        raise place.error("article without an 'id'")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise CorpusError(file, f"'id' must be text, got {_kind(value)}", line)
+        raise place.error(f"'id' must be text, got {_kind(value)}", "id")
     identifier = str(value).strip()
     if not identifier:
-        raise CorpusError(file, "'id' is empty", line)
+        raise place.error("'id' is empty", "id")
     return identifier
 
 
-def _required_text(file: Path, data: dict, field: str, line: int | None) -> str:
-    value = _optional_text(file, data, field, line)
-    if value is None:
-        raise CorpusError(file, f"article {data.get('id')!r}: missing {field!r}", line)
-    return value
-
-
-def _optional_text(file: Path, data: dict, field: str, line: int | None) -> str | None:
+def _text_field(place: _Place, data: dict, field: str, name: str) -> str | None:
     value = data.get(field)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise CorpusError(file, f"article {data.get('id')!r}: {field!r} must be text, got {_kind(value)}", line)
+        raise place.error(f"{name}: {field!r} must be text, got {_kind(value)}", field)
     return str(value).strip() or None
 
 

@@ -34,9 +34,11 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK})[ ]+(?={_CJK_OR_DIGIT})|(?<=[0-9])
 # A number that follows a Latin word ("COVID 19", "Windows 11") is part of the Latin text.
 _LATIN_NUMBER_BEFORE = re.compile(r"[A-Za-z][ -]?[0-9]+$")
 _ASCII_TO_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
-# ASCII punctuation touching Chinese (spaces between them ignored) is OCR's reading of the full-width mark.
+# ASCII punctuation touching Chinese (spaces between them ignored) is OCR's reading of the full-width
+# marks. A whole run of marks converts at once, so converting never makes a neighbour convertible.
+_ASCII_RUN = r"[,;:?!()](?:[ ]*[,;:?!()])*"
 _ASCII_PUNCTUATION_NEAR_CJK = re.compile(
-    rf"(?<={_CJK})[ ]*([,;:?!)])(?:[ ]*(?={_CJK}))?|([,;:?!(])[ ]*(?={_CJK})"
+    rf"(?<={_CJK})[ ]*({_ASCII_RUN})(?:[ ]*(?={_CJK}))?|({_ASCII_RUN})[ ]*(?={_CJK})"
 )
 
 
@@ -81,11 +83,15 @@ def full_width_punctuation_in_chinese(text: str) -> str:
     """ASCII , ; : ? ! ( ) written against Chinese text become the full-width marks it is set in.
 
     >>> full_width_punctuation_in_chinese("政治方向;二是坚持服务大局, 进一步 (试行)")
-    '政治方向；二是坚持服务大局，进一步 （试行）'
+    '政治方向；二是坚持服务大局，进一步（试行）'
     >>> full_width_punctuation_in_chinese("Bot API (beta), COVID 19")
     'Bot API (beta), COVID 19'
     """
-    return _ASCII_PUNCTUATION_NEAR_CJK.sub(lambda m: _ASCII_TO_FULL_WIDTH[m.group(1) or m.group(2)], text)
+    def convert(match: re.Match[str]) -> str:
+        run = match.group(1) or match.group(2)
+        return "".join(_ASCII_TO_FULL_WIDTH[mark] for mark in run if mark != " ")
+
+    return _ASCII_PUNCTUATION_NEAR_CJK.sub(convert, text)
 
 
 def remove_spaces_in_chinese(text: str) -> str:
