@@ -88,9 +88,14 @@ def run(args: argparse.Namespace) -> int:
     from bot.app import build_application
     from bot.library import load_library
     from bot.polling import PollingOptions, serve
+    from bot.settings import SettingsError, load_settings
     from corpus.errors import CorpusError
 
-    settings = args.settings_obj
+    try:
+        settings = load_settings(args.settings)  # again: .env may have set QABOT_SETTINGS
+    except SettingsError as exc:
+        print(f"qabot: error: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     try:
         library = load_library(settings, args.corpus, quiet=args.quiet)
