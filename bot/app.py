@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -14,10 +14,11 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot import handlers
+from bot import access, handlers
 from bot.library import Library
 from bot.settings import Settings
 from bot.texts import phrase
@@ -85,6 +86,7 @@ def build_application(
             handlers.CORPUS_LOCK: asyncio.Lock(),
         }
     )
+    application.add_handler(TypeHandler(Update, access.guard), group=-1)  # before every other handler
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=_NEW_MESSAGE),

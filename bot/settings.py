@@ -40,6 +40,7 @@ class IndexSettings:
 @dataclass(frozen=True)
 class TelegramSettings:
     admins: tuple[int, ...]
+    allowed_chats: tuple[int, ...]
     overall_messages_per_second: float
     chat_messages_per_second: float
     group_messages_per_minute: float
