@@ -342,8 +342,8 @@ def title_and_subtitle(headline_lines: list[str], body: str) -> tuple[str, str |
 
 
 def _title_from_body(body: _Body) -> str:
-    first = split_sentences(body.paragraphs[0][1])[0].rstrip()
-    first = first.rstrip("。！？；;!?.…")
+    text = body.paragraphs[0][1]
+    first = split_sentences(text)[0].rstrip().rstrip("。！？；;!?.…") or text
     return first if len(first) <= 40 else first[:40] + "…"
 
 

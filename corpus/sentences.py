@@ -19,11 +19,10 @@ from __future__ import annotations
 import bisect
 import re
 
-_END_RUN = re.compile(
-    r"(?:[。！？；;!?]|\.|…{2,}|⋯{2,})+"
-    r"[”’」』）)\]】〉》\"']*"
-    r"\s*"
-)
+# A run of end marks (group 1), the closing quotes and brackets after it, and the white space after
+# those. A plain character class first lets the regex engine skip ahead fast; which runs really end a
+# sentence is decided after.
+_END_RUN = re.compile(r"([。！？；;!?.…⋯]+)[”’」』）)\]】〉》\"']*\s*")
 _STRONG_END = re.compile(r"[。！？；;]|…{2}|⋯{2}")
 _NEEDS_CARE = re.compile(r"[.!?《]")
 _BOOK_TITLE = re.compile(r"《[^《》]*》")
@@ -60,14 +59,15 @@ def _is_abbreviation(text: str, dot: int, after: int) -> bool:
 def _ends_sentence(text: str, match: re.Match[str], spans: list[tuple[int, int]]) -> bool:
     if spans and _inside(match.start(), spans):
         return False
-    marks = match.group(0)
+    marks = match.group(1)
     if _STRONG_END.search(marks):
         return True
-    end = match.end()
-    if end < len(text) and not marks[-1].isspace():
+    if not marks.strip("…⋯"):
+        return False  # a lone … is a pause, not an end
+    if match.end() < len(text) and not match.group(0)[-1].isspace():
         return False  # 3.5, a.b, file.txt?x: ASCII marks need space or the end after them
-    if marks.rstrip().rstrip("\"')]").strip() == ".":
-        return not _is_abbreviation(text, match.start(), end)
+    if marks == ".":
+        return not _is_abbreviation(text, match.start(), match.end())
     return True
 
 
@@ -84,10 +84,12 @@ def split_sentences(text: str) -> tuple[str, ...]:
     sentences = []
     start = 0
     if _NEEDS_CARE.search(text) is None:
-        # Only full-width marks and semicolons: every end run ends a sentence (the common, fast case).
-        for end in (match.end() for match in _END_RUN.finditer(text)):
-            sentences.append(text[start:end])
-            start = end
+        # Only full-width marks and semicolons (the common case): every run but a lone … ends a sentence.
+        for match in _END_RUN.finditer(text):
+            if match.group(1)[0] in "…⋯" and not _STRONG_END.search(match.group(1)):
+                continue
+            sentences.append(text[start : match.end()])
+            start = match.end()
     else:
         spans = _protected_spans(text)
         for match in _END_RUN.finditer(text):
