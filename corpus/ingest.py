@@ -1,8 +1,9 @@
 """A raw OCR newspaper page -> clean articles, using only the layout signals any such page has.
 
 The page is a sequence of printed lines (blank lines carry no meaning: OCR puts them in at random).
-Each line is measured in print columns: a Chinese character or a full-width mark is one column, a
-mark squeezed against another mark half a column, and a Latin letter, digit or space half a column.
+Each line is cleaned (``corpus.text.clean``) and measured in print columns: a Chinese character or a
+full-width mark is one column, a mark squeezed against another mark half a column, and a Latin
+letter, digit or space half a column.
 The column width is not fixed across the page (text wraps around pictures), so every comparison is
 against the *local* width: the median of the six lines before, or after, the line in question.
 
@@ -59,11 +60,11 @@ _INNER_SENTENCE_END = re.compile(r"[。！？]")
 _OPEN_ENDING = tuple("，、：,:“‘（《(—-")
 _ATTRIBUTION = re.compile(r"[（(]\s*据\s*([^（）()]{1,60}?)\s*[）)]")
 _ATTRIBUTION_LINE = re.compile(rf"^{_ATTRIBUTION.pattern}$")
+_TRAILING_ATTRIBUTION = re.compile(rf"{_ATTRIBUTION.pattern}$")
 # jieba part-of-speech tags of a word that needs a complement after it: verbs (not verbal nouns such
 # as 建设, which end titles), prepositions, conjunctions and structural particles (u, uj, ude...).
 # A headline line ending in one runs on into the next line.
 _RUNS_ON_TAGS = frozenset({"v", "p", "c"})
-_SPACE_INSIDE_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,17 @@ class _Body:
 
 
 def print_width(line: str) -> float:
-    """How many print columns a line takes: full-width 1, a squeezed mark or Latin/digit/space 0.5.
+    """How many print columns a (cleaned) line takes: full-width 1, a mark squeezed against the mark
+    before it 0.5, a Latin letter, digit or space 0.5.
 
-    A space between two Chinese characters is OCR noise, not print, so it takes nothing; one next to
-    a number or a Latin word is usually real spacing in print.
-
-    >>> print_width("会组织 248家，自行解散 33家，")
-    14.5
+    >>> print_width("会组织248家，自行解散33家，")
+    13.5
     >>> print_width("“国际”“中国”")
     7.5
     """
     width = 0.0
     previous_was_mark = False
-    for char in _SPACE_INSIDE_CHINESE.sub("", line.strip()):
+    for char in line.strip():
         is_mark = unicodedata.category(char)[0] == "P"
         if is_mark:
             width += 0.5 if previous_was_mark else 1.0
@@ -135,7 +134,8 @@ def read_lines(page: str) -> list[Line]:
     for number, raw in enumerate(page.splitlines(), start=1):
         text = clean(raw)
         if text:
-            lines.append(Line(number, raw, text, print_width(raw), raw[:1].isspace()))
+            # Measured clean: OCR spaces inside Chinese text are not print.
+            lines.append(Line(number, raw, text, print_width(text), raw[:1].isspace()))
     return lines
 
 
@@ -243,7 +243,7 @@ def _attribution_source(text: str) -> str | None:
 
 def _split_trailing_attribution(text: str) -> tuple[str, str | None]:
     """A paragraph that ends in its own （据…） gives it up as the source."""
-    match = re.search(rf"{_ATTRIBUTION.pattern}$", text)
+    match = _TRAILING_ATTRIBUTION.search(text)
     if not match or match.start() == 0:
         return text, None
     return text[: match.start()].rstrip(), match.group(1)
@@ -295,7 +295,7 @@ def _words(text: str) -> set[str]:
 
 def _assign_headlines(bodies: list[_Body], headlines: list[Block]) -> dict[int, Block]:
     """Body index -> its headline: best word overlap first, one headline per body (rule 4)."""
-    body_texts = ["".join(h or "" for h, _ in b.paragraphs) + "".join(t for _, t in b.paragraphs) for b in bodies]
+    body_texts = ["".join(f"{heading or ''}{text}" for heading, text in body.paragraphs) for body in bodies]
     headline_words = [_words(h.text) for h in headlines]
 
     def weight(word: str) -> float:

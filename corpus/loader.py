@@ -58,6 +58,8 @@ def article_files(root: Path) -> list[Path]:
     """
     try:
         if root.is_file():
+            if not root.name.lower().endswith(ARTICLE_SUFFIXES):
+                raise CorpusError(root, f"not an article file: the corpus reads {', '.join(ARTICLE_SUFFIXES)}")
             return [root]
         if not root.is_dir():
             raise CorpusError(root, "no such file or directory")

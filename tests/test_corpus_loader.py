@@ -208,6 +208,11 @@ def test_directory_with_only_other_files_is_empty(tmp_path: Path, capsys):
     assert "the corpus is empty" in cli_error(capsys, tmp_path)
 
 
+def test_a_single_file_of_another_kind_is_refused(tmp_path: Path, capsys):
+    other = write(tmp_path / "notes.json", '{"id": "x"}')
+    assert cli_error(capsys, other).startswith(f"qabot: error: {other}: not an article file")
+
+
 def test_missing_corpus_path(tmp_path: Path, capsys):
     assert cli_error(capsys, tmp_path / "nowhere") == f"qabot: error: {tmp_path / 'nowhere'}: no such file or directory"
 
