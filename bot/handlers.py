@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from telegram import (
     InlineKeyboardButton,
@@ -33,7 +35,7 @@ from bot.format import clip, render_alternatives, render_answer, render_greeting
 from bot.library import Library, load_library
 from bot.settings import Settings
 from bot.texts import phrase, user_language
-from bot.uploads import UploadError, install_upload, safe_upload_name, UPLOAD_SUFFIXES
+from bot.uploads import UPLOAD_SUFFIXES, install_upload, safe_upload_name
 from retrieval.answer import Answer
 
 log = logging.getLogger(__name__)
@@ -277,27 +279,41 @@ def inline_results(answer: Answer, library: Library, limit: int) -> list[InlineQ
     ]
 
 
+async def _admitted(message: Message, language: str, settings: Settings) -> bool:
+    """Whether the sender may change the corpus; anyone else is told politely that they may not."""
+    if is_admin(message, settings):
+        return True
+    await _reply(message, phrase(language, "admin_only"))
+    return False
+
+
+async def _swap_library(context: ContextTypes.DEFAULT_TYPE, message: Message, language: str, load: Callable[[], Library], failure: str) -> Library | None:
+    """Run ``load`` off the event loop (one corpus change at a time) and serve what it returns. If it
+    fails, whatever the reason, the library being served stays and the admin gets the error."""
+    async with context.bot_data[CORPUS_LOCK]:
+        try:
+            library = await asyncio.to_thread(load)
+        except Exception as exc:
+            log.warning("corpus change refused, still serving the previous corpus: %s", exc)
+            await _reply(message, phrase(language, failure, error=clip(str(exc), _ERROR_CHARS)))
+            return None
+        context.bot_data[LIBRARY] = library
+    log.info("now serving %d articles, %d paragraphs", len(library.corpus.articles), len(library.paragraphs))
+    return library
+
+
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload (admins): re-read the corpus and swap it in; on failure keep serving the old one."""
     message = update.effective_message
     language = _language(update)
     settings = _settings(context)
-    if not is_admin(message, settings):
-        await _reply(message, phrase(language, "admin_only"))
+    if not await _admitted(message, language, settings):
         return
-    async with context.bot_data[CORPUS_LOCK]:
-        try:
-            library = await asyncio.to_thread(load_library, settings, context.bot_data[CORPUS_OVERRIDE])
-        except Exception as exc:  # whatever broke, the corpus being served stays as it was
-            log.warning("reload failed, still serving the previous corpus: %s", exc)
-            await _reply(message, phrase(language, "reload_failed", error=clip(str(exc), _ERROR_CHARS)))
-            return
-        context.bot_data[LIBRARY] = library
-    log.info("reloaded: %d articles, %d paragraphs in %.2f s", len(library.corpus.articles), len(library.paragraphs), library.seconds)
-    await _reply(
-        message,
-        phrase(language, "reloaded", articles=len(library.corpus.articles), paragraphs=len(library.paragraphs), seconds=f"{library.seconds:.1f}"),
-    )
+    load = partial(load_library, settings, context.bot_data[CORPUS_OVERRIDE])
+    library = await _swap_library(context, message, language, load, "reload_failed")
+    if library is not None:
+        counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+        await _reply(message, phrase(language, "reloaded", **counts, seconds=f"{library.seconds:.1f}"))
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -305,8 +321,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     language = _language(update)
     settings = _settings(context)
-    if not is_admin(message, settings):
-        await _reply(message, phrase(language, "admin_only"))
+    if not await _admitted(message, language, settings):
         return
     upload = message.document
     name = safe_upload_name(upload.file_name)
@@ -324,19 +339,11 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(content) > limit:
         await _reply(message, phrase(language, "upload_size", size=len(content), limit=limit))
         return
-    async with context.bot_data[CORPUS_LOCK]:
-        try:
-            library = await asyncio.to_thread(install_upload, settings, context.bot_data[CORPUS_OVERRIDE], name, content)
-        except UploadError as exc:
-            log.warning("upload %s refused: %s", name, exc)
-            await _reply(message, phrase(language, "upload_failed", error=clip(str(exc), _ERROR_CHARS)))
-            return
-        context.bot_data[LIBRARY] = library
-    log.info("upload %s added: %d articles, %d paragraphs", name, len(library.corpus.articles), len(library.paragraphs))
-    await _reply(
-        message,
-        phrase(language, "upload_done", name=name, articles=len(library.corpus.articles), paragraphs=len(library.paragraphs)),
-    )
+    load = partial(install_upload, settings, context.bot_data[CORPUS_OVERRIDE], name, content)
+    library = await _swap_library(context, message, language, load, "upload_failed")
+    if library is not None:
+        counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+        await _reply(message, phrase(language, "upload_done", name=name, **counts))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
