@@ -12,10 +12,12 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_right
+from itertools import accumulate
 from typing import Callable, Sequence
 
 from bot.texts import Markup, phrase
 from corpus.model import Article
+from corpus.sentences import split_sentences
 from retrieval.answer import Answer
 
 MESSAGE_LIMIT = 4096  # Telegram's limit on a message's text, in UTF-16 code units
@@ -26,7 +28,6 @@ _TITLE_CHARS = 200
 _HIGHLIGHT_CHARS = 200
 _LISTED_TITLES = 5  # titles named in a "no answer" reply
 
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)》]*")
 _CLAUSE_END = re.compile(r"[，、,：:]")
 
 
@@ -49,8 +50,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def _cut_levels(text: str) -> list[list[int]]:
-    """Prefix lengths of ``text`` worth cutting at, best first: sentence ends, clause ends, characters."""
-    sentences = [m.end() for m in _SENTENCE_END.finditer(text)]
+    """Prefix lengths of ``text`` worth cutting at, best first: sentence ends (by the corpus' own
+    sentence rule), clause ends, characters."""
+    sentences = list(accumulate(len(sentence) for sentence in split_sentences(text)))
     clauses = sorted(set(sentences) | {m.end() for m in _CLAUSE_END.finditer(text)})
     return [sentences, clauses, list(range(len(text)))]
 

@@ -359,3 +359,29 @@ def test_flood_limiter_resends_after_network_errors_and_429_but_not_bad_requests
     assert asyncio.run(go([NetworkError("reset"), RetryAfter(timedelta(0))])) == ({"ok": 3}, 3)
     result, attempts = asyncio.run(go([BadRequest("bad")]))
     assert isinstance(result, BadRequest) and attempts == 1
+
+
+# --- the token in logs -------------------------------------------------------------------------------
+
+
+def test_log_lines_and_tracebacks_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from bot.cli_telegram import _keep_token_out_of_logs
+
+    token = "123456:SECRET-token_value"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        _keep_token_out_of_logs(token)
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+        try:
+            raise RuntimeError(f"GET https://api.telegram.org/bot{token}/getMe failed")
+        except RuntimeError:
+            logging.getLogger("test").exception("request to /bot%s/sendMessage", token)
+    finally:
+        root.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "SECRET" not in err and err.count("<token>") == 2 and "Traceback" in err
