@@ -77,7 +77,10 @@ def _names_bot(message: Message, entity: MessageEntity, bot_username: str, bot_i
 
 def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
     """The question a text message puts to the bot, without the bot's mention; None when a group
-    message is not addressed to the bot (no mention of it, and not a reply to one of its messages)."""
+    message is not addressed to the bot (no mention of it, and not a reply to one of its messages),
+    and for an answer someone sent through the bot's inline mode, which is no question."""
+    if message.via_bot is not None and message.via_bot.id == bot_id:
+        return None
     text = message.text or ""
     mentions = [e for e in message.entities if _names_bot(message, e, bot_username, bot_id)]
     question = without_entities(text, mentions).strip(_LEADING_PUNCTUATION)

@@ -172,6 +172,14 @@ def test_group_messages_count_only_when_they_address_the_bot() -> None:
     assert handlers.addressed_question(message("同意", reply_to=from_person), BOT_NAME, BOT_ID) is None
 
 
+
+def test_an_answer_sent_through_inline_mode_is_not_taken_for_a_question() -> None:
+    bot_user = User(BOT_ID, "QA", True, username=BOT_NAME)
+    assert handlers.addressed_question(message("答案：248家", Chat.PRIVATE, via_bot=bot_user), BOT_NAME, BOT_ID) is None
+    other_bot = User(BOT_ID + 1, "Other", True, username="other_bot")
+    assert handlers.addressed_question(message("问题", Chat.PRIVATE, via_bot=other_bot), BOT_NAME, BOT_ID) == "问题"
+
+
 def test_command_argument_keeps_the_whole_question() -> None:
     text = f"/ask@{BOT_NAME} 第一行\n第二行"
     command = MessageEntity(MessageEntity.BOT_COMMAND, 0, len(BOT_NAME) + 5)
