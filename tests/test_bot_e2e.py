@@ -449,6 +449,13 @@ def test_sigint_stops_the_bot_cleanly_within_5_seconds_and_the_token_never_shows
     assert "Traceback" not in output
 
 
+def test_sigterm_stops_the_bot_cleanly_within_5_seconds(fake_api: FakeBotApi, start_bot) -> None:
+    bot = start_bot(fake_api)
+    assert "248家" in reply_to(fake_api, fake_api.private_text(1016, HEBEI))["text"]
+    started = time.monotonic()
+    assert bot.stop(signal.SIGTERM, timeout=5) == 0 and time.monotonic() - started < 5
+
+
 def test_without_a_token_run_explains_botfather_and_exits_2(tmp_path: Path) -> None:
     env = {k: v for k, v in bot_env(FakeBotApi(), None).items()}
     env["TELEGRAM_BOT_TOKEN"] = ""
