@@ -23,7 +23,16 @@ from telegram.ext import ExtBot
 
 from bot import callbacks, handlers
 from bot.callbacks import Button, Sentence
-from bot.format import MESSAGE_LIMIT, render_answer, render_paragraph, render_quote, utf16_len
+from bot.format import (
+    MESSAGE_LIMIT,
+    render_alternatives,
+    render_answer,
+    render_greeting,
+    render_paragraph,
+    render_quote,
+    render_sources,
+    utf16_len,
+)
 from bot.library import Library, counted_questions
 from bot.settings import load_settings
 from bot.throttle import FloodLimiter, SlidingWindow
@@ -284,6 +293,17 @@ markup_text = st.text(alphabet=st.sampled_from(list("<>&\"'ab河北。，！…�
 def test_any_answer_renders_to_safe_html_within_the_limit(quote: str, highlight: str, title: str, source: str | None, repeat: int) -> None:
     text = render_quote(quote * repeat, highlight or None, title, source, "zh")
     assert_safe_html(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sentences=st.lists(markup_text, min_size=1, max_size=30), repeat=st.integers(1, 60), quoted=st.integers(0, 40), titles=st.lists(markup_text, max_size=80))
+def test_paragraphs_alternatives_and_lists_render_to_safe_html_within_the_limit(sentences: list[str], repeat: int, quoted: int, titles: list[str]) -> None:
+    sentences = [sentence * repeat for sentence in sentences]
+    articles = [Article(str(n), title * repeat, (), source=title or None) for n, title in enumerate(titles)]
+    assert_safe_html(render_paragraph(ARTICLES[0], sentences, quoted, "<h>", "zh-Hant"))
+    assert_safe_html(render_alternatives([(s, a) for s, a in zip(sentences, articles)], "en"))
+    assert_safe_html(render_sources(articles, "zh"))
+    assert_safe_html(render_greeting(len(articles), [s[:100] for s in sentences[:3]], "en"))
 
 
 def test_a_long_quote_is_cut_at_a_sentence_boundary_and_keeps_the_source_line() -> None:
