@@ -169,6 +169,11 @@ class Call:
     def ok(self) -> bool:
         return self.outcome == "ok"
 
+    @property
+    def took_effect(self) -> bool:
+        """The call did what it asked (a message was delivered), even if the bot never heard back."""
+        return self.outcome in ("ok", "dropped_after_effect")
+
 
 @dataclass
 class Faults:
@@ -241,6 +246,7 @@ class FakeBotApi:
         self._pending: list[dict[str, Any]] = []  # updates not yet confirmed, in update_id order
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat_id, message_id) -> Message
         self._chats: dict[int, dict[str, Any]] = {}
+        self._replies: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (chat, replied id) -> bot messages
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.calls: list[Call] = []
         self.offsets: list[int | None] = []  # the offset of every getUpdates, in arrival order
@@ -479,19 +485,16 @@ class FakeBotApi:
             return [c for c in self.calls if c.method in methods and (c.ok or not ok_only)]
 
     def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """Messages the bot delivered (sendMessage calls that succeeded), in delivery order."""
+        """Messages the bot delivered (sendMessage calls that took effect), in delivery order."""
         return [
-            c.result for c in self.calls_of("sendMessage", ok_only=True)
-            if chat_id is None or c.result["chat"]["id"] == chat_id
+            c.result for c in self.calls_of("sendMessage")
+            if c.took_effect and (chat_id is None or c.result["chat"]["id"] == chat_id)
         ]
 
     def replies_to(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        """The bot's delivered messages that reply to ``message``."""
-        key = (message["chat"]["id"], message["message_id"])
-        return [
-            m for m in self.sent_messages(key[0])
-            if m.get("reply_to_message", {}).get("message_id") == key[1]
-        ]
+        """The bot's delivered messages that reply to ``message``, in delivery order."""
+        with self._lock:
+            return list(self._replies.get((message["chat"]["id"], message["message_id"]), ()))
 
     def pending_updates(self) -> int:
         with self._lock:
@@ -686,6 +689,8 @@ class FakeBotApi:
             if key in params:
                 message[f"_{key}"] = params[key]  # kept for assertions; not part of a real Message
         self._remember(message)
+        if "reply_to_message" in message:
+            self._replies.setdefault((chat["id"], message["reply_to_message"]["message_id"]), []).append(message)
         return message
 
     def _edit_message_text(self, params: dict[str, Any]) -> Any:
