@@ -187,7 +187,11 @@ async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question
         await _reply(message, phrase(language, "empty_question", example=example))
         return
     typing = asyncio.create_task(_show_typing(message))
-    answer = await _ask(context, library, question)
+    try:
+        answer = await _ask(context, library, question)
+    except Exception:
+        await _reply(message, phrase(language, "answer_failed"))
+        raise  # for the error handler, which logs it once with the update id
     await typing
     text = render_answer(answer, library.titles, _settings(context).answer.max_question_chars)
     await _reply(message, text, answer_buttons(answer, library))

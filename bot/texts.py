@@ -31,6 +31,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "command_ask": "提问：/ask 问题",
         "command_sources": "列出所有文章",
         "not_text": "我只能回答文字问题。请把问题用文字发给我。",
+        "answer_failed": "抱歉，回答这个问题时出错了，请稍后再试。",
         "stale_button": "文章已经更新，请重新提问。",
         "greeting": "你好！我回答关于 {articles} 篇新闻文章的问题，并引用原文里最能回答问题的那句话。",
         "examples": "可以这样问：",
@@ -77,6 +78,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "command_ask": "Ask: /ask question",
         "command_sources": "List the articles",
         "not_text": "I can only answer questions written as text. Please type your question.",
+        "answer_failed": "Sorry, something went wrong while answering; please try again later.",
         "stale_button": "The articles have been updated since; please ask again.",
         "greeting": (
             "Hello! I answer questions about {articles} news articles (in Chinese) by quoting the one "

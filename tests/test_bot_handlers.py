@@ -114,7 +114,8 @@ class RecordingBot(ExtBot):
         return [data for endpoint, data in self.calls if endpoint == "sendMessage"]
 
 
-def run_handler(handler, update_data: dict[str, Any]) -> RecordingBot:
+def run_handler(handler, update_data: dict[str, Any], failing: bool = False) -> RecordingBot:
+    """Run ``handler`` on the update; with ``failing``, the exception it must raise is kept as ``bot.error``."""
     async def go() -> RecordingBot:
         bot = RecordingBot()
         await bot.initialize()
@@ -130,7 +131,14 @@ def run_handler(handler, update_data: dict[str, Any]) -> RecordingBot:
                 handlers.CORPUS_LOCK: asyncio.Lock(),
             },
         )
-        await handler(update, context)
+        try:
+            await handler(update, context)
+        except Exception as exc:
+            if not failing:
+                raise
+            object.__setattr__(bot, "error", exc)
+        else:
+            assert not failing, "the handler was expected to raise"
         return bot
 
     return asyncio.run(go())
@@ -244,6 +252,16 @@ def test_english_question_gets_english_buttons() -> None:
     sent = run_handler(handlers.text_message, message_update("how many workshops closed")).sent()[0]
     assert sent["text"].startswith("Answer: <b>12家</b>")
     assert [b["text"] for b in sent["reply_markup"]["inline_keyboard"][0]] == ["Full paragraph", "More results"]
+
+
+def test_a_failing_answerer_still_gets_the_user_a_reply_and_the_error_reaches_the_error_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(question: str) -> Answer:
+        raise ValueError("index corrupt")
+
+    monkeypatch.setattr(LIBRARY.answerer, "ask", broken)
+    bot = run_handler(handlers.text_message, message_update("甲地关闭了多少家？"), failing=True)
+    assert isinstance(bot.error, ValueError)
+    assert "出错" in bot.sent()[0]["text"]
 
 
 def test_non_admin_reload_is_refused_without_touching_the_corpus() -> None:
