@@ -10,21 +10,27 @@ against the *local* width: the median of the six lines before, or after, the lin
 1. **Blocks.** A new block starts before a line when
    - the previous line ends a sentence and is short (a paragraph's last line), or the line itself is
      indented (at least 1.5 columns shorter than the lines after it, or starting with white space);
-   - the previous block is at most three lines long, ends without punctuation, and the line is
-     indented without ending a sentence itself while the line after it is not indented (so it is a
-     paragraph's first line, not its last one nor another line of the heading): the block above
-     was a heading standing alone;
-   - either line is an attribution （据…）, or the line is wider than the column by 4 or more (a
-     headline set across several columns) and the block above is not a heading it could continue.
-2. **Kinds.** An attribution line is a source. A block of at most three lines whose last line does
-   not end a sentence and which holds no 。！？ is a heading; anything else is a paragraph.
-3. **Headlines and subheadings.** A heading is a headline if it has more than one line, is wider than
-   the column, stands first or last on the page, or touches an attribution. Any other heading
-   stands between two paragraphs of one article: it is a subheading of the paragraphs below it.
+   - the previous block is at most two lines long, ends without punctuation, and the line is
+     indented without ending a sentence itself while the line after it is not another indented line
+     that runs on (so it is a paragraph's first line, not its last one nor another line of the
+     heading): the block above was a heading standing alone;
+   - either line is an attribution （据…）;
+   - the line is wider than the column by 4 or more (a headline set across several columns) and the
+     block above is not a heading it could continue, or the previous line was that wide and neither
+     line ends a sentence (a headline line stands on its own).
+2. **Kinds.** An attribution line is a source. A block of at most two lines whose last line does not
+   end a sentence and which holds no 。！？ is a heading; anything else is a paragraph.
+3. **Headlines and subheadings.** A heading is a headline if it has more than one line, reaches a
+   column or more past the column around it, stands first or last on the page, touches an
+   attribution, or touches another headline (stacked headline lines are one headline matter). Any
+   other heading stands between two paragraphs of one article: it is a subheading of the paragraphs
+   below it. Two bodies with neither a headline nor an attribution between them cannot be told apart.
 4. **Articles.** Headlines and attributions cut the paragraphs into bodies; an attribution ends the
    body above it and becomes its source. Each headline goes to the body it shares the most
    distinctive words with (jieba words, weighted by how few bodies hold them), above or below it,
-   one headline per body, best matches first.
+   one headline per body, best matches first. Headline matter whose lines match different bodies
+   best (one article's headline printed under its body, the next one's right below it) is first cut
+   where the best body changes.
 5. **Title and subtitle.** A headline's second line continues the title when the reading runs on
    (the body repeats the two lines joined, or the first line ends in a verb, preposition,
    conjunction or particle that needs what follows); otherwise the rest is the subtitle.
@@ -51,7 +57,11 @@ log = logging.getLogger(__name__)
 WINDOW_LINES = 6
 INDENT_COLUMNS = 1.5
 WIDER_THAN_COLUMN = 4.0
-MAX_HEADING_LINES = 3
+# A heading reaching this far past the column is set across columns: a headline, not a subheading
+# (subheadings fit their column). Smaller than WIDER_THAN_COLUMN, which must not catch a body line
+# that is merely crowded with punctuation.
+HEADLINE_OVERHANG = 1.0
+MAX_HEADING_LINES = 2
 
 _CLOSERS = "”’」』）)]】〉》\"'"
 _SENTENCE_END = tuple("。！？；;!?…")
@@ -92,7 +102,7 @@ class Line:
 class Block:
     kind: str  # "paragraph", "heading" or "attribution"
     lines: tuple[Line, ...]
-    wide: bool = False
+    overhang: float = 0.0  # of its widest line past the column: a headline set across columns reaches out
 
     @property
     def text(self) -> str:
@@ -171,9 +181,13 @@ class _Layout:
         column = self._column_before(i)
         return column is not None and self.lines[i].width <= column - INDENT_COLUMNS
 
-    def wide(self, i: int) -> bool:
+    def overhang(self, i: int) -> float:
+        """How far the line reaches past the column around it (negative when it fits)."""
         columns = [w for w in (self.before[i], self.after[i]) if w is not None]
-        return bool(columns) and self.lines[i].width >= max(columns) + WIDER_THAN_COLUMN
+        return self.lines[i].width - max(columns) if columns else 0.0
+
+    def wide(self, i: int) -> bool:
+        return self.overhang(i) >= WIDER_THAN_COLUMN
 
 
 def _is_heading_so_far(block: list[Line]) -> bool:
@@ -198,12 +212,14 @@ def split_blocks(lines: list[Line]) -> list[Block]:
             previous.is_attribution
             or current.is_attribution
             or (layout.wide(i) and not _is_heading_so_far(block))
+            or (layout.wide(i - 1) and not previous.ends_sentence and not current.ends_sentence)
             or (previous.ends_sentence and (layout.short(i - 1) or layout.indented(i)))
             or (
                 not previous.ends_sentence
                 and not current.ends_sentence
+                and i + 1 < len(lines)
                 and layout.indented(i)
-                and not (i + 1 < len(lines) and layout.indented(i + 1))
+                and not (layout.indented(i + 1) and not lines[i + 1].ends_sentence)
                 and _is_heading_so_far(block)
             )
         )
@@ -214,26 +230,38 @@ def split_blocks(lines: list[Line]) -> list[Block]:
     blocks = []
     for group in groups:
         block_lines = tuple(lines[k] for k in group)
-        wide = any(layout.wide(k) for k in group)
+        overhang = max(layout.overhang(k) for k in group)
         if len(block_lines) == 1 and block_lines[0].is_attribution:
             kind = "attribution"
         elif _is_heading_so_far(list(block_lines)):
             kind = "heading"
         else:
             kind = "paragraph"
-        blocks.append(Block(kind, block_lines, wide))
+        blocks.append(Block(kind, block_lines, overhang))
     return blocks
 
 
-def _is_headline(blocks: list[Block], index: int) -> bool:
-    block = blocks[index]
-    neighbours = blocks[max(0, index - 1) : index] + blocks[index + 1 : index + 2]
-    return (
-        len(block.lines) > 1
-        or block.wide
-        or index in (0, len(blocks) - 1)
-        or any(b.kind == "attribution" for b in neighbours)
-    )
+def _headline_flags(blocks: list[Block]) -> list[bool]:
+    """Which heading blocks are headlines (rule 3); a heading printed right against a headline is
+    part of the same headline matter (stacked headlines, a kicker, a subtitle on its own line)."""
+
+    def basic(index: int) -> bool:
+        block = blocks[index]
+        neighbours = blocks[max(0, index - 1) : index] + blocks[index + 1 : index + 2]
+        return block.kind == "heading" and (
+            len(block.lines) > 1
+            or block.overhang >= HEADLINE_OVERHANG
+            or index in (0, len(blocks) - 1)
+            or any(b.kind == "attribution" for b in neighbours)
+        )
+
+    flags = [basic(index) for index in range(len(blocks))]
+    for order in (range(1, len(blocks)), range(len(blocks) - 2, -1, -1)):
+        for index in order:
+            neighbour = index - 1 if order.step == 1 else index + 1
+            if blocks[index].kind == "heading" and flags[neighbour]:
+                flags[index] = True
+    return flags
 
 
 def _attribution_source(text: str) -> str | None:
@@ -261,15 +289,19 @@ def _bodies_and_headlines(blocks: list[Block]) -> tuple[list[_Body], list[Block]
             bodies.append(current)
         current, heading = None, None
 
+    headline_flags = _headline_flags(blocks)
     for index, block in enumerate(blocks):
-        if block.kind == "attribution":
+        if headline_flags[index] and index > 0 and headline_flags[index - 1]:
+            above = headlines.pop()
+            headlines.append(Block("heading", above.lines + block.lines, max(above.overhang, block.overhang)))
+        elif block.kind == "attribution":
             source = _attribution_source(block.text)
             if current is not None and current.paragraphs:
                 current.source = source
             elif bodies and bodies[-1].source is None:
                 bodies[-1].source = source
             close()
-        elif block.kind == "heading" and _is_headline(blocks, index):
+        elif headline_flags[index]:
             close()
             headlines.append(block)
         elif block.kind == "heading":
@@ -293,20 +325,52 @@ def _words(text: str) -> set[str]:
     return {w for w in jieba.lcut(text) if len(w) > 1 and any(c.isalnum() for c in w)}
 
 
+class _Overlap:
+    """How many distinctive words a headline shares with each body: each shared word counts
+    log((bodies + 1) / bodies holding it), so a word every body holds counts little."""
+
+    def __init__(self, bodies: list[_Body]) -> None:
+        self.texts = ["".join(f"{heading or ''}{text}" for heading, text in body.paragraphs) for body in bodies]
+
+    def scores(self, headline: str) -> list[float]:
+        weights = {}
+        for word in _words(headline):
+            holding = sum(word in text for text in self.texts)
+            if holding:
+                weights[word] = math.log((len(self.texts) + 1) / holding)
+        return [sum(weight for word, weight in weights.items() if word in text) for text in self.texts]
+
+    def best(self, headline: str) -> int | None:
+        """The one body the headline matches best, or None when nothing matches or two tie."""
+        scores = self.scores(headline)
+        top = max(scores, default=0.0)
+        return scores.index(top) if top > 0 and scores.count(top) == 1 else None
+
+
+def _split_stacked_headlines(headlines: list[Block], overlap: _Overlap) -> list[Block]:
+    """Two headlines printed one under the other (one closing the body above, one opening the body
+    below) read as one block; a line whose best body differs from the lines above it starts a new one."""
+    result = []
+    for block in headlines:
+        start = 0
+        for k in range(1, len(block.lines)):
+            above = overlap.best(join_lines([line.text for line in block.lines[start:k]]))
+            line = overlap.best(block.lines[k].text)
+            if above is not None and line is not None and line != above:
+                result.append(Block(block.kind, block.lines[start:k], block.overhang))
+                start = k
+        result.append(Block(block.kind, block.lines[start:], block.overhang))
+    return result
+
+
 def _assign_headlines(bodies: list[_Body], headlines: list[Block]) -> dict[int, Block]:
     """Body index -> its headline: best word overlap first, one headline per body (rule 4)."""
-    body_texts = ["".join(f"{heading or ''}{text}" for heading, text in body.paragraphs) for body in bodies]
-    headline_words = [_words(h.text) for h in headlines]
-
-    def weight(word: str) -> float:
-        holding = sum(word in text for text in body_texts)
-        return math.log((len(bodies) + 1) / holding) if holding else 0.0
-
+    overlap = _Overlap(bodies)
+    headlines = _split_stacked_headlines(headlines, overlap)
     pairs = []
-    for h, words in enumerate(headline_words):
-        for b, text in enumerate(body_texts):
-            score = sum(weight(w) for w in words if w in text)
-            distance = abs(headlines[h].lines[0].number - bodies[b].first_line)
+    for h, headline in enumerate(headlines):
+        for b, score in enumerate(overlap.scores(headline.text)):
+            distance = abs(headline.lines[0].number - bodies[b].first_line)
             pairs.append((-score, distance, h, b))
     assigned: dict[int, Block] = {}
     used: set[int] = set()

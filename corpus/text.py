@@ -31,6 +31,8 @@ _CJK_OR_DIGIT = f"[{_CJK_CLASS}0-9]"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE_RUN = re.compile(r"\s+")
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK})[ ]+(?={_CJK_OR_DIGIT})|(?<=[0-9])[ ]+(?={_CJK})")
+# Digits split by OCR spaces inside Chinese text ("登记41 6家") are one number.
+_SPLIT_NUMBER_IN_CHINESE = re.compile(rf"(?<={_CJK})[0-9]+(?:[ ]+[0-9]+)+(?={_CJK})")
 # A number that follows a Latin word ("COVID 19", "Windows 11") is part of the Latin text.
 _LATIN_NUMBER_BEFORE = re.compile(r"[A-Za-z][ -]?[0-9]+$")
 _ASCII_TO_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
@@ -95,10 +97,11 @@ def full_width_punctuation_in_chinese(text: str) -> str:
 
 
 def remove_spaces_in_chinese(text: str) -> str:
-    """Drop spaces between two Chinese characters and between a Chinese character and a digit.
+    """Drop spaces between two Chinese characters, between a Chinese character and a digit, and
+    inside a number standing between Chinese characters.
 
-    >>> remove_spaces_in_chinese("引导登记 416 家，发 展 的 责 任 使命")
-    '引导登记416家，发展的责任使命'
+    >>> remove_spaces_in_chinese("引导登记 416 家，发 展 的 责 任 使命，登记4 16家")
+    '引导登记416家，发展的责任使命，登记416家'
     >>> remove_spaces_in_chinese("支持 COVID 19 与 Bot API")
     '支持 COVID 19 与 Bot API'
     """
@@ -108,7 +111,8 @@ def remove_spaces_in_chinese(text: str) -> str:
             return match.group(0)
         return ""
 
-    return _SPACE_BETWEEN_CJK.sub(replace, text)
+    text = _SPACE_BETWEEN_CJK.sub(replace, text)
+    return _SPLIT_NUMBER_IN_CHINESE.sub(lambda match: match.group(0).replace(" ", ""), text)
 
 
 def clean(text: str) -> str:
@@ -127,9 +131,16 @@ def clean(text: str) -> str:
 
 
 def join_lines(lines: list[str]) -> str:
-    """Join the lines of a wrapped paragraph: no space where Chinese meets Chinese, else one space.
+    """Join the lines of a wrapped paragraph: no space where Chinese meets Chinese or a number was
+    broken across the line end, else one space (between Latin words).
 
-    >>> join_lines(["近日，海南省民政厅召开海", "南慈善事业高质量", "发展座谈会，Bot", "API 接口"])
-    '近日，海南省民政厅召开海南慈善事业高质量发展座谈会，Bot API 接口'
+    >>> join_lines(["近日，海南省民政厅召开海", "南慈善事业高质量", "发展座谈会，Bot", "API 接口，共 24", "8 家"])
+    '近日，海南省民政厅召开海南慈善事业高质量发展座谈会，Bot API 接口，共248家'
     """
-    return clean(" ".join(line.strip() for line in lines))
+    joined = ""
+    for line in lines:
+        line = line.strip()
+        if joined and line and not (joined[-1].isdigit() and line[0].isdigit()):
+            joined += " "
+        joined += line
+    return clean(joined)
