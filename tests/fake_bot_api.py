@@ -247,6 +247,7 @@ class FakeBotApi:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat_id, message_id) -> Message
         self._chats: dict[int, dict[str, Any]] = {}
         self._replies: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (chat, replied id) -> bot messages
+        self._update_ids_of: dict[tuple[int, int], int] = {}  # (chat, message id) -> update that brought it
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.calls: list[Call] = []
         self.offsets: list[int | None] = []  # the offset of every getUpdates, in arrival order
@@ -341,6 +342,7 @@ class FakeBotApi:
             for key in ("message", "edited_message"):
                 if key in update:
                     self._remember(update[key])
+                    self._update_ids_of[(update[key]["chat"]["id"], update[key]["message_id"])] = update["update_id"]
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
         return update
@@ -495,6 +497,11 @@ class FakeBotApi:
         """The bot's delivered messages that reply to ``message``, in delivery order."""
         with self._lock:
             return list(self._replies.get((message["chat"]["id"], message["message_id"]), ()))
+
+    def update_id_of(self, message: dict[str, Any]) -> int:
+        """The id of the update that delivered ``message`` to the bot."""
+        with self._lock:
+            return self._update_ids_of[(message["chat"]["id"], message["message_id"])]
 
     def pending_updates(self) -> int:
         with self._lock:
