@@ -62,6 +62,9 @@ WIDER_THAN_COLUMN = 4.0
 # that is merely crowded with punctuation.
 HEADLINE_OVERHANG = 1.0
 MAX_HEADING_LINES = 2
+# Headline matter whose first line reaches past the column may run to more lines (stacked headlines,
+# a title with its subtitle).
+MAX_HEADLINE_LINES = 3
 
 _CLOSERS = "”’」』）)]】〉》\"'"
 _SENTENCE_END = tuple("。！？；;!?…")
@@ -79,6 +82,7 @@ _RUNS_ON_TAGS = frozenset({"v", "p", "c"})
 
 @dataclass(frozen=True)
 class Line:
+    index: int  # 0-based among the page's non-blank lines
     number: int  # 1-based line number in the page file
     raw: str
     text: str  # cleaned
@@ -145,7 +149,7 @@ def read_lines(page: str) -> list[Line]:
         text = clean(raw)
         if text:
             # Measured clean: OCR spaces inside Chinese text are not print.
-            lines.append(Line(number, raw, text, print_width(text), raw[:1].isspace()))
+            lines.append(Line(len(lines), number, raw, text, print_width(text), raw[:1].isspace()))
     return lines
 
 
@@ -190,9 +194,10 @@ class _Layout:
         return self.overhang(i) >= WIDER_THAN_COLUMN
 
 
-def _is_heading_so_far(block: list[Line]) -> bool:
+def _is_heading_so_far(block: list[Line], layout: _Layout) -> bool:
+    reaches_out = layout.overhang(block[0].index) >= HEADLINE_OVERHANG
     return (
-        len(block) <= MAX_HEADING_LINES
+        len(block) <= (MAX_HEADLINE_LINES if reaches_out else MAX_HEADING_LINES)
         and not block[-1].ends_sentence
         and not block[-1].ends_open
         and not any(_INNER_SENTENCE_END.search(line.text) for line in block)
@@ -211,7 +216,7 @@ def split_blocks(lines: list[Line]) -> list[Block]:
         starts = (
             previous.is_attribution
             or current.is_attribution
-            or (layout.wide(i) and not _is_heading_so_far(block))
+            or (layout.wide(i) and not _is_heading_so_far(block, layout))
             or (layout.wide(i - 1) and not previous.ends_sentence and not current.ends_sentence)
             or (previous.ends_sentence and (layout.short(i - 1) or layout.indented(i)))
             or (
@@ -220,7 +225,7 @@ def split_blocks(lines: list[Line]) -> list[Block]:
                 and i + 1 < len(lines)
                 and layout.indented(i)
                 and not (layout.indented(i + 1) and not lines[i + 1].ends_sentence)
-                and _is_heading_so_far(block)
+                and _is_heading_so_far(block, layout)
             )
         )
         if starts:
@@ -233,7 +238,7 @@ def split_blocks(lines: list[Line]) -> list[Block]:
         overhang = max(layout.overhang(k) for k in group)
         if len(block_lines) == 1 and block_lines[0].is_attribution:
             kind = "attribution"
-        elif _is_heading_so_far(list(block_lines)):
+        elif _is_heading_so_far(list(block_lines), layout):
             kind = "heading"
         else:
             kind = "paragraph"
