@@ -54,13 +54,19 @@ from corpus.text import clean, join_lines
 
 log = logging.getLogger(__name__)
 
+# Enough lines for a steady column width, few enough to follow a column that narrows around a picture.
 WINDOW_LINES = 6
+# A first line is indented by two columns; the measure is off by up to half a column either way
+# (marks are squeezed or not), so 1.5 separates it from a full line.
 INDENT_COLUMNS = 1.5
+# A body line crowded with squeezed marks can look up to about three columns too wide.
 WIDER_THAN_COLUMN = 4.0
 # A heading reaching this far past the column is set across columns: a headline, not a subheading
 # (subheadings fit their column). Smaller than WIDER_THAN_COLUMN, which must not catch a body line
 # that is merely crowded with punctuation.
 HEADLINE_OVERHANG = 1.0
+# A subheading or headline is one or two lines; a longer block without end punctuation is a
+# paragraph's opening that merely looks indented.
 MAX_HEADING_LINES = 2
 # Headline matter whose first line reaches past the column may run to more lines (stacked headlines,
 # a title with its subtitle).
