@@ -251,3 +251,15 @@ def test_a_failed_write_leaves_no_half_file(tmp_path: Path, capsys, monkeypatch)
     files = list(out.iterdir())
     assert len(files) == 1  # the first article, whole; no temporary or partial second file
     assert load_corpus(out).articles[0].title == SEED_ARTICLES[0][0]
+
+
+def test_ingest_writes_into_the_corpus_option_or_the_settings_corpus_by_default(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("QABOT_SETTINGS", raising=False)
+    by_option = tmp_path / "by-option"
+    assert main(["-q", "--corpus", str(by_option), "ingest", str(PAGE_2)]) == 0
+    assert len(list(by_option.glob("ocr-page-2-*.yaml"))) == 3
+    by_settings = tmp_path / "by-settings"
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"corpus:\n  path: {by_settings}\n", encoding="utf-8")
+    assert main(["-q", "--settings", str(settings), "ingest", str(PAGE_2)]) == 0
+    assert sorted(p.name for p in by_settings.iterdir()) == sorted(p.name for p in by_option.iterdir())
