@@ -1,9 +1,312 @@
-"""`qabot` subcommands: retrieval."""
+"""`qabot` subcommands that answer questions: ``ask`` (one-shot or a stream on stdin), ``chat`` (a
+terminal chat) and ``eval`` (accuracy on a question file, or on CMRC 2018 beside a naive baseline)."""
 
 from __future__ import annotations
 
 import argparse
+import html
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from corpus.errors import CorpusError
+from retrieval.answer import Answer
+
+_HIGHLIGHT_ON = "\033[1;33m"  # bold yellow
+_COLOUR_OFF = "\033[0m"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
+    ask = commands.add_parser(
+        "ask",
+        help="answer questions given as arguments, or one per line on standard input",
+        description="Answer each QUESTION by quoting the corpus sentence that answers it best. With no "
+        "QUESTION, read one question per line from standard input; the index is loaded once.",
+    )
+    ask.add_argument("questions", nargs="*", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    ask.add_argument("--top", type=_count, metavar="N", help="show up to N alternatives from other paragraphs")
+    ask.set_defaults(handler=run_ask)
+
+    chat = commands.add_parser(
+        "chat",
+        help="a terminal chat: ask questions, get quoted answers",
+        description="Ask questions in the terminal (line editing and history); an empty line or Ctrl-D ends.",
+    )
+    chat.set_defaults(handler=run_chat)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score the answers on a question file, or on a CMRC 2018 file with --cmrc",
+        description="Print accuracy per group (zh, zh-Hant, en, no-answer) for a YAML question file, or "
+        "P@1, P@5 and S@1 on a CMRC 2018 (SQuAD-format) file for this pipeline and a naive baseline.",
+    )
+    evaluate.add_argument("file", metavar="FILE", help="a YAML question file, or with --cmrc a CMRC 2018 JSON file")
+    evaluate.add_argument("--cmrc", action="store_true", help="FILE is CMRC 2018 (every context one article)")
+    evaluate.add_argument("--min-zh", type=_share, metavar="X", help="fail (exit 1) when zh accuracy is below X")
+    evaluate.add_argument("--min-zh-hant", type=_share, metavar="X", help="fail when zh-Hant accuracy is below X")
+    evaluate.add_argument("--min-en", type=_share, metavar="X", help="fail when en accuracy is below X")
+    evaluate.add_argument("--min-no-answer", type=_share, metavar="X", help="fail when fewer no-answer questions are refused")
+    evaluate.add_argument("--max-refused", type=_count, metavar="N", help="fail when more answerable questions are refused")
+    evaluate.add_argument("--min-p1", type=_share, metavar="X", help="with --cmrc: fail when P@1 is below X")
+    evaluate.add_argument("--min-s1", type=_share, metavar="X", help="with --cmrc: fail when S@1 is below X")
+    evaluate.add_argument("--show-failures", action="store_true", help="list the questions answered wrongly")
+    evaluate.set_defaults(handler=run_eval)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
+    return value
+
+
+def _fail(message: object) -> int:
+    print(f"qabot: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _load(args: argparse.Namespace):
+    from bot.runtime import load_answerer
+
+    return load_answerer(args.settings_obj, args.corpus, quiet=args.quiet).answerer
+
+
+# --- ask -----------------------------------------------------------------------------------------
+
+
+def answer_json(answer: Answer, top: int | None = None) -> str:
+    """One line of ``qabot ask --json``."""
+    alternatives = answer.alternatives if top is None else answer.alternatives[:top]
+    return json.dumps(
+        {
+            "question": answer.question,
+            "answered": answer.answered,
+            "quote": answer.quote,
+            "highlight": answer.highlight,
+            "title": answer.title,
+            "source": answer.source,
+            "article_id": answer.article_id,
+            "paragraph": answer.paragraph,
+            "score": answer.score,
+            "alternatives": [
+                {"quote": a.quote, "title": a.title, "article_id": a.article_id, "score": a.score} for a in alternatives
+            ],
+            "language": answer.language,
+            "reason": answer.reason,
+        },
+        ensure_ascii=False,
+    )
+
+
+def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, top: int = 0) -> str:
+    """A readable answer: the quote with the highlight marked, then the article; or why there is none.
+
+    >>> a = Answer("q", True, "zh", quote="已取缔248家。", highlight="248家", title="河北", source="民政厅")
+    >>> print(answer_text(a, 100))
+    已取缔【248家】。
+    —— 《河北》（据民政厅）
+    """
+    from bot.texts import phrase
+
+    language = answer.language
+    if not answer.answered or answer.quote is None:
+        if answer.reason == "empty":
+            return _plain(phrase(language, "empty_question", example="…"))
+        if answer.reason == "too_long":
+            return _plain(phrase(language, "too_long", length=len(answer.question), limit=max_question_chars))
+        return _plain(phrase(language, "no_answer"))
+    lines = [mark(answer.quote, answer.highlight, colour), "—— " + _source(answer.title, answer.source, language)]
+    for alternative in answer.alternatives[:top]:
+        lines.append(f"   · {alternative.quote}  {_source(alternative.title, None, language)}")
+    return "\n".join(lines)
+
+
+def mark(quote: str, highlight: str | None, colour: bool) -> str:
+    """The quote with its highlight in colour (a terminal) or between 【】 (anything else).
+
+    >>> mark("共248家。", "248家", False), mark("共248家。", None, False)
+    ('共【248家】。', '共248家。')
+    """
+    if not highlight or highlight not in quote:
+        return quote
+    before, _, after = quote.partition(highlight)
+    inside = f"{_HIGHLIGHT_ON}{highlight}{_COLOUR_OFF}" if colour else f"【{highlight}】"
+    return before + inside + after
+
+
+def _source(title: str | None, source: str | None, language: str) -> str:
+    from bot.texts import phrase
+
+    if source:
+        return _plain(phrase(language, "source_line", title=title or "", source=source))
+    return _plain(phrase(language, "title_line", title=title or ""))
+
+
+def _plain(text: str) -> str:
+    """A phrase written for Telegram HTML, as plain terminal text."""
+    return html.unescape(text)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    try:
+        answerer = _load(args)
+    except CorpusError as error:
+        return _fail(error)
+    limit = args.settings_obj.answer.max_question_chars
+    questions = args.questions if args.questions else _stdin_lines(sys.stdin)
+    for question in questions:
+        answer = answerer.ask(question)
+        if args.json:
+            print(answer_json(answer, args.top), flush=not args.questions)
+        else:
+            print(answer_text(answer, limit, colour=False, top=args.top or 0))
+            print()
+    return 0
+
+
+def _stdin_lines(stream: TextIO):
+    """Each line of standard input without its line break; undecodable bytes are replaced, not fatal."""
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")
+    for line in stream:
+        yield line.rstrip("\r\n")
+
+
+# --- chat ----------------------------------------------------------------------------------------
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    try:
+        answerer = _load(args)
+    except CorpusError as error:
+        return _fail(error)
+    history = _start_history(args.settings_obj.index.cache_dir.parent / "chat-history")
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    limit = args.settings_obj.answer.max_question_chars
+    titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles[:5])
+    print(f"{len(answerer.corpus.articles)} 篇文章 / articles: {titles}")
+    print("提问吧（空行或 Ctrl-D 退出）/ Ask away (an empty line or Ctrl-D quits).")
+    try:
+        while True:
+            try:
+                question = input("? ")
+            except EOFError:
+                print()
+                break
+            if not question.strip():
+                break
+            started = time.perf_counter()
+            answer = answerer.ask(question)
+            print(answer_text(answer, limit, colour=colour, top=0))
+            if args.verbose:
+                print(f"({(time.perf_counter() - started) * 1000:.0f} ms, score {answer.score})")
+            print()
+    finally:
+        _save_history(history)
+    return 0
+
+
+def _start_history(path: Path) -> Path | None:
+    try:
+        import readline
+    except ImportError:  # no line editing on this platform; the chat still works
+        return None
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    return path
+
+
+def _save_history(path: Path | None) -> None:
+    if path is None:
+        return
+    import readline
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(path)
+    except OSError:
+        pass  # history is a convenience: never fail the chat over it
+
+
+# --- eval ----------------------------------------------------------------------------------------
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    return _eval_cmrc(args) if args.cmrc else _eval_questions(args)
+
+
+def _eval_questions(args: argparse.Namespace) -> int:
+    from retrieval.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
+
+    try:
+        questions = load_questions(args.file)
+        answerer = _load(args)
+    except (QuestionFileError, CorpusError) as error:
+        return _fail(error)
+    outcomes = run_questions(answerer, questions)
+    scores = {s.group: s for s in group_scores(outcomes)}
+    print(f"{'group':<10} {'right':>5} {'of':>4} {'accuracy':>9}")
+    for score in scores.values():
+        print(f"{score.group:<10} {score.correct:>5} {score.total:>4} {score.accuracy:>9.3f}")
+    refused = answerable_refused(outcomes)
+    print(f"answerable questions refused: {refused}")
+    if args.show_failures:
+        for outcome in outcomes:
+            if not outcome.correct:
+                print(f"WRONG [{outcome.question.group}] {outcome.question.q} -> {outcome.answer.quote or outcome.answer.reason}")
+    floors = {"zh": args.min_zh, "zh-Hant": args.min_zh_hant, "en": args.min_en, "no-answer": args.min_no_answer}
+    failed = [
+        f"{group} {scores[group].accuracy:.3f} < {floor}"
+        for group, floor in floors.items()
+        if floor is not None and (group not in scores or scores[group].accuracy < floor)
+    ]
+    if args.max_refused is not None and refused > args.max_refused:
+        failed.append(f"{refused} answerable refused > {args.max_refused}")
+    return _report_floors(failed)
+
+
+def _eval_cmrc(args: argparse.Namespace) -> int:
+    from retrieval.answer import Answerer
+    from retrieval.evaluate import load_cmrc, naive_baseline, score_cmrc
+
+    try:
+        corpus, questions = load_cmrc(args.file)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return _fail(f"{args.file}: not a CMRC 2018 (SQuAD-format) file: {error}")
+    started = time.perf_counter()
+    answerer = Answerer(corpus, args.settings_obj.answer)
+    ours = score_cmrc(answerer, questions)
+    seconds = time.perf_counter() - started
+    baseline = naive_baseline(corpus, questions)
+    print(f"{len(corpus.articles)} contexts, {len(questions)} questions")
+    print(f"{'':<16} {'P@1':>6} {'P@5':>6} {'S@1':>6}")
+    for score in (ours, baseline):
+        print(f"{score.name:<16} {score.p_at_1:>6.3f} {score.p_at_5:>6.3f} {score.s_at_1:>6.3f}")
+    print(f"ours refused {ours.refused} questions; {seconds:.1f} s for index and answers")
+    failed = []
+    if args.min_p1 is not None and ours.p_at_1 < args.min_p1:
+        failed.append(f"P@1 {ours.p_at_1:.3f} < {args.min_p1}")
+    if args.min_s1 is not None and ours.s_at_1 < args.min_s1:
+        failed.append(f"S@1 {ours.s_at_1:.3f} < {args.min_s1}")
+    return _report_floors(failed)
+
+
+def _report_floors(failed: list[str]) -> int:
+    for line in failed:
+        print(f"below floor: {line}", file=sys.stderr)
+    return 1 if failed else 0

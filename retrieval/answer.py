@@ -1,11 +1,30 @@
 """The answer interface shared by the CLI and the bot: ``Answerer.ask(question) -> Answer``.
 
-(Interface pinned by the skeleton; the pipeline itself is built in issue 3.)
+A question becomes a list of weighted terms (its own jieba tokens, or CC-CEDICT translations of an
+English question's words). BM25 ranks the paragraphs; the sentences of the best few compete for the
+quote. A sentence scores by the question words it holds, each weighted by corpus idf and by how few
+sentences of its paragraph share it (the article's subject is in every sentence and tells none apart),
+plus its paragraph's relative BM25 score and a bonus when it holds the kind of answer asked for.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from corpus.model import Article, Corpus, Paragraph
+from retrieval.config import AnswerConfig
+from retrieval.highlight import candidate_spans, choose_highlight
+from retrieval.index import BM25Index, BM25Params
+from retrieval.question import detect_language, question_type
+from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,3 +51,268 @@ class Answer:
     score: float = 0.0
     alternatives: tuple[Alternative, ...] = ()
     reason: str | None = None  # why not answered: "empty", "too_long", "no_match"
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One question word and the index terms that stand for it: itself, or the translations of an
+    English word, each with a weight in (0, 1]."""
+
+    word: str
+    alternatives: tuple[tuple[tuple[str, ...], float], ...]
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    paragraph_id: int
+    index: int
+    text: str
+    score: float
+
+
+def indexed_text(article: Article, paragraph: Paragraph, config: AnswerConfig) -> str:
+    """What the index holds for a paragraph: its text, after its article's title and its heading when
+    ``config.index_titles`` (questions name the article's subject, which the paragraph itself may not)."""
+    if not config.index_titles:
+        return paragraph.text
+    return "\n".join(part for part in (article.title, paragraph.heading, paragraph.text) if part)
+
+
+def clean_question(text: str) -> str:
+    """The question without control and format characters, white space collapsed.
+
+    >>> clean_question("  河北\\x00取缔了\\u200b多少家？\\n")
+    '河北取缔了多少家？'
+    """
+    kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C" or ch.isspace())
+    return " ".join(kept.split())
+
+
+class Answerer:
+    """Answers questions from one corpus; build once, ask many times."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        config: AnswerConfig,
+        tokenizer: Tokenizer | None = None,
+        index: BM25Index | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """``cache_dir`` (the index cache folder) keeps the English dictionary's reverse index between
+        runs; without it the dictionary is built in memory on the first English question."""
+        self.corpus = corpus
+        self.cache_dir = cache_dir
+        self.config = config
+        self.tokenizer = tokenizer or Tokenizer()
+        self._entries: list[tuple[Article, Paragraph]] = list(corpus.paragraphs())
+        if index is None:
+            index = BM25Index.build(self.document_tokens(), BM25Params(config.k1, config.b, config.epsilon))
+        self.index = index
+        self._unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
+        self._sentence_tokens = lru_cache(maxsize=4096)(self._tokenize_sentences)
+        self._dictionary = None
+
+    def document_tokens(self) -> Iterable[list[str]]:
+        """The token list indexed for each paragraph, in corpus order (what a persisted index must hold)."""
+        return (self.tokenizer.tokens(indexed_text(a, p, self.config)) for a, p in self._entries)
+
+    def ask(self, question: str) -> Answer:
+        """The best sentence for ``question``, or a refusal with a reason; never raises on any str."""
+        text = clean_question(question if isinstance(question, str) else "")
+        language = detect_language(text)
+        if not text:
+            return Answer(question, False, language, reason="empty")
+        if len(text) > self.config.max_question_chars:
+            return Answer(question, False, language, reason="too_long")
+        terms = self.query_terms(text, language)
+        if not terms:
+            return Answer(question, False, language, reason="no_match")
+        ids, scores = self.closest_paragraphs(text, terms, self.config.top_paragraphs)
+        if not ids:
+            return Answer(question, False, language, reason="no_match")
+        kind = question_type(text)
+        ranked = self._rank_sentences(text, terms, kind, ids, scores)
+        best = ranked[0]
+        if self.coverage(terms, best.paragraph_id) < self.config.min_coverage:
+            return Answer(question, False, language, reason="no_match")
+        article, paragraph = self._entries[best.paragraph_id]
+        weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
+        highlight = choose_highlight(best.text, kind, text, weights)
+        return Answer(
+            question=question,
+            answered=True,
+            language=language,
+            quote=best.text,
+            highlight=highlight,
+            title=article.title,
+            source=article.source,
+            article_id=article.id,
+            paragraph=paragraph.text,
+            paragraph_id=best.paragraph_id,
+            score=round(best.score, 6),
+            alternatives=self._alternatives(ranked),
+        )
+
+    def query_terms(self, text: str, language: str) -> list[QueryTerm]:
+        """The question's words sentences are matched by: its content words, or for English their
+        CC-CEDICT translations."""
+        if language == "en":
+            return self._english_terms(text)
+        return [QueryTerm(word, (((word,), 1.0),)) for word in self.tokenizer.content_words(text)]
+
+    def closest_paragraphs(self, text: str, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
+        """The k best paragraphs with positive score. A Chinese question is ranked exactly by BM25Okapi
+        over its index tokens; for an English one each word adds its best-scoring translation only."""
+        if any(len(t.alternatives) != 1 or t.alternatives[0][1] != 1.0 for t in terms):
+            ids, scores = self._translated_closest(terms, k)
+        else:
+            ids, scores = self.index.closest_docs(self.tokenizer.tokens(text), k)
+        kept = [(i, s) for i, s in zip(ids, scores) if s > 0]
+        return [i for i, _ in kept], [s for _, s in kept]
+
+    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
+        """Share of the question's idf weight found in the paragraph (with its title and heading)."""
+        article, paragraph = self._entries[paragraph_id]
+        text = normalise(indexed_text(article, paragraph, self.config))
+        tokens = frozenset(self.tokenizer.content_words(text))
+        total = found = 0.0
+        for term in self._distinct(terms):
+            weight = max(self._term_idf(alt) for alt, _ in term.alternatives) if term.alternatives else self._unseen_idf
+            total += weight
+            if any(self._holds(alt, tokens, text) for alt, _ in term.alternatives):
+                found += weight
+        return found / total if total else 0.0
+
+    def _rank_sentences(
+        self, question: str, terms: Sequence[QueryTerm], kind: str, ids: Sequence[int], scores: Sequence[float]
+    ) -> list[_Sentence]:
+        cue = self.config.cue_weights.get(kind, 0.0)
+        distinct = self._distinct(terms)
+        total = sum(
+            max(self._term_idf(alt) for alt, _ in t.alternatives) if t.alternatives else self._unseen_idf
+            for t in distinct
+        )
+        ranked = []
+        for paragraph_id, paragraph_score in zip(ids, scores):
+            _, paragraph = self._entries[paragraph_id]
+            sentences = self._sentence_tokens(paragraph_id)
+            subject = self._subject(paragraph_id)
+            # matched[t][s]: the weight term t earns in sentence s (0 when absent).
+            matched = [[self._matched_weight(term, tokens, text) for tokens, text in sentences] for term in distinct]
+            factors = []
+            for term, row in zip(distinct, matched):
+                spread = sum(1 for weight in row if weight)
+                factor = 1 - self.config.discrimination * (spread - 1) / len(sentences) if spread else 0.0
+                if self._holds_any(term, subject):
+                    factor *= 1 - self.config.subject_discount
+                factors.append(factor)
+            # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
+            chars = {c for term, f in zip(distinct, factors) if not self._holds_any(term, subject) for alt, _ in term.alternatives for c in "".join(alt)}
+            relative = self.config.paragraph_weight * paragraph_score / scores[0]
+            for index, sentence in enumerate(paragraph.sentences):
+                match = sum(row[index] * factor for row, factor in zip(matched, factors)) / (total or 1.0)
+                text = sentences[index][1]
+                char_match = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
+                score = relative + match + self.config.char_weight * char_match
+                if cue and candidate_spans(sentence, kind, question):
+                    score += cue
+                ranked.append(_Sentence(paragraph_id, index, sentence, score))
+        ranked.sort(key=lambda s: -s.score)
+        return ranked
+
+    def _alternatives(self, ranked: Sequence[_Sentence]) -> tuple[Alternative, ...]:
+        """The best sentence of each other paragraph, other articles before the answer's own."""
+        best_article = self._entries[ranked[0].paragraph_id][0].id
+        seen = {ranked[0].paragraph_id}
+        others, same = [], []
+        for sentence in ranked:
+            if sentence.paragraph_id in seen:
+                continue
+            seen.add(sentence.paragraph_id)
+            article = self._entries[sentence.paragraph_id][0]
+            alternative = Alternative(sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id)
+            (same if article.id == best_article else others).append(alternative)
+        return tuple((others + same)[: self.config.max_alternatives])
+
+    def _subject(self, paragraph_id: int) -> tuple[frozenset[str], str]:
+        """The article's title and the paragraph's heading: what every question about it repeats."""
+        article, paragraph = self._entries[paragraph_id]
+        text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
+        return frozenset(self.tokenizer.content_words(text)), text
+
+    def _holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
+        return any(self._holds(alt, *where) for alt, _ in term.alternatives)
+
+    def _tokenize_sentences(self, paragraph_id: int) -> list[tuple[frozenset[str], str]]:
+        _, paragraph = self._entries[paragraph_id]
+        return [(frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences]
+
+    def _matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
+        return max(
+            (weight * self._term_idf(alt) for alt, weight in term.alternatives if self._holds(alt, tokens, text)),
+            default=0.0,
+        )
+
+    @staticmethod
+    def _holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str) -> bool:
+        """A term is found as a token, or, when it is two characters or more, inside a longer word
+        (河北 in 河北省)."""
+        if all(t in tokens for t in alternative):
+            return True
+        joined = "".join(alternative)
+        return len(joined) >= 2 and joined in text
+
+    def _term_idf(self, alternative: tuple[str, ...]) -> float:
+        """Mean idf of the alternative's words. A two-character word only found inside longer words
+        takes its bigram's idf; a word no paragraph holds at all gets the highest idf."""
+        values = []
+        for word in alternative:
+            for term in (word, BIGRAM_MARK + word if len(word) == 2 else None):
+                if term in self.index.term_ids:
+                    values.append(self.index.idf(term))
+                    break
+            else:
+                values.append(self._unseen_idf)
+        return sum(values) / len(values) if values else 0.0
+
+    @staticmethod
+    def _distinct(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
+        seen, distinct = set(), []
+        for term in terms:
+            if term.word not in seen:
+                seen.add(term.word)
+                distinct.append(term)
+        return distinct
+
+    def _english_terms(self, text: str) -> list[QueryTerm]:
+        if self._dictionary is None:
+            from retrieval.english import load_dictionary
+
+            self._dictionary = load_dictionary(self.cache_dir)
+        terms = []
+        for word, translations in self._dictionary.translate(text, self.config.english_translations):
+            alternatives = tuple(
+                (tuple(tokens), weight)
+                for chinese, weight in translations
+                if (tokens := self.tokenizer.content_words(chinese))
+            )
+            terms.append(QueryTerm(word, alternatives))
+        return terms
+
+    def _translated_closest(self, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
+        total = None
+        for term in terms:
+            best = None
+            for words, weight in term.alternatives:
+                scores = self.index.scores(self.tokenizer.tokens("".join(words))) * weight
+                best = scores if best is None else best.clip(min=scores)  # elementwise max
+            if best is not None:
+                total = best if total is None else total + best
+        if total is None:
+            return [], []
+        order = sorted(range(len(total)), key=lambda i: -total[i])[:k] if len(total) <= 4 * k else None
+        if order is None:
+            top = total.argpartition(-k)[-k:]
+            order = sorted((int(i) for i in top), key=lambda i: (-total[i], i))
+        return order, [float(total[i]) for i in order]

@@ -17,3 +17,19 @@ class AnswerConfig:
     top_paragraphs: int  # paragraphs whose sentences compete for the quote
     max_alternatives: int  # answers from other paragraphs offered beside the best one
     max_question_chars: int  # longer questions are refused politely, not searched
+    index_titles: bool  # index a paragraph with its article's title and its heading in front
+    paragraph_weight: float  # weight of the paragraph's relative BM25 score in a sentence's score
+    discrimination: float  # 0..1: how much a word found in many sentences of the paragraph counts less
+    subject_discount: float  # 0..1: how much less a question word counts when the title holds it
+    char_weight: float  # weight of the share of the question's characters a sentence holds
+    # Bonus for a sentence holding the kind of answer the question asks for, per question type.
+    cue_how_many: float
+    cue_who: float
+    cue_when: float
+    cue_where: float
+    min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
+    english_translations: int  # Chinese translations tried per English word
+
+    @property
+    def cue_weights(self) -> dict[str, float]:
+        return {"how_many": self.cue_how_many, "who": self.cue_who, "when": self.cue_when, "where": self.cue_where}

