@@ -148,6 +148,8 @@ def _read_yaml(file: Path, text: str) -> Iterator[tuple[Article, int | None]]:
         raise CorpusError(file, f"{kind}: {problem}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise CorpusError(file, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise CorpusError(file, "YAML nested too deeply to be an article") from None
     finally:
         loader.dispose()
     if not found:
@@ -192,6 +194,8 @@ def _read_jsonl(file: Path, max_line_bytes: int) -> Iterator[tuple[Article, int 
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise CorpusError(file, f"not valid JSON: {exc.msg} (column {exc.colno})", number) from None
+            except RecursionError:
+                raise CorpusError(file, "JSON nested too deeply to be an article", number) from None
             found = True
             yield _article(_Place(file, number), data), number
     if not found:
@@ -205,7 +209,7 @@ def _read_plain_text(file: Path, root: Path, text: str) -> Article:
     """First line the title, blank lines between paragraphs; in Markdown, ``#`` marks are dropped
     from the title and a paragraph that is one ``##`` line is the heading of the paragraphs below."""
     markdown = file.suffix.lower() == ".md"
-    blocks = [block.splitlines() for block in _split_blank_lines(text.strip())]
+    blocks = _split_blank_lines(text)
     title_lines = blocks[0]
     title = title_lines[0].lstrip("#").strip() if markdown else title_lines[0].strip()
     blocks[0] = title_lines[1:]
@@ -223,16 +227,18 @@ def _read_plain_text(file: Path, root: Path, text: str) -> Article:
     return _article(_Place(file, 1), {"id": article_id, "title": title, "paragraphs": paragraphs})
 
 
-def _split_blank_lines(text: str) -> list[str]:
-    blocks, current = [], []
+def _split_blank_lines(text: str) -> list[list[str]]:
+    """The runs of non-blank lines, in order."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
     for line in text.splitlines():
         if line.strip():
             current.append(line)
         elif current:
-            blocks.append("\n".join(current))
+            blocks.append(current)
             current = []
     if current:
-        blocks.append("\n".join(current))
+        blocks.append(current)
     return blocks
 
 

@@ -344,3 +344,10 @@ def test_the_installed_command_reports_a_bad_file(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr == f"qabot: error: {bad}:3: article 'x': 'paragraphs' must be a list, got text\n"
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("name, content", [("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n"),
+                                           ("deep.yaml", "[" * 100_000 + "]" * 100_000 + "\n")])
+def test_absurdly_nested_data_is_a_clean_error(tmp_path: Path, capsys, name: str, content: str):
+    bad = write(tmp_path / name, content)
+    assert cli_error(capsys, tmp_path).startswith(f"qabot: error: {bad}")
