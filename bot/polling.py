@@ -37,6 +37,7 @@ _BATCH_LIMIT = 100
 class PollingOptions:
     poll_timeout: float = 10.0  # seconds one long poll may wait for news
     shutdown_grace: float = 3.0  # seconds a stop waits for answers under way before abandoning them
+    confirm_timeout: float = 1.0  # seconds the last getUpdates of a stop may take to confirm what was handled
     conflict_alarm_after: int = 3  # consecutive 409s before the operator is told another poller runs
     conflict_alarm_every: float = 60.0  # seconds between repeats of that message while it lasts
     retry_min: float = 0.5  # first back-off after a failed poll; doubles up to retry_max
@@ -207,9 +208,12 @@ class ConfirmingPoller:
         if offset is None:
             return
         try:
-            await self.application.bot.get_updates(offset=offset, limit=1, timeout=0)
-        except TelegramError as exc:
-            log.warning("could not confirm the last handled updates (%s); they may be answered again", exc)
+            # Bounded: a stop must not wait out the retries of an unreachable server.
+            await asyncio.wait_for(
+                self.application.bot.get_updates(offset=offset, limit=1, timeout=0), self.options.confirm_timeout
+            )
+        except (TelegramError, asyncio.TimeoutError) as exc:
+            log.warning("could not confirm the last handled updates (%s); they may be answered again", exc or "timed out")
 
 
 def _seconds(period: object) -> float:

@@ -459,11 +459,12 @@ class FakeBotApi:
 
     def document(self, chat: dict[str, Any], sender: dict[str, Any], file_name: str, content: bytes,
                  mime_type: str = "text/plain", caption: str | None = None,
-                 **fields: Any) -> dict[str, Any]:
-        """A document message; ``file_name`` is sent as given (it may be hostile: ``../x.txt``)."""
+                 reported_size: int | None = None, **fields: Any) -> dict[str, Any]:
+        """A document message; ``file_name`` is sent as given (it may be hostile: ``../x.txt``), and
+        ``reported_size`` may claim a size other than the content's."""
         file_id = self.add_file(content, file_name)
         document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
-                    "mime_type": mime_type, "file_size": len(content)}
+                    "mime_type": mime_type, "file_size": len(content) if reported_size is None else reported_size}
         if caption is not None:
             fields["caption"] = caption
         return self.push_message(self.new_message(chat, sender, document=document, **fields))
