@@ -1,0 +1,68 @@
+"""`qabot bench`: generated corpora are reproducible and realistic, a missing CMRC file is one clear
+error, and the 10k smoke run (what CI can afford) finishes in under two minutes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.bench import BenchError, generate_corpus, load_sources
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_index import cmrc_path  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return load_sources(cmrc_path())
+
+
+def test_sources_hold_real_sentences_and_questions(sources):
+    assert len(sources.sentences) > 3000 and len(sources.questions) > 1000
+    assert all(len(s) >= 8 for s in sources.sentences)
+
+
+def test_generated_corpus_is_reproducible_with_3_to_8_sentences_a_paragraph(sources):
+    first = generate_corpus(1234, sources.sentences, seed=5)
+    again = generate_corpus(1234, sources.sentences, seed=5)
+    other = generate_corpus(1234, sources.sentences, seed=6)
+    paragraphs = [p for _, p in first.paragraphs()]
+    assert len(paragraphs) == 1234 and first == again and first != other
+    assert all(3 <= len(p.sentences) <= 8 and p.text == "".join(p.sentences) for p in paragraphs)
+    assert len({a.id for a in first.articles}) == len(first.articles) == 124
+
+
+def test_a_missing_cmrc_file_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchError, match="CMRC 2018 trial file not found"):
+        load_sources(tmp_path / "missing.json")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "bench", "--sizes", "1000", "--cmrc", str(tmp_path / "missing.json")],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("qabot: error: CMRC 2018 trial file not found") and done.stdout == ""
+
+
+def test_bench_smoke_run_of_10k_paragraphs_under_two_minutes(tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"index:\n  cache_dir: {tmp_path / 'cache'}\n", encoding="utf-8")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--settings", str(settings), "-q", "bench", "--sizes", "10000", "--cmrc", str(cmrc_path())],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in done.stdout.splitlines() if line.startswith("| ")}
+    assert rows["paragraphs"] == "10,000"
+    assert rows["same top-10 as rank-bm25"] == "500/500"
+    for name in ("tokenize (build)", "query p50 / p95, ours", "ask p50 / p95 (whole question)", "re-index after +1 article"):
+        assert rows[name], name
+    assert elapsed < 120, f"bench --sizes 10000 took {elapsed:.0f} s"
