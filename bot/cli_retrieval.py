@@ -297,7 +297,7 @@ def _eval_cmrc(args: argparse.Namespace) -> int:
     print(f"{'':<16} {'P@1':>6} {'P@5':>6} {'S@1':>6}")
     for score in (ours, baseline):
         print(f"{score.name:<16} {score.p_at_1:>6.3f} {score.p_at_5:>6.3f} {score.s_at_1:>6.3f}")
-    print(f"ours refused {ours.refused} questions; {seconds:.1f} s for index and answers")
+    print(f"{ours.refused} questions refused by ours; {seconds:.1f} s for its index and answers")
     failed = []
     if args.min_p1 is not None and ours.p_at_1 < args.min_p1:
         failed.append(f"P@1 {ours.p_at_1:.3f} < {args.min_p1}")

@@ -134,7 +134,8 @@ class Answerer:
         kind = question_type(text)
         ranked = self._rank_sentences(text, terms, kind, ids, scores)
         best = ranked[0]
-        if self.coverage(terms, best.paragraph_id) < self.config.min_coverage:
+        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
+        if self.coverage(terms, best.paragraph_id) < floor:
             return Answer(question, False, language, reason="no_match")
         article, paragraph = self._entries[best.paragraph_id]
         weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
@@ -261,7 +262,11 @@ class Answerer:
         if all(t in tokens for t in alternative):
             return True
         joined = "".join(alternative)
-        return len(joined) >= 2 and joined in text
+        if len(joined) >= 3:
+            # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
+            # first character still names the same thing.
+            return joined in text or joined[:-1] in text or joined[1:] in text
+        return len(joined) == 2 and joined in text
 
     def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words

@@ -28,6 +28,7 @@ class AnswerConfig:
     cue_when: float
     cue_where: float
     min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
+    min_coverage_english: float  # the same for English questions, whose words arrive via translation
     english_translations: int  # Chinese translations tried per English word
 
     @property

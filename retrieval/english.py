@@ -36,10 +36,12 @@ log = logging.getLogger(__name__)
 MAX_PHRASE_WORDS = 4
 NAME_PART_WEIGHT = 0.5
 PHRASE_WORD_WEIGHT = 0.5  # a phrase's single words back up its own translations, at this weight
+MAX_READINGS = 64  # combinations of word endings tried for one phrase
+LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
-CACHE_VERSION = 1
-KEPT_READINGS = 8  # readings kept per English gloss (settings' english_translations may not exceed it)
+CACHE_VERSION = 2
+KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
 _HAN_ONLY = re.compile(r"[\u3400-\u9fff]+")
@@ -211,12 +213,20 @@ class Dictionary:
         return result
 
     def _lookup_forms(self, phrase: list[str], limit: int) -> list[tuple[str, float]]:
-        """The translations of the phrase, trying the base forms of each of its words."""
-        for forms in itertools.islice(itertools.product(*(base_forms(word) for word in phrase)), 64):
+        """The translations of the phrase under every reading of its words' endings ("exposed" is both
+        裸露 and, as "expose", 曝光), a later reading weighing less."""
+        weights: dict[str, float] = {}
+        readings = itertools.islice(itertools.product(*(base_forms(word) for word in phrase)), MAX_READINGS)
+        found_readings = 0
+        for forms in readings:
             found = self.lookup(" ".join(forms), limit)
-            if found:
-                return found
-        return []
+            if not found:
+                continue
+            scale = LATER_READING_WEIGHT**found_readings
+            found_readings += 1
+            for chinese, weight in found:
+                weights[chinese] = max(weights.get(chinese, 0.0), weight * scale)
+        return sorted(weights.items(), key=lambda item: -item[1])[:limit]
 
     def _with_synonyms(self, translations: list[tuple[str, float]], limit: int) -> list[tuple[str, float]]:
         """The best ``2 * limit`` of the translations and, at a lower weight, the words the best translations' other glosses lead to: "ban" gives

@@ -1,0 +1,133 @@
+"""The answer pipeline on the seed page: the right sentence quoted whole, the answer highlighted, honest
+refusals, and no input that makes it raise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from rank_bm25 import BM25Okapi
+
+from bot.settings import load_settings
+from corpus.loader import load_corpus
+from retrieval.answer import Answer, Answerer, clean_question
+from retrieval.evaluate import load_questions
+
+from conftest import PROJECT_ROOT
+
+SEED_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "seed_questions.yaml"
+
+
+@pytest.fixture(scope="module")
+def answerer() -> Answerer:
+    return Answerer(load_corpus(PROJECT_ROOT / "corpus" / "articles"), load_settings().answer)
+
+
+def sentences_of(answerer: Answerer, paragraph_id: int) -> tuple[str, ...]:
+    return answerer._entries[paragraph_id][1].sentences
+
+
+def test_how_many_quotes_the_sentence_and_highlights_the_count(answerer):
+    answer = answerer.ask("河北取缔了多少家非法社会组织？")
+    assert answer.answered and answer.language == "zh"
+    assert answer.quote.startswith("专项行动以来，河北省已取缔劝散非法社会组织248家")
+    assert answer.highlight == "248家"
+    assert "河北" in answer.title and answer.source == "河北省民政厅"
+    assert answer.quote in answer.paragraph
+
+
+def test_traditional_question_gets_the_same_answer_and_a_traditional_interface(answerer):
+    simplified = answerer.ask("河北取缔了多少家非法社会组织？")
+    traditional = answerer.ask("河北取締了多少家非法社會組織？")
+    assert traditional.language == "zh-Hant"
+    assert (traditional.quote, traditional.highlight) == (simplified.quote, simplified.highlight)
+
+
+def test_english_question_is_answered_from_the_chinese_text(answerer):
+    answer = answerer.ask("how many illegal organizations did Hebei ban")
+    assert answer.language == "en"
+    assert "248家" in answer.quote and "河北" in answer.title
+
+
+@pytest.mark.parametrize(
+    "question, highlight",
+    [
+        ("谁主持了海南慈善事业高质量发展座谈会？", "石清理"),
+        ("河北省民政厅什么时候印发了专项行动实施方案？", "7月初"),
+        ("河北抓获了几名犯罪嫌疑人？", "8名"),
+        ("陕西要求落实多少小时值班制度？", "24小时"),
+    ],
+)
+def test_highlight_names_the_answer_of_each_question_type(answerer, question, highlight):
+    answer = answerer.ask(question)
+    assert answer.highlight == highlight
+    assert highlight in answer.quote
+
+
+def test_no_highlight_for_a_what_question(answerer):
+    assert answerer.ask("秦皇岛市把打击整治非法社会组织列入了什么任务？").highlight is None
+
+
+@pytest.mark.parametrize("question", ["明天北京天气怎么样？", "如何申请护照？", "What is the capital of France?"])
+def test_unanswerable_questions_are_refused(answerer, question):
+    answer = answerer.ask(question)
+    assert not answer.answered and answer.reason == "no_match" and answer.quote is None
+
+
+def test_every_quote_is_a_stored_sentence_and_alternatives_come_from_other_paragraphs(answerer):
+    for question in load_questions(SEED_QUESTIONS):
+        answer = answerer.ask(question.q)
+        if not answer.answered:
+            continue
+        assert answer.quote in sentences_of(answerer, answer.paragraph_id)
+        assert answer.highlight is None or answer.highlight in answer.quote
+        assert len(answer.alternatives) <= answerer.config.max_alternatives
+        ids = [a.paragraph_id for a in answer.alternatives]
+        assert answer.paragraph_id not in ids and len(set(ids)) == len(ids)
+        for alternative in answer.alternatives:
+            assert alternative.quote in sentences_of(answerer, alternative.paragraph_id)
+        # Other articles are offered before more of the answer's own article.
+        own = [a.article_id == answer.article_id for a in answer.alternatives]
+        assert own == sorted(own)
+
+
+def test_paragraph_ranking_is_exactly_bm25okapi_over_the_indexed_tokens(answerer):
+    """Chinese questions rank paragraphs exactly as rank-bm25 does over ``document_tokens``."""
+    reference = BM25Okapi(list(answerer.document_tokens()))
+    for question in load_questions(SEED_QUESTIONS):
+        if question.group not in ("zh", "zh-Hant"):
+            continue
+        tokens = answerer.tokenizer.tokens(question.q)
+        expected = reference.get_scores(tokens)
+        order = sorted(range(len(expected)), key=lambda i: (-expected[i], i))[:5]
+        ids, scores = answerer.index.closest_docs(tokens, 5)
+        assert ids == order
+        assert all(math.isclose(s, expected[i], rel_tol=1e-6) for i, s in zip(ids, scores))
+
+
+@pytest.mark.parametrize(
+    "question, reason",
+    [("", "empty"), ("   \n\t", "empty"), ("\x00\x01\u200b", "empty"), ("？" * 10, "no_match"), ("的了吗", "no_match"),
+     ("河" * 100_000, "too_long"), ("🙂🙂🙂", "no_match")],
+)
+def test_unusable_questions_are_refused_with_a_reason(answerer, question, reason):
+    answer = answerer.ask(question)
+    assert answer == Answer(question, False, answer.language, reason=reason)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_a_well_formed_answer(answerer, text):
+    answer = answerer.ask(text)
+    assert answer.question == text and answer.language in ("zh", "zh-Hant", "en")
+    if answer.answered:
+        assert answer.quote in sentences_of(answerer, answer.paragraph_id)
+        assert answer.highlight is None or answer.highlight in answer.quote
+    else:
+        assert answer.reason in ("empty", "too_long", "no_match") and answer.quote is None
+
+
+def test_clean_question_drops_control_characters_only():
+    assert clean_question("a\x00b\u200bc  d\n") == "abc d"
+    assert clean_question("河北？") == "河北？"

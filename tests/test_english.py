@@ -1,0 +1,60 @@
+"""English questions through CC-CEDICT: base forms, phrases, synonyms and the cached reverse index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval.english import Dictionary, base_forms, load_dictionary
+
+
+@pytest.fixture(scope="module")
+def dictionary() -> Dictionary:
+    return load_dictionary()
+
+
+def chinese(translation: list[tuple[str, float]]) -> list[str]:
+    return [word for word, _ in translation]
+
+
+@pytest.mark.parametrize("word, base", [("organizations", "organization"), ("arrested", "arrest"), ("banned", "ban"), ("cities", "city"), ("held", "hold")])
+def test_base_forms_undo_plurals_and_verb_endings(word, base):
+    assert base in base_forms(word)
+
+
+def test_question_words_are_translated_and_function_words_dropped(dictionary):
+    terms = dict(dictionary.translate("How many illegal organizations did Hebei ban?", 12))
+    assert list(terms) == ["illegal", "organizations", "hebei", "ban"]
+    assert "非法" in chinese(terms["illegal"]) and "组织" in chinese(terms["organizations"])
+    assert chinese(terms["hebei"])[0] == "河北"
+    # 取缔 is glossed "to prohibit", not "to ban": it is reached through 禁止, whose glosses hold both.
+    assert "取缔" in chinese(terms["ban"])
+
+
+def test_a_phrase_is_one_term_backed_by_its_words(dictionary):
+    terms = dict(dictionary.translate("criminal suspects", 12))
+    assert list(terms) == ["criminal suspects"]
+    assert "嫌疑人" in chinese(terms["criminal suspects"])
+
+
+def test_weights_are_scaled_to_the_best_translation(dictionary):
+    for _, translations in dictionary.translate("flood safety meeting", 8):
+        weights = [w for _, w in translations]
+        assert max(weights) == 1.0 and all(0 < w <= 1 for w in weights)
+
+
+def test_unknown_words_are_kept_without_translations(dictionary):
+    assert dictionary.translate("zzqx", 8) == [("zzqx", [])]
+
+
+def test_the_reverse_index_is_cached_as_json_and_a_bad_cache_is_rebuilt(tmp_path, dictionary):
+    built = load_dictionary(tmp_path)
+    cache = tmp_path / "cedict-reverse.json"
+    assert json.loads(cache.read_text(encoding="utf-8"))["entries"]["illegal"] == built.entries["illegal"]
+    load_dictionary.cache_clear()
+    assert load_dictionary(tmp_path).entries == built.entries
+    cache.write_text("{not json", encoding="utf-8")
+    load_dictionary.cache_clear()
+    assert load_dictionary(tmp_path).entries["illegal"] == built.entries["illegal"]
+    assert json.loads(cache.read_text(encoding="utf-8"))["stamp"]
