@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     )
     application = build_application(token, base_url, file_url, settings, library, args.corpus)
     try:
-        asyncio.run(serve(application, PollingOptions(poll_timeout=settings.telegram.poll_timeout)))
+        options = PollingOptions(poll_timeout=settings.telegram.poll_timeout, journal_dir=settings.telegram.state_dir)
+        asyncio.run(serve(application, options))
     except InvalidToken:
         print("qabot: error: the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)", file=sys.stderr)
         return 2

@@ -8,9 +8,10 @@ is the offset. Newer updates are still fetched and handled while older ones wait
 come back with every poll and are skipped by id), so one slow chat does not hold up the rest, and
 updates of one chat are handled one at a time, in the order they arrived.
 
-What remains (documented in the README, "Reliability"): an update handled while an older one was
-still unfinished is not yet confirmed, so if the process dies at that moment it is handled again
-after the restart (at-least-once, never lost).
+An update handled while an older one is still unfinished is not yet confirmed, so Telegram delivers it
+again after a crash; the handled-updates journal (bot/journal.py) lets the restarted bot skip it. What
+remains (README, "Reliability"): an answer sent in the instant before the crash, not yet journaled, is
+sent again after the restart (at-least-once, never lost).
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Hashable
 
 from telegram import Update
-from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
+
+from bot.journal import HandledJournal
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class PollingOptions:
     retry_min: float = 0.5  # first back-off after a failed poll; doubles up to retry_max
     retry_max: float = 8.0
     busy_poll_interval: float = 0.1  # least pause between polls while answers are under way
+    journal_dir: Path | None = None  # where the handled-updates journal lives; None: memory only
 
 
 def other_poller_message(description: str) -> str:
@@ -70,9 +75,11 @@ def chat_key(update: Update) -> Hashable:
 class ConfirmingPoller:
     """Feeds ``application`` from getUpdates, moving the offset only past finished updates."""
 
-    def __init__(self, application: Application, options: PollingOptions = PollingOptions()):
+    def __init__(self, application: Application, options: PollingOptions = PollingOptions(),
+                 journal: HandledJournal | None = None):
         self.application = application
         self.options = options
+        self.journal = journal or HandledJournal(None)
         self._in_flight: dict[int, asyncio.Task] = {}
         self._chat_tail: dict[Hashable, asyncio.Task] = {}
         self._highest_seen: int | None = None
@@ -106,8 +113,9 @@ class ConfirmingPoller:
                 if stop.is_set():
                     return
             news = False
+            offset = self.offset
             try:
-                updates = await self._get_updates(stop)
+                updates = await self._get_updates(stop, offset)
             except (InvalidToken, Forbidden):
                 raise
             except Conflict as exc:
@@ -133,17 +141,24 @@ class ConfirmingPoller:
                 log.info("getUpdates accepted again: this instance is the only poller now")
             conflicts = 0
             delay = self.options.retry_min
+            if offset is not None:
+                self.journal.confirmed(offset)
             for update in updates:
-                if self._highest_seen is None or update.update_id > self._highest_seen:
-                    self._dispatch(update)
-                    news = True
+                self.journal.check_sequence(update.update_id)
+                if self._highest_seen is not None and update.update_id <= self._highest_seen:
+                    continue  # under way here already
+                if self.journal.handled(update.update_id):
+                    self._highest_seen = update.update_id  # answered before a crash: not again
+                    continue
+                self._dispatch(update)
+                news = True
 
-    async def _get_updates(self, stop: asyncio.Event) -> tuple[Update, ...] | None:
+    async def _get_updates(self, stop: asyncio.Event, offset: int | None) -> tuple[Update, ...] | None:
         """One getUpdates, abandoned (returning None) if ``stop`` is set while it waits."""
         busy = bool(self._in_flight)
         poll = asyncio.ensure_future(
             self.application.bot.get_updates(
-                offset=self.offset,
+                offset=offset,
                 limit=_BATCH_LIMIT,
                 # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
                 timeout=0 if busy else self.options.poll_timeout,
@@ -189,8 +204,10 @@ class ConfirmingPoller:
         self._in_flight.pop(update_id, None)
         if key is not None and self._chat_tail.get(key) is task:
             del self._chat_tail[key]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("update %s could not be handled", update_id, exc_info=task.exception())
+        if not task.cancelled():
+            if task.exception() is not None:
+                log.error("update %s could not be handled", update_id, exc_info=task.exception())
+            self.journal.mark(update_id)
         self._progress.set()
 
     async def _finish(self) -> None:
@@ -212,6 +229,7 @@ class ConfirmingPoller:
             await asyncio.wait_for(
                 self.application.bot.get_updates(offset=offset, limit=1, timeout=0), self.options.confirm_timeout
             )
+            self.journal.confirmed(offset)
         except (TelegramError, asyncio.TimeoutError) as exc:
             log.warning("could not confirm the last handled updates (%s); they may be answered again", exc or "timed out")
 
@@ -247,8 +265,11 @@ async def serve(application: Application, options: PollingOptions = PollingOptio
             if application.post_init is not None:
                 await application.post_init(application)
             await application.start()
+            journal = None
+            if options.journal_dir is not None:
+                journal = HandledJournal(options.journal_dir / f"handled-{application.bot.id}.log")
             try:
-                await ConfirmingPoller(application, options).run(stop)
+                await ConfirmingPoller(application, options, journal).run(stop)
             finally:
                 await application.stop()
                 if application.post_stop is not None:

@@ -49,6 +49,7 @@ class TelegramSettings:
     inline_results: int
     poll_timeout: float
     max_concurrent_updates: int
+    state_dir: Path
 
 
 @dataclass(frozen=True)

@@ -144,16 +144,17 @@ def bot_env(api: FakeBotApi, settings_file: Path | None, token: str | None = Non
 def start_bot(session_record: SessionRecord, tmp_path: Path) -> Iterator[StartBot]:
     """A factory: ``start_bot(api, settings={"telegram": {"admins": [42]}}, wait=True)`` starts the real
     ``qabot run`` against ``api``, with the given settings merged over settings.yaml, and by default
-    waits until it polls. Every process still running at the end of the test is stopped (SIGINT, then
-    SIGKILL after 10 s)."""
+    waits until it polls. The bot's state (its handled-updates journal) lives in the test's own
+    directory, shared by the processes one test starts. Every process still running at the end of the
+    test is stopped (SIGINT, then SIGKILL after 10 s)."""
     started: list[BotProcess] = []
 
     def start(api: FakeBotApi, settings: dict[str, Any] | None = None, wait: bool = True,
               args: tuple[str, ...] = (), token: str | None = None, timeout: float = 60.0) -> BotProcess:
-        settings_file = None
-        if settings:
-            settings_file = tmp_path / f"settings-{len(started)}.yaml"
-            settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+        settings = dict(settings or {})
+        settings["telegram"] = {"state_dir": str(tmp_path / "bot-state"), **settings.get("telegram", {})}
+        settings_file = tmp_path / f"settings-{len(started)}.yaml"
+        settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         log_path = session_record.log_dir / f"{os.getpid()}-{time.monotonic_ns()}.log"
         log = open(log_path, "w", encoding="utf-8")
         process = subprocess.Popen(

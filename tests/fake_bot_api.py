@@ -540,7 +540,10 @@ class FakeBotApi:
 
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        params = await _read_params(request)
+        try:
+            params = await _read_params(request)
+        except ConnectionResetError:  # the client died mid-request (a test killed the bot)
+            return web.Response(status=400)
         if request.match_info["token"] != self.token:
             self._record(method, params, "unauthorized")
             return _error_response(_ApiError(401, "Unauthorized"))

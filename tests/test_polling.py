@@ -10,6 +10,7 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.journal import HandledJournal
 from bot.polling import ConfirmingPoller, PollingOptions
 from fake_bot_api import FakeBotApi
 
@@ -32,12 +33,13 @@ def echo_application(api: FakeBotApi, handled: list[tuple[int, str]], gate: dict
     return app
 
 
-async def run_until(api: FakeBotApi, app: Application, done, options: PollingOptions = FAST, timeout: float = 30) -> None:
+async def run_until(api: FakeBotApi, app: Application, done, options: PollingOptions = FAST, timeout: float = 30,
+                    journal: HandledJournal | None = None) -> None:
     """Poll until ``done()`` holds (checked in the loop), then stop the poller cleanly."""
     stop = asyncio.Event()
     async with app:
         await app.start()
-        poller = asyncio.create_task(ConfirmingPoller(app, options).run(stop))
+        poller = asyncio.create_task(ConfirmingPoller(app, options, journal).run(stop))
         deadline = asyncio.get_running_loop().time() + timeout
         try:
             while not done() and asyncio.get_running_loop().time() < deadline and not poller.done():
@@ -137,3 +139,49 @@ def test_stop_abandons_unfinished_updates_unconfirmed(fake_api: FakeBotApi) -> N
     # answered but newer than the stuck one, stays pending too: the documented at-least-once edge.
     assert fake_api.pending_updates() == 2
     assert handled == [(6, "quick")]
+
+
+def test_a_restart_skips_updates_the_journal_says_were_handled(fake_api: FakeBotApi, tmp_path) -> None:
+    """Three updates handled while an older one was stuck: none confirmed, all in the journal. A new
+    poller with the same journal answers only the stuck one."""
+    handled: list[tuple[int, str]] = []
+    path = tmp_path / "handled.log"
+
+    async def first_run() -> None:
+        gate = {5: asyncio.Event()}  # never set: still under way when the process "dies"
+        app = echo_application(fake_api, handled, gate)
+        fake_api.private_text(5, "stuck")
+        for n in range(3):
+            fake_api.private_text(6 + n, f"quick{n}")
+        options = PollingOptions(poll_timeout=1, shutdown_grace=0.1, busy_poll_interval=0.02)
+        stop = asyncio.Event()
+        async with app:
+            await app.start()
+            poller = ConfirmingPoller(app, options, HandledJournal(path))
+            task = asyncio.create_task(poller.run(stop))
+            while len(handled) < 3:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)
+            task.cancel()  # as abrupt as it gets in-process: no final confirmation
+            await asyncio.gather(task, return_exceptions=True)
+            await app.stop()
+
+    asyncio.run(first_run())
+    assert fake_api.pending_updates() == 4  # nothing confirmed: Telegram would deliver all four again
+    handled.clear()
+    app = echo_application(fake_api, handled)
+    asyncio.run(run_until(fake_api, app, lambda: bool(handled) and fake_api.pending_updates() == 0,
+                          journal=HandledJournal(path)))
+    assert handled == [(5, "stuck")]
+    assert [len(replies_by_chat(fake_api)[6 + n]) for n in range(3)] == [1, 1, 1]
+
+
+def test_the_journal_forgets_a_sequence_that_started_over(tmp_path) -> None:
+    path = tmp_path / "handled.log"
+    journal = HandledJournal(path)
+    journal.confirmed(10)
+    journal.mark(11)
+    again = HandledJournal(path)
+    assert again.handled(11) and again.offset == 10
+    again.check_sequence(3)  # a new server (or a week of silence): ids start over
+    assert not again.handled(11) and not HandledJournal(path).handled(11)
