@@ -263,3 +263,10 @@ def test_ingest_writes_into_the_corpus_option_or_the_settings_corpus_by_default(
     settings.write_text(f"corpus:\n  path: {by_settings}\n", encoding="utf-8")
     assert main(["-q", "--settings", str(settings), "ingest", str(PAGE_2)]) == 0
     assert sorted(p.name for p in by_settings.iterdir()) == sorted(p.name for p in by_option.iterdir())
+
+
+def test_a_page_without_any_paragraph_is_a_clean_error(tmp_path: Path, capsys):
+    page = tmp_path / "headings.txt"
+    page.write_text("只有标题\n\n没有正文\n", encoding="utf-8")
+    assert main(["ingest", str(page), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"qabot: error: {page}: no article found on this page (no paragraph ends a sentence)\n"
