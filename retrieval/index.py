@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 import os
 from array import array
-from itertools import filterfalse
+from itertools import chain, islice
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -65,46 +65,62 @@ class BM25Index:
     @classmethod
     def build(cls, docs: Iterable[Sequence[str]], params: BM25Params = BM25Params()) -> "BM25Index":
         """Index tokenized paragraphs, read once in order; paragraph i's id is i."""
-        term_ids: dict[str, int] = {}
-        flat = array("i")
-        lengths = array("q")
-        is_known = term_ids.__contains__
-        for doc in docs:
-            # This loop runs over every token of the corpus, so new terms are found and ids looked up
-            # by C-level iterators. Ids follow first appearance, the order rank-bm25 sums idf in.
-            for term in filterfalse(is_known, dict.fromkeys(doc)):
-                term_ids[term] = len(term_ids)
-            flat.extend(map(term_ids.__getitem__, doc))
-            lengths.append(len(doc))
-        doc_count, term_count = len(lengths), len(term_ids)
+        coder = _TermCoder()
+        for chunk in _chunks(docs):
+            coder.add(list(chain.from_iterable(chunk)), [len(doc) for doc in chunk])
+        return cls._from_coded(coder, params)
+
+    @classmethod
+    def build_joined(cls, docs: Iterable[str], params: BM25Params = BM25Params(), separator: str = "\n") -> "BM25Index":
+        """Index paragraphs given as their tokens joined by ``separator`` (a token cache's form).
+
+        Faster than ``build`` on large corpora: a whole chunk of paragraphs is split and coded by a few
+        C-level calls instead of one per paragraph.
+        """
+        coder = _TermCoder()
+        for chunk in _chunks(docs):
+            tokens = separator.join(chunk).split(separator)
+            lengths = [doc.count(separator) + 1 if doc else 0 for doc in chunk]
+            if len(tokens) != sum(lengths):
+                tokens = [token for token in tokens if token]  # an empty paragraph left an empty string
+            coder.add(tokens, lengths)
+        return cls._from_coded(coder, params)
+
+    @classmethod
+    def _from_coded(cls, coder: "_TermCoder", params: BM25Params) -> "BM25Index":
+        from scipy.sparse import csr_matrix
+
+        doc_count, term_count = len(coder.lengths), len(coder.term_ids)
         if doc_count == 0:
             raise ValueError("cannot index an empty corpus")
-        lengths_np = np.frombuffer(lengths, dtype=np.int64)
+        lengths = np.frombuffer(coder.lengths, dtype=np.int64)
+        offsets = np.zeros(doc_count + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.concatenate(coder.parts) if coder.parts else np.zeros(0, dtype=np.int32)
+        coder.parts.clear()
+        # Paragraph rows of term occurrences, turned into term columns: scipy's conversion is a linear
+        # counting pass that keeps each column's paragraph ids ascending; the duplicates it then sums
+        # (a term repeated in a paragraph) are the term frequencies.
+        rows = csr_matrix((np.ones(len(flat), dtype=np.int32), flat, offsets), shape=(doc_count, term_count))
+        columns = rows.tocsc()
+        del rows
+        columns.sum_duplicates()
+        indptr = columns.indptr.astype(np.int64)
+        key_docs = columns.indices.astype(np.int32)
+        tf = columns.data.astype(np.float64)
+        del columns
 
-        # One (term, doc) key per token, term-major so that sorting puts them into columns; the
-        # unique keys with their counts are the term frequencies.
-        token_docs = np.repeat(np.arange(doc_count, dtype=np.int64), lengths_np)
-        keys = np.frombuffer(flat, dtype=np.int32).astype(np.int64)
+        doc_freq = np.diff(indptr)
+        key_terms = np.repeat(np.arange(term_count, dtype=np.int32), doc_freq)
+        order = _first_appearance(flat, lengths, key_docs[indptr[:-1]])
         del flat
-        keys *= doc_count
-        keys += token_docs
-        del token_docs
-        keys, tf = np.unique(keys, return_counts=True)
-        key_terms, key_docs = np.divmod(keys, doc_count)
-        del keys
-
-        doc_freq = np.bincount(key_terms, minlength=term_count)
-        idf = _okapi_idf(doc_freq, doc_count, params.epsilon)
+        idf = _okapi_idf(doc_freq, doc_count, params.epsilon, order)
         # A corpus whose paragraphs are all empty after tokenizing has no terms and so no weights.
-        avg_len = lengths_np.sum() / doc_count or 1.0
-        length_norm = params.k1 * (1 - params.b + params.b * lengths_np[key_docs] / avg_len)
-        tf = tf.astype(np.float64)
+        avg_len = lengths.sum() / doc_count or 1.0
+        length_norm = params.k1 * (1 - params.b + params.b * lengths[key_docs] / avg_len)
         # Grouped as rank-bm25 groups it, so that equal scores come out bit-equal on both sides.
         weights = idf[key_terms] * (tf * (params.k1 + 1) / (tf + length_norm))
-
-        indptr = np.zeros(term_count + 1, dtype=np.int64)
-        np.cumsum(doc_freq, out=indptr[1:])
-        return cls(list(term_ids), indptr, key_docs.astype(np.int32), weights, idf, doc_count, params)
+        return cls(list(coder.term_ids), indptr, key_docs, weights, idf, doc_count, params)
 
     @property
     def postings(self) -> int:
@@ -221,6 +237,29 @@ def best_of(scores: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -scores[candidates]))[:k]]
 
 
+class _TermCoder:
+    """Turns token chunks into int32 term ids (new terms of a chunk numbered in sorted order, so that
+    the same corpus always gives the same index files)."""
+
+    def __init__(self) -> None:
+        self.term_ids: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+        self.lengths = array("q")
+
+    def add(self, tokens: list[str], lengths: Sequence[int]) -> None:
+        for term in sorted(set(tokens).difference(self.term_ids)):
+            self.term_ids[term] = len(self.term_ids)
+        self.parts.append(np.fromiter(map(self.term_ids.__getitem__, tokens), dtype=np.int32, count=len(tokens)))
+        self.lengths.extend(lengths)
+
+
+def _chunks(items: Iterable, size: int = 4096) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
 def _attribute(name: str) -> str:
     return "_idf" if name == "idf" else name
 
@@ -230,17 +269,30 @@ def disk_size(directory: str | os.PathLike) -> int:
     return sum(entry.stat().st_size for entry in Path(directory).iterdir() if entry.is_file())
 
 
-def _okapi_idf(doc_freq: np.ndarray, doc_count: int, epsilon: float) -> np.ndarray:
+def _first_appearance(flat: np.ndarray, lengths: np.ndarray, first_doc: np.ndarray) -> np.ndarray:
+    """Term ids in the order the corpus first uses them (rank-bm25's dictionary order).
+
+    ``first_doc[t]`` is the first paragraph holding term t; only the tokens of those paragraphs are
+    searched for each term's first position, which avoids sorting every token of the corpus.
+    """
+    token_docs = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    positions = np.flatnonzero(token_docs == first_doc[flat])
+    del token_docs
+    _, first = np.unique(flat[positions], return_index=True)
+    return np.argsort(positions[first], kind="stable")
+
+
+def _okapi_idf(doc_freq: np.ndarray, doc_count: int, epsilon: float, order: np.ndarray) -> np.ndarray:
     """rank-bm25's BM25Okapi idf: negative values (terms in over half the paragraphs) floored at
     epsilon times the mean idf.
 
     Computed as rank-bm25 computes it, to the last bit: math.log per term (numpy's vectorised log may
-    round differently) and the mean as a running sum in first-appearance order (cumsum adds in
-    order; np.sum adds pairwise).
+    round differently) and the mean as a running sum in the terms' first-appearance ``order``
+    (cumsum adds in order; np.sum adds pairwise).
     """
     idf = np.array([math.log(doc_count - df + 0.5) - math.log(df + 0.5) for df in doc_freq.tolist()], dtype=np.float64)
     if len(idf):
-        floor = epsilon * (np.cumsum(idf)[-1] / len(idf))
+        floor = epsilon * (np.cumsum(idf[order])[-1] / len(idf))
         idf = np.where(idf < 0, floor, idf)
     return idf
 

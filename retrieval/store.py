@@ -127,15 +127,18 @@ class TokenCache:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO tokens (key, tokens) VALUES (?, ?)", items)
 
-    def token_lists(self, keys: Sequence[bytes]) -> Iterator[list[str]]:
-        """The cached token list of each key, in order; every key must be cached."""
+    def joined(self, keys: Sequence[bytes]) -> Iterator[str]:
+        """The cached tokens of each key as stored (joined by line breaks), in order; all must be cached."""
         for batch in _batches(keys, _SQL_BATCH):
             unique = list(dict.fromkeys(batch))
             marks = ",".join("?" * len(unique))
             found = dict(self._db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({marks})", unique))
-            for key in batch:
-                joined = found[key]
-                yield joined.split(_TOKEN_SEPARATOR) if joined else []
+            yield from map(found.__getitem__, batch)
+
+    def token_lists(self, keys: Sequence[bytes]) -> Iterator[list[str]]:
+        """The cached token list of each key, in order; every key must be cached."""
+        for joined in self.joined(keys):
+            yield joined.split(_TOKEN_SEPARATOR) if joined else []
 
 
 def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -378,7 +381,7 @@ class IndexStore:
         started = time.perf_counter()
         tokenized = self.fill_token_cache(texts, keys)
         tokenized_at = time.perf_counter()
-        index = BM25Index.build(self.token_cache.token_lists(keys), self.params)
+        index = BM25Index.build_joined(self.token_cache.joined(keys), self.params, _TOKEN_SEPARATOR)
         record = self.expected(corpus, texts)
         link.parent.mkdir(parents=True, exist_ok=True)
         with _locked(link.with_name(link.name + ".lock")):

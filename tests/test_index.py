@@ -124,6 +124,19 @@ def test_idf_matches_rank_bm25_with_its_epsilon_floor():
     assert index.idf("never seen") == 0.0
 
 
+def test_every_idf_equals_rank_bm25_to_the_last_bit():
+    """The epsilon floor is a mean over all terms, summed in the order rank-bm25 first meets them."""
+    rng = random.Random(11)
+    vocabulary = [f"w{i:04d}" for i in range(3000)]
+    rng.shuffle(vocabulary)  # first-appearance order then differs from sorted and from id order
+    weights = [1 / (i + 1) for i in range(len(vocabulary))]  # a few words in most paragraphs: floored
+    docs = [rng.choices(vocabulary, weights, k=rng.randint(1, 60)) for _ in range(1500)]
+    reference = BM25Okapi(docs)
+    assert reference.epsilon * reference.average_idf in reference.idf.values()
+    index = BM25Index.build_joined("\n".join(doc) for doc in docs)
+    assert {term: index.idf(term) for term in index.terms} == reference.idf
+
+
 def test_best_of_orders_dense_scores_stably():
     scores = np.array([1.0, 3.0, 3.0, 2.0, 3.0])
     assert best_of(scores, 4).tolist() == [1, 2, 4, 3]
@@ -148,3 +161,13 @@ def test_saved_index_reopens_memory_mapped_with_the_same_ranking(tmp_path):
 def test_a_term_with_a_line_break_cannot_be_saved(tmp_path):
     with pytest.raises(ValueError, match="line break"):
         BM25Index.build([["a\nb"]]).save(tmp_path)
+
+
+def test_building_from_joined_token_strings_equals_building_from_lists():
+    rng = random.Random(3)
+    docs = [rng.choices("abcdefg", k=rng.randint(0, 12)) for _ in range(9000)]  # more than one chunk
+    from_lists = BM25Index.build(docs)
+    from_joined = BM25Index.build_joined(["\n".join(doc) for doc in docs])
+    assert from_joined.terms == from_lists.terms
+    for name in ("indptr", "doc_ids", "weights"):
+        assert np.array_equal(getattr(from_joined, name), getattr(from_lists, name)), name
