@@ -132,7 +132,8 @@ class Answerer:
         if not ids:
             return Answer(question, False, language, reason="no_match")
         kind = question_type(text)
-        ranked = self._rank_sentences(text, terms, kind, ids, scores)
+        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
+        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
         best = ranked[0]
         floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
         if self.coverage(terms, best.paragraph_id) < floor:
@@ -186,7 +187,13 @@ class Answerer:
         return found / total if total else 0.0
 
     def _rank_sentences(
-        self, question: str, terms: Sequence[QueryTerm], kind: str, ids: Sequence[int], scores: Sequence[float]
+        self,
+        question: str,
+        terms: Sequence[QueryTerm],
+        kind: str,
+        ids: Sequence[int],
+        scores: Sequence[float],
+        paragraph_weight: float,
     ) -> list[_Sentence]:
         cue = self.config.cue_weights.get(kind, 0.0)
         distinct = self._distinct(terms)
@@ -210,7 +217,7 @@ class Answerer:
                 factors.append(factor)
             # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
             chars = {c for term, f in zip(distinct, factors) if not self._holds_any(term, subject) for alt, _ in term.alternatives for c in "".join(alt)}
-            relative = self.config.paragraph_weight * paragraph_score / scores[0]
+            relative = paragraph_weight * paragraph_score / scores[0]
             for index, sentence in enumerate(paragraph.sentences):
                 match = sum(row[index] * factor for row, factor in zip(matched, factors)) / (total or 1.0)
                 text = sentences[index][1]

@@ -19,6 +19,7 @@ class AnswerConfig:
     max_question_chars: int  # longer questions are refused politely, not searched
     index_titles: bool  # index a paragraph with its article's title and its heading in front
     paragraph_weight: float  # weight of the paragraph's relative BM25 score in a sentence's score
+    paragraph_weight_english: float  # the same for English questions, ranked through translations
     discrimination: float  # 0..1: how much a word found in many sentences of the paragraph counts less
     subject_discount: float  # 0..1: how much less a question word counts when the title holds it
     char_weight: float  # weight of the share of the question's characters a sentence holds

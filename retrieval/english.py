@@ -34,13 +34,13 @@ from retrieval.question import english_words
 log = logging.getLogger(__name__)
 
 MAX_PHRASE_WORDS = 4
-NAME_PART_WEIGHT = 0.5
+PARTIAL_WEIGHT = 0.5  # a reading from part of a gloss: a name's first word, the Y of "X of Y"
 PHRASE_WORD_WEIGHT = 0.5  # a phrase's single words back up its own translations, at this weight
 MAX_READINGS = 64  # combinations of word endings tried for one phrase
 LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
@@ -102,15 +102,17 @@ def base_forms(word: str) -> list[str]:
 
 
 def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
-    """The English keys one CC-CEDICT sense gives, each with whether it is only a name's leading
-    capitalised words: each ;-separated gloss of at most four words without brackets and a leading
-    "to"/"a"/"the", and for a proper noun also its capitalised start (Hebei, from "Hebei province in
-    north China").
+    """The English keys one CC-CEDICT sense gives, each with whether it is only a partial reading:
+    each ;-separated gloss of at most four words without brackets and a leading "to"/"a"/"the"; the
+    English compound a short "X of Y" gloss stands for ("Y X", and "Y"); and for a proper noun its
+    capitalised start (Hebei, from "Hebei province in north China").
 
     >>> list(glosses("to suppress; to crack down on (sth)", False))
     [('suppress', False), ('crack down on', False)]
     >>> list(glosses("Hebei province (Hopeh) in north China", True))
     [('hebei', True)]
+    >>> list(glosses("provincial department of civil affairs", False))
+    [('civil affairs department', True), ('civil affairs', True)]
     """
     if "(" in definition or "[" in definition:
         definition = _PARENTHESES.sub("", definition)
@@ -118,12 +120,16 @@ def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
         words = gloss.split()
         if not words:
             continue
-        if len(words) <= MAX_PHRASE_WORDS + 1:
+        lowered = ""
+        if len(words) <= MAX_PHRASE_WORDS + 2:
             lowered = _LEADING.sub("", " ".join(words).lower())
             if len(lowered.split()) <= MAX_PHRASE_WORDS:
                 yield lowered, False
-        else:
-            lowered = ""
+            head, of, tail = lowered.rpartition(" of ")
+            if of and head and len(tail.split()) <= 2:
+                # "department of civil affairs" is asked as "civil affairs department", or "civil affairs".
+                yield f"{tail} {head.split()[-1]}", True
+                yield tail, True
         if proper_noun:
             capitalised = []
             for word in words:
@@ -168,9 +174,8 @@ class Dictionary:
                 senses = [s for s in rest.rstrip().rstrip("/").split("/") if not s.lower().startswith(_SKIPPED_SENSES)]
                 for rank, sense in enumerate(senses):
                     weight = round(common * short / (1 + 0.3 * rank), 3)
-                    for key, name_only in glosses(sense, proper):
-                        # A name's first word (Ban, of Ban Chao) is a weak reading of the English word.
-                        keyed = weight * NAME_PART_WEIGHT if name_only else weight
+                    for key, partial in glosses(sense, proper):
+                        keyed = weight * PARTIAL_WEIGHT if partial else weight
                         known = entries.setdefault(key, {})
                         if keyed > known.get(simplified, 0.0):
                             known[simplified] = keyed
