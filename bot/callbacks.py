@@ -54,8 +54,11 @@ def encode(button: Button) -> str:
 def decode(data: str | None) -> Button | None:
     """The button that ``data`` encodes, or None for data this bot did not make.
 
-    >>> decode("mz1a2b:4.0,7.2")
-    Button(kind='m', language='zh', stamp='1a2b', sentences=(Sentence(paragraph_id=4, index=0), Sentence(paragraph_id=7, index=2)))
+    >>> button = decode("mz1a2b:4.0,7.2")
+    >>> button.kind, button.language, button.stamp
+    ('m', 'zh', '1a2b')
+    >>> button.sentences
+    (Sentence(paragraph_id=4, index=0), Sentence(paragraph_id=7, index=2))
     >>> decode("p?:x") is None, decode(None) is None
     (True, True)
     """

@@ -63,7 +63,10 @@ def _environment() -> tuple[str, str, str] | str:
     if not token:
         return _NO_TOKEN
     if not _TOKEN_SHAPE.match(token):
-        return "qabot: error: TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters, digits, _ or -)"
+        return (
+            "qabot: error: TELEGRAM_BOT_TOKEN does not look like a bot token "
+            "(digits, a colon, then letters, digits, _ or -)"
+        )
     base_url = os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
     file_url = os.environ.get("TELEGRAM_API_FILE_URL", "").strip() or file_url_for(base_url)
     for name, url in (("TELEGRAM_API_BASE_URL", base_url), ("TELEGRAM_API_FILE_URL", file_url)):
@@ -114,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         options = PollingOptions(poll_timeout=settings.telegram.poll_timeout, journal_dir=settings.telegram.state_dir)
         asyncio.run(serve(application, options))
     except InvalidToken:
-        print("qabot: error: the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)", file=sys.stderr)
+        message = "the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)"
+        print(f"qabot: error: {message}", file=sys.stderr)
         return 2
     log.info("stopped")
     return 0

@@ -160,7 +160,9 @@ def render_covers(opening: str, titles: Sequence[str], language: str) -> str:
     return "\n".join(lines)
 
 
-def render_paragraph(article: Article, sentences: Sequence[str], quoted: int | None, heading: str | None, language: str) -> str:
+def render_paragraph(
+    article: Article, sentences: Sequence[str], quoted: int | None, heading: str | None, language: str
+) -> str:
     """A whole paragraph as an expandable blockquote under its article's name, the quoted sentence bold.
 
     A paragraph too long for one message starts at the sentence before the quoted one and is cut at

@@ -31,7 +31,15 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks
 from bot.callbacks import Button
-from bot.format import clip, render_alternatives, render_answer, render_greeting, render_paragraph, render_quote, render_sources
+from bot.format import (
+    clip,
+    render_alternatives,
+    render_answer,
+    render_greeting,
+    render_paragraph,
+    render_quote,
+    render_sources,
+)
 from bot.library import Library, load_library
 from bot.settings import Settings
 from bot.texts import phrase, user_language
@@ -131,7 +139,8 @@ def button_text(button: Button, library: Library) -> str:
         if found is None:
             return phrase(button.language, "stale_button")
         article, paragraph = found
-        return render_paragraph(article, paragraph.sentences, button.sentences[0].index, paragraph.heading, button.language)
+        quoted = button.sentences[0].index
+        return render_paragraph(article, paragraph.sentences, quoted, paragraph.heading, button.language)
     items = []
     for sentence in button.sentences:
         found = library.find(sentence)
@@ -294,7 +303,9 @@ async def _admitted(message: Message, language: str, settings: Settings) -> bool
     return False
 
 
-async def _swap_library(context: ContextTypes.DEFAULT_TYPE, message: Message, language: str, load: Callable[[], Library], failure: str) -> Library | None:
+async def _swap_library(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, language: str, load: Callable[[], Library], failure: str
+) -> Library | None:
     """Run ``load`` off the event loop (one corpus change at a time) and serve what it returns. If it
     fails, whatever the reason, the library being served stays and the admin gets the error."""
     async with context.bot_data[CORPUS_LOCK]:

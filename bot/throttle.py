@@ -67,7 +67,8 @@ class SlidingWindow:
 
     def idle(self, now: float) -> bool:
         """Nothing running and nothing that still counts: the window may be forgotten."""
-        return not self._running and not self._admit.locked() and (not self._finished or self._finished[-1] <= now - self.period)
+        expired = not self._finished or self._finished[-1] <= now - self.period
+        return expired and not self._running and not self._admit.locked()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -106,14 +107,17 @@ class FloodLimiter(AIORateLimiter):
         self._chats: dict[int | str, SlidingWindow] = {}
         self._groups: dict[int | str, SlidingWindow] = {}
 
-    def _window(self, windows: dict[int | str, SlidingWindow], chat_id: int | str, make: Callable[[], SlidingWindow]) -> SlidingWindow:
+    def _window(
+        self, windows: dict[int | str, SlidingWindow], chat_id: int | str, rate: float, seconds: float
+    ) -> SlidingWindow:
+        """The chat's window in ``windows``, made on first use; idle ones are forgotten now and then."""
         window = windows.get(chat_id)
         if window is None:
             if len(windows) >= _IDLE_WINDOWS_KEPT:
                 now = asyncio.get_running_loop().time()
                 for key in [key for key, old in windows.items() if old.idle(now)]:
                     del windows[key]
-            window = windows[chat_id] = make()
+            window = windows[chat_id] = SlidingWindow.per(rate, seconds)
         return window
 
     def _windows_for(self, endpoint: str, chat_id: Any) -> list[SlidingWindow]:
@@ -123,9 +127,9 @@ class FloodLimiter(AIORateLimiter):
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)
         settings = self._settings
-        windows = [self._window(self._chats, chat_id, lambda: SlidingWindow.per(settings.chat_messages_per_second, 1))]
+        windows = [self._window(self._chats, chat_id, settings.chat_messages_per_second, 1)]
         if isinstance(chat_id, str) or chat_id < 0:  # groups, supergroups and channels
-            windows.append(self._window(self._groups, chat_id, lambda: SlidingWindow.per(settings.group_messages_per_minute, 60)))
+            windows.append(self._window(self._groups, chat_id, settings.group_messages_per_minute, 60))
         windows.append(self._overall)
         return windows
 
