@@ -459,6 +459,7 @@ def test_sigterm_stops_the_bot_cleanly_within_5_seconds(fake_api: FakeBotApi, st
 def test_without_a_token_run_explains_botfather_and_exits_2(tmp_path: Path) -> None:
     env = {k: v for k, v in bot_env(FakeBotApi(), None).items()}
     env["TELEGRAM_BOT_TOKEN"] = ""
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    command = [sys.executable, "-m", "bot", "run"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "BotFather" in done.stderr and "TELEGRAM_BOT_TOKEN" in done.stderr

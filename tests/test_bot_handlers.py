@@ -161,7 +161,9 @@ def mention(text: str, handle: str = f"@{BOT_NAME}") -> list[dict[str, Any]]:
 # --- deciding who is addressed -----------------------------------------------------------------------
 
 
-def message(text: str, chat_type: str = Chat.SUPERGROUP, entities=(), reply_to: Message | None = None, **fields: Any) -> Message:
+def message(
+    text: str, chat_type: str = Chat.SUPERGROUP, entities=(), reply_to: Message | None = None, **fields: Any
+) -> Message:
     chat = Chat(-5 if chat_type != Chat.PRIVATE else 5, chat_type)
     return Message(1, None, chat, from_user=User(5, "U", False), text=text, entities=list(entities),
                    reply_to_message=reply_to, **fields)
@@ -182,7 +184,8 @@ def test_group_messages_count_only_when_they_address_the_bot() -> None:
     linked = MessageEntity(MessageEntity.TEXT_MENTION, 0, 2, user=bot_user)
     assert handlers.addressed_question(message("QA，问题", entities=[linked]), BOT_NAME, BOT_ID) == "问题"
     shouted = MessageEntity(MessageEntity.MENTION, 3, len(BOT_NAME) + 1)
-    assert handlers.addressed_question(message(f"问题 @{BOT_NAME.upper()}", entities=[shouted]), BOT_NAME, BOT_ID) == "问题"
+    shouting = message(f"问题 @{BOT_NAME.upper()}", entities=[shouted])
+    assert handlers.addressed_question(shouting, BOT_NAME, BOT_ID) == "问题"
     from_bot = Message(2, None, Chat(-5, Chat.SUPERGROUP), from_user=bot_user, text="答")
     assert handlers.addressed_question(message("追问", reply_to=from_bot), BOT_NAME, BOT_ID) == "追问"
     from_person = Message(2, None, Chat(-5, Chat.SUPERGROUP), from_user=User(6, "P", False), text="话")
@@ -208,7 +211,8 @@ def test_admin_is_checked_against_settings_and_forwarding_does_not_count() -> No
     assert handlers.is_admin(admin, SETTINGS)
     stranger = Message(1, None, Chat(7, Chat.PRIVATE), from_user=User(7, "S", False), text="/reload")
     assert not handlers.is_admin(stranger, SETTINGS)
-    data = message_update("/reload", ADMIN, ADMIN, forward_origin={"type": "user", "date": 0, "sender_user": {"id": 1, "is_bot": False, "first_name": "X"}})
+    origin = {"type": "user", "date": 0, "sender_user": {"id": 1, "is_bot": False, "first_name": "X"}}
+    data = message_update("/reload", ADMIN, ADMIN, forward_origin=origin)
     forwarded = Update.de_json(data, None).message
     assert not handlers.is_admin(forwarded, SETTINGS)
 
@@ -254,7 +258,9 @@ def test_english_question_gets_english_buttons() -> None:
     assert [b["text"] for b in sent["reply_markup"]["inline_keyboard"][0]] == ["Full paragraph", "More results"]
 
 
-def test_a_failing_answerer_still_gets_the_user_a_reply_and_the_error_reaches_the_error_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_answerer_still_gets_the_user_a_reply_and_the_error_goes_on_to_be_logged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def broken(question: str) -> Answer:
         raise ValueError("index corrupt")
 
@@ -290,7 +296,8 @@ def test_button_shows_paragraph_or_alternatives_and_refuses_stale_data() -> None
 
 def test_inline_query_offers_answer_and_alternatives_and_nothing_for_empty_queries() -> None:
     def query(text: str) -> list[Any]:
-        update = {"update_id": 3, "inline_query": {"id": "i1", "from": {"id": 5, "is_bot": False, "first_name": "U"}, "query": text, "offset": ""}}
+        sender = {"id": 5, "is_bot": False, "first_name": "U"}
+        update = {"update_id": 3, "inline_query": {"id": "i1", "from": sender, "query": text, "offset": ""}}
         bot = run_handler(handlers.inline_query, update)
         return next(data for endpoint, data in bot.calls if endpoint == "answerInlineQuery")["results"]
 
@@ -307,15 +314,19 @@ markup_text = st.text(alphabet=st.sampled_from(list("<>&\"'ab河北。，！…�
 
 
 @settings(max_examples=300, deadline=None)
-@given(quote=markup_text, highlight=markup_text, title=markup_text, source=st.none() | markup_text, repeat=st.integers(1, 40))
-def test_any_answer_renders_to_safe_html_within_the_limit(quote: str, highlight: str, title: str, source: str | None, repeat: int) -> None:
+@given(markup_text, markup_text, markup_text, st.none() | markup_text, st.integers(1, 40))
+def test_any_answer_renders_to_safe_html_within_the_limit(
+    quote: str, highlight: str, title: str, source: str | None, repeat: int
+) -> None:
     text = render_quote(quote * repeat, highlight or None, title, source, "zh")
     assert_safe_html(text)
 
 
 @settings(max_examples=200, deadline=None)
-@given(sentences=st.lists(markup_text, min_size=1, max_size=30), repeat=st.integers(1, 60), quoted=st.integers(0, 40), titles=st.lists(markup_text, max_size=80))
-def test_paragraphs_alternatives_and_lists_render_to_safe_html_within_the_limit(sentences: list[str], repeat: int, quoted: int, titles: list[str]) -> None:
+@given(st.lists(markup_text, min_size=1, max_size=30), st.integers(1, 60), st.integers(0, 40), st.lists(markup_text, max_size=80))
+def test_paragraphs_alternatives_and_lists_render_to_safe_html_within_the_limit(
+    sentences: list[str], repeat: int, quoted: int, titles: list[str]
+) -> None:
     sentences = [sentence * repeat for sentence in sentences]
     articles = [Article(str(n), title * repeat, (), source=title or None) for n, title in enumerate(titles)]
     assert_safe_html(render_paragraph(ARTICLES[0], sentences, quoted, "<h>", "zh-Hant"))
@@ -342,7 +353,10 @@ def test_a_long_paragraph_keeps_the_quoted_sentence() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 999)), min_size=1, max_size=10), st.sampled_from(["zh", "zh-Hant", "en"]))
+@given(
+    st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 999)), min_size=1, max_size=10),
+    st.sampled_from(["zh", "zh-Hant", "en"]),
+)
 def test_callback_data_fits_64_bytes_and_round_trips(pairs: list[tuple[int, int]], language: str) -> None:
     button = Button(callbacks.MORE, language, "a1b2c3", tuple(Sentence(p, i) for p, i in pairs))
     data = callbacks.encode(button)
@@ -351,7 +365,9 @@ def test_callback_data_fits_64_bytes_and_round_trips(pairs: list[tuple[int, int]
     assert decoded.language == language and decoded.sentences == button.sentences[: len(decoded.sentences)]
 
 
-@pytest.mark.parametrize("name", ["../../x.yaml", "/etc/x.yaml", "..\\..\\x.yaml", "./.x.yaml", "a/../../x.jsonl", "%2e%2e/x.txt", "x.yaml\x00.sh"])
+@pytest.mark.parametrize(
+    "name", ["../../x.yaml", "/etc/x.yaml", "..\\..\\x.yaml", "./.x.yaml", "a/../../x.jsonl", "%2e%2e/x.txt", "x.yaml\x00.sh"]
+)
 def test_upload_names_never_leave_the_corpus_directory(name: str) -> None:
     safe = safe_upload_name(name)
     assert safe is None or ("/" not in safe and "\\" not in safe and not safe.startswith(".") and ".." not in safe)
