@@ -25,6 +25,12 @@ import re
 _END_RUN = re.compile(r"([。！？；;!?.…⋯]+)[”’」』）)\]】〉》\"']*\s*")
 _STRONG_END = re.compile(r"[。！？；;]|…{2}|⋯{2}")
 _NEEDS_CARE = re.compile(r"[.!?《]")
+# A sentence of text free of . ! ? 《: anything up to a run of end marks holding 。！？；; or an
+# ellipsis pair (a lone … is ordinary text), then closing marks and white space; or the tail.
+_PLAIN_SENTENCE = re.compile(
+    r"(?:[^。！？；;…⋯]|…(?!…)|⋯(?!⋯))*(?:[。！？；;]|…{2}|⋯{2})[。！？；;…⋯]*[”’」』）)\]】〉》\"']*\s*|.+",
+    re.DOTALL,
+)
 _BOOK_TITLE = re.compile(r"《[^《》]*》")
 _WORD_BEFORE_DOT = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
 ABBREVIATIONS = frozenset(
@@ -79,23 +85,22 @@ def split_sentences(text: str) -> tuple[str, ...]:
     >>> split_sentences("GDP grew 3.5 percent in the U.S. last year. Dr. Li agreed.")
     ('GDP grew 3.5 percent in the U.S. last year. ', 'Dr. Li agreed.')
     """
-    if not text:
-        return ()
+    if _NEEDS_CARE.search(text) is None:
+        # Only full-width marks and semicolons (the common case): one regex pass does it all.
+        return tuple(_PLAIN_SENTENCE.findall(text))
+    return split_carefully(text)
+
+
+def split_carefully(text: str) -> tuple[str, ...]:
+    """The rule with every check (ASCII marks, abbreviations, 《》); ``split_sentences`` uses it only
+    for text holding . ! ? or 《, since the plain pass gives the same result on anything else."""
+    spans = _protected_spans(text)
     sentences = []
     start = 0
-    if _NEEDS_CARE.search(text) is None:
-        # Only full-width marks and semicolons (the common case): every run but a lone … ends a sentence.
-        for match in _END_RUN.finditer(text):
-            if match.group(1)[0] in "…⋯" and not _STRONG_END.search(match.group(1)):
-                continue
+    for match in _END_RUN.finditer(text):
+        if _ends_sentence(text, match, spans):
             sentences.append(text[start : match.end()])
             start = match.end()
-    else:
-        spans = _protected_spans(text)
-        for match in _END_RUN.finditer(text):
-            if _ends_sentence(text, match, spans):
-                sentences.append(text[start : match.end()])
-                start = match.end()
     if start < len(text):
         sentences.append(text[start:])
     return tuple(sentences)

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.sentences import split_sentences
+from corpus.sentences import split_carefully, split_sentences
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "sentence_cases.yaml").read_text(encoding="utf-8"))
 
@@ -42,3 +42,12 @@ def test_sentences_give_back_the_text_and_are_never_empty(text):
 def test_splitting_a_sentence_again_changes_nothing(text):
     for sentence in split_sentences(text):
         assert split_sentences(sentence) == (sentence,)
+
+
+_PLAIN_TEXT = st.lists(st.sampled_from(list("中文，。！？；;…⋯”’」』）)]】〉\"' \n\tab1")), max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)  # 2,000 examples, as issue 6 asks of every property
+@given(_PLAIN_TEXT)
+def test_the_fast_pass_agrees_with_the_careful_one(text):
+    assert split_sentences(text) == split_carefully(text)
