@@ -22,9 +22,11 @@ against the *local* width: the median of the six lines before, or after, the lin
    end a sentence and which holds no 。！？ is a heading; anything else is a paragraph.
 3. **Headlines and subheadings.** A heading is a headline if it has more than one line, reaches a
    column or more past the column around it, stands first or last on the page, touches an
-   attribution, or touches another headline (stacked headline lines are one headline matter). Any
-   other heading stands between two paragraphs of one article: it is a subheading of the paragraphs
-   below it. Two bodies with neither a headline nor an attribution between them cannot be told apart.
+   attribution, repeats most of the opening paragraph of the body above it (a headline printed
+   under its body restates its lede; a subheading sums up the section below it), or touches another
+   headline (stacked headline lines are one headline matter). Any other heading stands between two
+   paragraphs of one article: it is a subheading of the paragraphs below it. Two bodies with neither
+   a headline nor an attribution between them cannot be told apart.
 4. **Articles.** Headlines and attributions cut the paragraphs into bodies; an attribution ends the
    body above it and becomes its source. Each headline goes to the body it shares the most
    distinctive words with (jieba words, weighted by how few bodies hold them), above or below it,
@@ -68,6 +70,10 @@ HEADLINE_OVERHANG = 1.0
 # A subheading or headline is one or two lines; a longer block without end punctuation is a
 # paragraph's opening that merely looks indented.
 MAX_HEADING_LINES = 2
+# A heading under a body that shares at least this many words, and this share of its words, with
+# the body's opening paragraph is that body's headline. Subheadings share at most one or two.
+LEDE_ECHO_WORDS = 3
+LEDE_ECHO_SHARE = 0.6
 # Headline matter whose first line reaches past the column may run to more lines (stacked headlines,
 # a title with its subtitle).
 MAX_HEADLINE_LINES = 3
@@ -267,12 +273,32 @@ def _headline_flags(blocks: list[Block]) -> list[bool]:
         )
 
     flags = [basic(index) for index in range(len(blocks))]
+    for index, block in enumerate(blocks):
+        if block.kind == "heading" and not flags[index]:
+            flags[index] = _echoes_lede_above(blocks, flags, index)
     for order in (range(1, len(blocks)), range(len(blocks) - 2, -1, -1)):
         for index in order:
             neighbour = index - 1 if order.step == 1 else index + 1
             if blocks[index].kind == "heading" and flags[neighbour]:
                 flags[index] = True
     return flags
+
+
+def _echoes_lede_above(blocks: list[Block], flags: list[bool], index: int) -> bool:
+    """Whether the heading repeats most of the opening paragraph of the body above it: a headline
+    printed under its body does (headlines restate their lede); a subheading sums up the section
+    below it instead."""
+    lede = None
+    for above in range(index - 1, -1, -1):
+        if blocks[above].kind == "attribution" or flags[above]:
+            break
+        if blocks[above].kind == "paragraph":
+            lede = blocks[above].text
+    if lede is None:
+        return False
+    words = _words(blocks[index].text)
+    shared = sum(word in lede for word in words)
+    return shared >= LEDE_ECHO_WORDS and shared >= LEDE_ECHO_SHARE * len(words)
 
 
 def _attribution_source(text: str) -> str | None:

@@ -103,3 +103,25 @@ def test_retypeset_seed_page_ingests_back(seed_articles: list[Article], width: i
             pytest.skip("two bodies with nothing printed between them")
     text = page(placed, width, rng)
     assert shape(ingest_page(text, "retypeset.txt")) == shape(article for article, _ in placed), text
+
+
+def test_a_headline_that_fits_the_column_under_a_body_without_attribution_is_found():
+    # Nothing but its words marks the first headline: it fits the column, has one line, and no
+    # attribution follows the body above it. It restates that body's lede; a subheading would not.
+    greening = [
+        "近日，某市园林局召开城市绿化工作会议，总结去年全市植树造林和公园建设情况，部署今年植树造林任务。",
+        "会议要求各区把城市绿化摆在更加突出的位置，抓紧落实苗木、资金和管护责任，确保按期完成全年任务。",
+    ]
+    relief = [
+        "本周，某县民政局开展冬季困难群众救助活动，工作人员走访低保家庭两百户，逐户了解取暖和就医情况。",
+        "活动还为独居老人送去了棉衣和米面油，并登记了需要上门照护的老人名单，以便及时提供帮助。",
+    ]
+    lines = [line for text in greening for line in typeset(text, 12)]
+    lines += ["某市部署城市绿化工作"]
+    lines += [line for text in relief for line in typeset(text, 12)]
+    lines += ["（据某县民政局）", "某县开展冬季救助"]
+    articles = ingest_page("\n".join(lines) + "\n", "mini.txt")
+    assert [(a.title, a.source, [p.text for p in a.paragraphs]) for a in articles] == [
+        ("某市部署城市绿化工作", None, greening),
+        ("某县开展冬季救助", "某县民政局", relief),
+    ]
