@@ -71,7 +71,7 @@ def write_page_articles(articles: tuple[Article, ...], out_dir: Path, page_prefi
     try:
         for path, text in rendered.items():
             write_atomically(path, text)
-        earlier = re.compile(rf"{re.escape(page_prefix)}-\d{{2}}-[0-9a-f]{{6}}\.yaml")
+        earlier = re.compile(rf"{re.escape(page_prefix)}-\d{{2,}}-[0-9a-f]{{6}}\.yaml")
         for stale in sorted(out_dir.iterdir()):
             if earlier.fullmatch(stale.name) and stale not in rendered:
                 stale.unlink()
