@@ -10,10 +10,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from corpus.errors import CorpusError
-from retrieval.answer import Answer
+
+if TYPE_CHECKING:  # the answer pipeline (and numpy) load only when a command needs them
+    from retrieval.answer import Answer
 
 _HIGHLIGHT_ON = "\033[1;33m"  # bold yellow
 _COLOUR_OFF = "\033[0m"
@@ -113,6 +115,7 @@ def answer_json(answer: Answer, top: int | None = None) -> str:
 def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, top: int = 0) -> str:
     """A readable answer: the quote with the highlight marked, then the article; or why there is none.
 
+    >>> from retrieval.answer import Answer
     >>> a = Answer("q", True, "zh", quote="已取缔248家。", highlight="248家", title="河北", source="民政厅")
     >>> print(answer_text(a, 100))
     已取缔【248家】。

@@ -63,6 +63,16 @@ class QueryTerm:
 
 
 @dataclass(frozen=True)
+class _ParagraphWords:
+    """A paragraph's content words, tokenized once and cached: per sentence, for its article title and
+    heading (the subject), and for all of it. Each part is (word set, normalised text)."""
+
+    sentences: tuple[tuple[frozenset[str], str], ...]
+    subject: tuple[frozenset[str], str]
+    whole: tuple[frozenset[str], str]
+
+
+@dataclass(frozen=True)
 class _Sentence:
     paragraph_id: int
     index: int
@@ -110,7 +120,7 @@ class Answerer:
             index = BM25Index.build(self.document_tokens(), BM25Params(config.k1, config.b, config.epsilon))
         self.index = index
         self._unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
-        self._sentence_tokens = lru_cache(maxsize=4096)(self._tokenize_sentences)
+        self._paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
         self._dictionary = None
 
     def document_tokens(self) -> Iterable[list[str]]:
@@ -175,14 +185,12 @@ class Answerer:
 
     def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
         """Share of the question's idf weight found in the paragraph (with its title and heading)."""
-        article, paragraph = self._entries[paragraph_id]
-        text = normalise(indexed_text(article, paragraph, self.config))
-        tokens = frozenset(self.tokenizer.content_words(text))
+        whole = self._paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in self._distinct(terms):
-            weight = max(self._term_idf(alt) for alt, _ in term.alternatives) if term.alternatives else self._unseen_idf
+            weight = self._term_weight(term)
             total += weight
-            if any(self._holds(alt, tokens, text) for alt, _ in term.alternatives):
+            if self._holds_any(term, whole):
                 found += weight
         return found / total if total else 0.0
 
@@ -197,15 +205,12 @@ class Answerer:
     ) -> list[_Sentence]:
         cue = self.config.cue_weights.get(kind, 0.0)
         distinct = self._distinct(terms)
-        total = sum(
-            max(self._term_idf(alt) for alt, _ in t.alternatives) if t.alternatives else self._unseen_idf
-            for t in distinct
-        )
+        total = sum(self._term_weight(t) for t in distinct)
         ranked = []
         for paragraph_id, paragraph_score in zip(ids, scores):
             _, paragraph = self._entries[paragraph_id]
-            sentences = self._sentence_tokens(paragraph_id)
-            subject = self._subject(paragraph_id)
+            words = self._paragraph_words(paragraph_id)
+            sentences, subject = words.sentences, words.subject
             # matched[t][s]: the weight term t earns in sentence s (0 when absent).
             matched = [[self._matched_weight(term, tokens, text) for tokens, text in sentences] for term in distinct]
             factors = []
@@ -243,18 +248,24 @@ class Answerer:
             (same if article.id == best_article else others).append(alternative)
         return tuple((others + same)[: self.config.max_alternatives])
 
-    def _subject(self, paragraph_id: int) -> tuple[frozenset[str], str]:
-        """The article's title and the paragraph's heading: what every question about it repeats."""
-        article, paragraph = self._entries[paragraph_id]
-        text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
-        return frozenset(self.tokenizer.content_words(text)), text
-
     def _holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
         return any(self._holds(alt, *where) for alt, _ in term.alternatives)
 
-    def _tokenize_sentences(self, paragraph_id: int) -> list[tuple[frozenset[str], str]]:
-        _, paragraph = self._entries[paragraph_id]
-        return [(frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences]
+    def _read_paragraph(self, paragraph_id: int) -> _ParagraphWords:
+        article, paragraph = self._entries[paragraph_id]
+        sentences = tuple((frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences)
+        subject_text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
+        subject = (frozenset(self.tokenizer.content_words(subject_text)), subject_text)
+        whole_words = subject[0].union(*(words for words, _ in sentences))
+        whole = (whole_words, "\n".join([subject_text, *(text for _, text in sentences)]))
+        return _ParagraphWords(sentences, subject, whole)
+
+    def _term_weight(self, term: QueryTerm) -> float:
+        """A question word's weight: the idf of its likeliest reading (the highest for a word no
+        dictionary reading of which is known)."""
+        if not term.alternatives:
+            return self._unseen_idf
+        return max(self._term_idf(alternative) for alternative, _ in term.alternatives)
 
     def _matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         return max(
