@@ -138,7 +138,7 @@ class Answerer:
         terms = self.query_terms(text, language)
         if not terms:
             return Answer(question, False, language, reason="no_match")
-        ids, scores = self.closest_paragraphs(text, terms, self.config.top_paragraphs)
+        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
         if not ids:
             return Answer(question, False, language, reason="no_match")
         kind = question_type(text)
@@ -173,10 +173,12 @@ class Answerer:
             return self._english_terms(text)
         return [QueryTerm(word, (((word,), 1.0),)) for word in self.tokenizer.content_words(text)]
 
-    def closest_paragraphs(self, text: str, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
+    def closest_paragraphs(
+        self, text: str, language: str, terms: Sequence[QueryTerm], k: int
+    ) -> tuple[list[int], list[float]]:
         """The k best paragraphs with positive score. A Chinese question is ranked exactly by BM25Okapi
         over its index tokens; for an English one each word adds its best-scoring translation only."""
-        if any(len(t.alternatives) != 1 or t.alternatives[0][1] != 1.0 for t in terms):
+        if language == "en":
             ids, scores = self._translated_closest(terms, k)
         else:
             ids, scores = self.index.closest_docs(self.tokenizer.tokens(text), k)
@@ -324,6 +326,8 @@ class Answerer:
         return terms
 
     def _translated_closest(self, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
+        """Paragraph scores summed over the question's words, each word scoring by its best weighted
+        reading (wrong readings of a word then cost little)."""
         total = None
         for term in terms:
             best = None
@@ -334,8 +338,7 @@ class Answerer:
                 total = best if total is None else total + best
         if total is None:
             return [], []
-        order = sorted(range(len(total)), key=lambda i: -total[i])[:k] if len(total) <= 4 * k else None
-        if order is None:
-            top = total.argpartition(-k)[-k:]
-            order = sorted((int(i) for i in top), key=lambda i: (-total[i], i))
+        k = min(k, len(total))
+        top = total.argpartition(len(total) - k)[len(total) - k :] if k < len(total) else range(len(total))
+        order = sorted((int(i) for i in top), key=lambda i: (-total[i], i))
         return order, [float(total[i]) for i in order]

@@ -162,8 +162,8 @@ def score_cmrc(answerer: Answerer, questions: Sequence[CmrcQuestion], name: str 
     p1 = p5 = s1 = refused = 0
     for q in questions:
         answer = answerer.ask(q.question)
-        terms = answerer.query_terms(q.question, detect_language(q.question))
-        top5, _ = answerer.closest_paragraphs(q.question, terms, 5)
+        language = detect_language(q.question)
+        top5, _ = answerer.closest_paragraphs(q.question, language, answerer.query_terms(q.question, language), 5)
         p5 += q.paragraph_id in top5
         if not answer.answered:
             refused += 1
