@@ -26,10 +26,10 @@ from retrieval.index import BM25Index, best_of
 from retrieval.store import (
     IndexStore,
     content_key,
-    joined_tokens,
     load,
     tokenizing_pool,
     use_persistent_jieba_cache,
+    worker_tokens,
     worker_count,
 )
 from retrieval.tokenize import Tokenizer
@@ -147,7 +147,7 @@ def tokenize_rate(texts: Sequence[str], store: IndexStore, workers: int) -> floa
     """Paragraphs a second on ``workers`` processes already started, so start-up is not counted."""
     with tokenizing_pool(store.tokenizer, workers) as pool:
         started = time.perf_counter()
-        for _ in pool.imap(joined_tokens, texts, chunksize=64):
+        for _ in pool.imap(worker_tokens, texts, chunksize=64):
             pass
         return len(texts) / (time.perf_counter() - started)
 
@@ -209,7 +209,8 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
 
     say(f"[{size:,}] building rank-bm25")
     keys = [content_key(text) for text in texts]
-    reference = BM25Okapi(_interned(store.token_cache.token_lists(keys)))
+    # The cache hands out one string object per distinct term, which keeps rank-bm25 in memory at 1M.
+    reference = BM25Okapi(store.token_cache.token_lists(keys))
     sampled = size > REFERENCE_SAMPLED_ABOVE
     reference_queries = queries[:reference_sample] if sampled else queries
     say(f"[{size:,}] timing {len(reference_queries)} rank-bm25 queries")
@@ -247,13 +248,6 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
         reindex_seconds=reindex_seconds,
         reindex_tokenized=reindex.tokenized,
     )
-
-
-def _interned(token_lists):
-    """rank-bm25 keeps every paragraph's words; sharing one string per distinct word keeps a million
-    paragraphs in memory."""
-    for tokens in token_lists:
-        yield list(map(sys.intern, tokens))
 
 
 def table(results: Sequence[SizeResult]) -> str:

@@ -68,36 +68,36 @@ class BM25Index:
         coder = _TermCoder()
         for chunk in _chunks(docs):
             coder.add(list(chain.from_iterable(chunk)), [len(doc) for doc in chunk])
-        return cls._from_coded(coder, params)
+        flat = np.concatenate(coder.parts) if coder.parts else np.zeros(0, dtype=np.int32)
+        return cls._from_arrays(flat, np.frombuffer(coder.lengths, dtype=np.int64), list(coder.term_ids), params)
 
     @classmethod
-    def build_joined(cls, docs: Iterable[str], params: BM25Params = BM25Params(), separator: str = "\n") -> "BM25Index":
-        """Index paragraphs given as their tokens joined by ``separator`` (a token cache's form).
-
-        Faster than ``build`` on large corpora: a whole chunk of paragraphs is split and coded by a few
-        C-level calls instead of one per paragraph.
-        """
-        coder = _TermCoder()
-        for chunk in _chunks(docs):
-            tokens = separator.join(chunk).split(separator)
-            lengths = [doc.count(separator) + 1 if doc else 0 for doc in chunk]
-            if len(tokens) != sum(lengths):
-                tokens = [token for token in tokens if token]  # an empty paragraph left an empty string
-            coder.add(tokens, lengths)
-        return cls._from_coded(coder, params)
+    def build_from_ids(cls, docs: Iterable[bytes], vocabulary: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
+        """Index paragraphs given as native int32 arrays (bytes) of ids into ``vocabulary``: a token
+        cache's form, read without touching a single token string."""
+        arrays = list(docs)
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)) // 4
+        flat = np.frombuffer(b"".join(arrays), dtype=np.int32)
+        del arrays
+        # The index numbers only the terms this corpus uses, in vocabulary order.
+        used = np.zeros(len(vocabulary), dtype=bool)
+        used[flat] = True
+        kept = np.flatnonzero(used)
+        renumber = np.zeros(len(vocabulary), dtype=np.int32)
+        renumber[kept] = np.arange(len(kept), dtype=np.int32)
+        return cls._from_arrays(renumber[flat], lengths, [vocabulary[i] for i in kept.tolist()], params)
 
     @classmethod
-    def _from_coded(cls, coder: "_TermCoder", params: BM25Params) -> "BM25Index":
+    def _from_arrays(cls, flat: np.ndarray, lengths: np.ndarray, terms: list[str], params: BM25Params) -> "BM25Index":
+        """The index of paragraphs whose term ids, concatenated, are ``flat``; paragraph i has
+        ``lengths[i]`` of them and term t is ``terms[t]``."""
         from scipy.sparse import csr_matrix
 
-        doc_count, term_count = len(coder.lengths), len(coder.term_ids)
+        doc_count, term_count = len(lengths), len(terms)
         if doc_count == 0:
             raise ValueError("cannot index an empty corpus")
-        lengths = np.frombuffer(coder.lengths, dtype=np.int64)
         offsets = np.zeros(doc_count + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        flat = np.concatenate(coder.parts) if coder.parts else np.zeros(0, dtype=np.int32)
-        coder.parts.clear()
         # Paragraph rows of term occurrences, turned into term columns: scipy's conversion is a linear
         # counting pass that keeps each column's paragraph ids ascending; the duplicates it then sums
         # (a term repeated in a paragraph) are the term frequencies.
@@ -120,7 +120,7 @@ class BM25Index:
         length_norm = params.k1 * (1 - params.b + params.b * lengths[key_docs] / avg_len)
         # Grouped as rank-bm25 groups it, so that equal scores come out bit-equal on both sides.
         weights = idf[key_terms] * (tf * (params.k1 + 1) / (tf + length_norm))
-        return cls(list(coder.term_ids), indptr, key_docs, weights, idf, doc_count, params)
+        return cls(terms, indptr, key_docs, weights, idf, doc_count, params)
 
     @property
     def postings(self) -> int:

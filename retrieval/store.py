@@ -2,9 +2,9 @@
 
 Layout under the cache directory (``settings.index.cache_dir``)::
 
-    tokens-<tokenizer hash>.sqlite3   token lists by paragraph content hash, shared by every corpus
-    <corpus name>-<path hash>          symlink to the current build of that corpus' index
-    <corpus name>-<path hash>.<id>/    one build: BM25 arrays (.npy), terms.txt, params.json
+    tokens-v2-<tokenizer hash>.sqlite3  token ids by paragraph content hash, shared by every corpus
+    <corpus name>-<path hash>           symlink to the current build of that corpus' index
+    <corpus name>-<path hash>.<id>/     one build: BM25 arrays (.npy), terms.txt, params.json
 
 A build is written into a fresh directory and published by atomically replacing the symlink, so a
 reader sees either the old index or the new one, never half of one, even if the builder crashes.
@@ -30,6 +30,7 @@ import shutil
 import sqlite3
 import time
 import uuid
+from array import array
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -47,8 +48,8 @@ log = logging.getLogger(__name__)
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
 FORMAT_VERSION = 1
 _PARAMS_FILE = "params.json"
-# Tokens are joined with a line break in the cache; the tokenizer never yields white space.
-_TOKEN_SEPARATOR = "\n"
+# Part of the token cache's file name: a cache written in another layout is simply not opened.
+TOKEN_CACHE_VERSION = 2
 # Below this many paragraphs to tokenize, starting worker processes (each loading jieba's dictionary)
 # costs more than it saves.
 _PARALLEL_FROM = 2000
@@ -100,16 +101,24 @@ class Opened:
 
 
 class TokenCache:
-    """Token lists by paragraph content hash, in one sqlite3 file per tokenizer signature."""
+    """Token lists by paragraph content hash, in one sqlite3 file per tokenizer signature.
+
+    Tokens are stored as int32 ids into the cache's own vocabulary table, so that building an index
+    reads arrays instead of looking up every token of the corpus again.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path)
+        # Autocommit mode: transactions are opened explicitly where ids are assigned.
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         # WAL lets a reader (a bot reloading) and a builder share the file; NORMAL sync keeps WAL safe.
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, tokens TEXT NOT NULL) WITHOUT ROWID")
+        self._db.execute("CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID")
+        self.vocabulary: list[str] = []  # term of each id
+        self._ids: dict[str, int] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -122,23 +131,59 @@ class TokenCache:
             wanted.difference_update(row[0] for row in self._db.execute(f"SELECT key FROM tokens WHERE key IN ({marks})", batch))
         return wanted
 
-    def put(self, items: Iterable[tuple[bytes, str]]) -> None:
-        """Store (key, tokens joined by line breaks) pairs."""
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO tokens (key, tokens) VALUES (?, ?)", items)
+    def put(self, items: Iterable[tuple[bytes, Sequence[str]]]) -> None:
+        """Store (key, token list) pairs, giving new terms the next ids."""
+        # IMMEDIATE takes the write lock first, so two builders never hand out the same id.
+        self._db.execute("BEGIN IMMEDIATE")
+        first_new = None
+        try:
+            self.refresh()
+            first_new = len(self.vocabulary)
+            rows = []
+            for key, tokens in items:
+                for term in sorted(set(tokens).difference(self._ids)):
+                    self._ids[term] = len(self.vocabulary)
+                    self.vocabulary.append(term)
+                rows.append((key, array("i", map(self._ids.__getitem__, tokens)).tobytes()))
+            self._db.executemany(
+                "INSERT INTO terms (id, term) VALUES (?, ?)",
+                ((i, self.vocabulary[i]) for i in range(first_new, len(self.vocabulary))),
+            )
+            self._db.executemany("INSERT OR REPLACE INTO tokens (key, ids) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            if first_new is not None:
+                self._forget_from(first_new)
+            raise
 
-    def joined(self, keys: Sequence[bytes]) -> Iterator[str]:
-        """The cached tokens of each key as stored (joined by line breaks), in order; all must be cached."""
+    def refresh(self) -> None:
+        """Read the terms other processes have added since this cache last looked."""
+        for term_id, term in self._db.execute("SELECT id, term FROM terms WHERE id >= ? ORDER BY id", (len(self.vocabulary),)):
+            if term_id != len(self.vocabulary):
+                raise ValueError(f"{self.path}: term ids are not contiguous at {term_id}")
+            self._ids[term] = term_id
+            self.vocabulary.append(term)
+
+    def _forget_from(self, first: int) -> None:
+        for term in self.vocabulary[first:]:
+            del self._ids[term]
+        del self.vocabulary[first:]
+
+    def id_arrays(self, keys: Sequence[bytes]) -> Iterator[bytes]:
+        """The cached token ids of each key (native int32 bytes), in order; every key must be cached."""
         for batch in _batches(keys, _SQL_BATCH):
             unique = list(dict.fromkeys(batch))
             marks = ",".join("?" * len(unique))
-            found = dict(self._db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({marks})", unique))
+            found = dict(self._db.execute(f"SELECT key, ids FROM tokens WHERE key IN ({marks})", unique))
             yield from map(found.__getitem__, batch)
 
     def token_lists(self, keys: Sequence[bytes]) -> Iterator[list[str]]:
         """The cached token list of each key, in order; every key must be cached."""
-        for joined in self.joined(keys):
-            yield joined.split(_TOKEN_SEPARATOR) if joined else []
+        self.refresh()
+        term = self.vocabulary.__getitem__
+        for ids in self.id_arrays(keys):
+            yield list(map(term, memoryview(ids).cast("i")))
 
 
 def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -160,13 +205,9 @@ def _start_worker(tokenizer: Tokenizer, ready=None) -> None:
         ready.put(os.getpid())
 
 
-def joined_tokens(text: str) -> str:
-    """A worker's tokens of ``text``, joined by line breaks as the token cache stores them."""
-    tokens = _WORKER_TOKENIZER.tokens(text)
-    joined = _TOKEN_SEPARATOR.join(tokens)
-    if len(tokens) > 1 and joined.count(_TOKEN_SEPARATOR) != len(tokens) - 1:
-        raise ValueError(f"a token holds a line break: {tokens!r}")
-    return joined
+def worker_tokens(text: str) -> list[str]:
+    """The tokens of ``text``, by this worker's tokenizer."""
+    return _WORKER_TOKENIZER.tokens(text)
 
 
 @contextlib.contextmanager
@@ -182,9 +223,9 @@ def tokenizing_pool(tokenizer: Tokenizer, workers: int) -> Iterator[multiprocess
         yield pool
 
 
-def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, quiet: bool = False) -> Iterator[str]:
-    """Each text's tokens joined by line breaks, in order, on ``workers`` processes, with a progress bar
-    (rate and ETA) unless quiet or not on a terminal."""
+def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, quiet: bool = False) -> Iterator[list[str]]:
+    """Each text's tokens, in order, on ``workers`` processes, with a progress bar (rate and ETA)
+    unless quiet or not on a terminal."""
     from tqdm import tqdm
 
     progress = tqdm(
@@ -198,12 +239,12 @@ def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, qui
         if workers <= 1 or len(texts) < _PARALLEL_FROM:
             _start_worker(tokenizer)
             for text in texts:
-                yield joined_tokens(text)
+                yield worker_tokens(text)
                 progress.update()
             return
         with tokenizing_pool(tokenizer, workers) as pool:
-            for joined in pool.imap(joined_tokens, texts, chunksize=64):
-                yield joined
+            for tokens in pool.imap(worker_tokens, texts, chunksize=64):
+                yield tokens
                 progress.update()
 
 
@@ -320,7 +361,7 @@ class IndexStore:
     @cached_property
     def token_cache(self) -> TokenCache:
         digest = hashlib.sha256(json.dumps(self.signature, sort_keys=True).encode()).hexdigest()[:16]
-        return TokenCache(self.cache_dir / f"tokens-{digest}.sqlite3")
+        return TokenCache(self.cache_dir / f"tokens-v{TOKEN_CACHE_VERSION}-{digest}.sqlite3")
 
     def link_for(self, corpus_path: str | os.PathLike) -> Path:
         """Where the index of the corpus at ``corpus_path`` is published."""
@@ -381,7 +422,8 @@ class IndexStore:
         started = time.perf_counter()
         tokenized = self.fill_token_cache(texts, keys)
         tokenized_at = time.perf_counter()
-        index = BM25Index.build_joined(self.token_cache.joined(keys), self.params, _TOKEN_SEPARATOR)
+        self.token_cache.refresh()
+        index = BM25Index.build_from_ids(self.token_cache.id_arrays(keys), self.token_cache.vocabulary, self.params)
         record = self.expected(corpus, texts)
         link.parent.mkdir(parents=True, exist_ok=True)
         with _locked(link.with_name(link.name + ".lock")):
@@ -415,11 +457,11 @@ class IndexStore:
                 todo[key] = text
         if not todo:
             return 0
-        pending: list[tuple[bytes, str]] = []
+        pending: list[tuple[bytes, list[str]]] = []
         todo_keys = list(todo)
         # Stored in batches as they arrive, so an interrupted build keeps what it has tokenized.
-        for key, joined in zip(todo_keys, tokenize_texts(list(todo.values()), self.tokenizer, self.workers, self.quiet)):
-            pending.append((key, joined))
+        for key, tokens in zip(todo_keys, tokenize_texts(list(todo.values()), self.tokenizer, self.workers, self.quiet)):
+            pending.append((key, tokens))
             if len(pending) >= 5000:
                 self.token_cache.put(pending)
                 pending.clear()
@@ -497,7 +539,7 @@ __all__ = [
     "TokenCache",
     "content_key",
     "describe_changes",
-    "joined_tokens",
+    "worker_tokens",
     "tokenize_texts",
     "tokenizing_pool",
     "use_persistent_jieba_cache",

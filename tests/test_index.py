@@ -133,7 +133,7 @@ def test_every_idf_equals_rank_bm25_to_the_last_bit():
     docs = [rng.choices(vocabulary, weights, k=rng.randint(1, 60)) for _ in range(1500)]
     reference = BM25Okapi(docs)
     assert reference.epsilon * reference.average_idf in reference.idf.values()
-    index = BM25Index.build_joined("\n".join(doc) for doc in docs)
+    index = BM25Index.build(docs)
     assert {term: index.idf(term) for term in index.terms} == reference.idf
 
 
@@ -163,11 +163,16 @@ def test_a_term_with_a_line_break_cannot_be_saved(tmp_path):
         BM25Index.build([["a\nb"]]).save(tmp_path)
 
 
-def test_building_from_joined_token_strings_equals_building_from_lists():
+def test_building_from_cached_term_ids_equals_building_from_token_lists():
+    from array import array
+
     rng = random.Random(3)
-    docs = [rng.choices("abcdefg", k=rng.randint(0, 12)) for _ in range(9000)]  # more than one chunk
+    vocabulary = [f"v{i}" for i in range(40)]  # a token cache's vocabulary: more terms than one corpus uses
+    docs = [rng.choices(vocabulary[5:25], k=rng.randint(0, 12)) for _ in range(9000)]  # several chunks
+    ids = {term: i for i, term in enumerate(vocabulary)}
+    from_ids = BM25Index.build_from_ids((array("i", map(ids.__getitem__, doc)).tobytes() for doc in docs), vocabulary)
     from_lists = BM25Index.build(docs)
-    from_joined = BM25Index.build_joined(["\n".join(doc) for doc in docs])
-    assert from_joined.terms == from_lists.terms
-    for name in ("indptr", "doc_ids", "weights"):
-        assert np.array_equal(getattr(from_joined, name), getattr(from_lists, name)), name
+    assert sorted(from_ids.terms) == sorted(from_lists.terms) == sorted(set(vocabulary[5:25]))
+    for query in (["v5"], ["v7", "v24", "v7"], ["v0", "v13"]):
+        assert from_ids.closest_docs(query, 10) == from_lists.closest_docs(query, 10)
+        assert np.array_equal(from_ids.scores(query), from_lists.scores(query))

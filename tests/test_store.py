@@ -191,14 +191,21 @@ def test_two_corpus_paths_get_two_indexes(tmp_path, config, corpus_file):
     assert store.link_for(tmp_path / "one") == store.link_for(tmp_path / "x" / ".." / "one")
 
 
-def test_token_cache_round_trip(tmp_path):
+def test_token_cache_round_trip_and_shared_vocabulary(tmp_path):
     cache = TokenCache(tmp_path / "tokens.sqlite3")
     keys = [content_key("甲"), content_key("乙"), content_key("")]
     assert cache.missing(keys) == set(keys)
-    cache.put([(keys[0], "河北\n组织"), (keys[2], "")])
+    cache.put([(keys[0], ["河北", "组织", "河北"]), (keys[2], [])])
     assert cache.missing(keys) == {keys[1]}
-    assert list(cache.token_lists([keys[2], keys[0], keys[0]])) == [[], ["河北", "组织"], ["河北", "组织"]]
+    assert list(cache.token_lists([keys[2], keys[0], keys[0]])) == [[], ["河北", "组织", "河北"], ["河北", "组织", "河北"]]
+    # A second process adding terms meanwhile: both keep one vocabulary, ids never clash.
+    other = TokenCache(tmp_path / "tokens.sqlite3")
+    other.put([(keys[1], ["组织", "民政"])])
+    cache.put([(content_key("丙"), ["民政", "救灾"])])
+    assert list(cache.token_lists([keys[1], content_key("丙")])) == [["组织", "民政"], ["民政", "救灾"]]
+    assert sorted(cache.vocabulary) == sorted(set(cache.vocabulary)) == sorted(["河北", "组织", "民政", "救灾"])
     cache.close()
+    other.close()
 
 
 def test_parallel_tokenizing_gives_the_same_tokens_in_order(monkeypatch):
@@ -206,7 +213,7 @@ def test_parallel_tokenizing_gives_the_same_tokens_in_order(monkeypatch):
     texts = [SENTENCES[i % len(SENTENCES)] + f"第{i}段。" for i in range(200)]
     tokenizer = Tokenizer()
     parallel = list(tokenize_texts(texts, tokenizer, workers=2, quiet=True))
-    assert parallel == ["\n".join(tokenizer.tokens(text)) for text in texts]
+    assert parallel == [tokenizer.tokens(text) for text in texts]
 
 
 def test_an_empty_corpus_is_refused(tmp_path, config, corpus_file):
