@@ -132,9 +132,10 @@ def timed(function: Callable, items: Sequence) -> tuple[Timings, list]:
 
 
 def summarize(seconds: Sequence[float]) -> Timings:
-    """
-    >>> summarize([0.001] * 19 + [0.021])
-    Timings(p50_ms=1.0, p95_ms=20.0, count=20)
+    """Percentiles by linear interpolation between the sorted times (statistics' inclusive method).
+
+    >>> summarize([0.001] * 18 + [0.021] * 2)
+    Timings(p50_ms=1.0, p95_ms=21.0, count=20)
     """
     if len(seconds) < 2:
         value = seconds[0] * 1000 if seconds else 0.0
