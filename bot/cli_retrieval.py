@@ -89,7 +89,7 @@ def _load(args: argparse.Namespace):
 
 
 def answer_json(answer: Answer, top: int | None = None) -> str:
-    """One line of ``qabot ask --json``."""
+    """One line of ``qabot ask --json``: exactly the keys the interface promises."""
     alternatives = answer.alternatives if top is None else answer.alternatives[:top]
     return json.dumps(
         {
@@ -105,8 +105,6 @@ def answer_json(answer: Answer, top: int | None = None) -> str:
             "alternatives": [
                 {"quote": a.quote, "title": a.title, "article_id": a.article_id, "score": a.score} for a in alternatives
             ],
-            "language": answer.language,
-            "reason": answer.reason,
         },
         ensure_ascii=False,
     )
