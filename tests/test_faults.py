@@ -51,8 +51,8 @@ def test_hanging_failing_and_conflicting_getupdates(fake_api: FakeBotApi, start_
     faults = fake_api.faults
     faults.methods = frozenset({"getUpdates"})
     faults.reseed(7)
-    faults.server_error_fraction = 0.2
-    faults.drop_fraction = 0.2
+    faults.server_error_fraction = 0.15
+    faults.drop_fraction = 0.15
     asked = []
     # Each wave of questions meets another fault on the polls that should bring it.
     for wave, fault in enumerate(("random", "hang", "conflict", "random")):

@@ -136,7 +136,7 @@ def test_admin_rights_are_checked_on_every_call_and_uploads_stay_in_the_corpus(f
     start_bot(fake_api, base_settings(corpus_copy))
     api = fake_api
     home = corpus_copy.parent
-    outside_before = tree(home) - {p for p in tree(home) if p.startswith(("articles", "cache"))}
+    outside_before = tree(home) - {p for p in tree(home) if p.startswith(("articles", "cache", "bot-state"))}
     admin_only = phrase("zh", "admin_only")
 
     # Rights are decided per call: the same command alternates between refused and done.
@@ -173,7 +173,7 @@ def test_admin_rights_are_checked_on_every_call_and_uploads_stay_in_the_corpus(f
         text = only_reply(api, upload(api, ADMIN, name, article_file(f"up{n}", f"第{n}个上传的句子。")))["text"]
         assert "<i>" not in text and "&y" not in text
         assert (corpus_copy / stored).is_file(), (name, text)
-    outside_after = tree(home) - {p for p in tree(home) if p.startswith(("articles", "cache"))}
+    outside_after = tree(home) - {p for p in tree(home) if p.startswith(("articles", "cache", "bot-state"))}
     assert outside_after == outside_before
     assert not Path("/etc/cron.d/abs.yaml").exists()
     assert {p.name for p in corpus_copy.iterdir()} >= set(hostile.values())
