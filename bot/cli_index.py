@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="above 200,000 paragraphs rank-bm25 is timed on N questions only, labelled sampled (default: %(default)s)",
     )
-    bench.add_argument("--cmrc", metavar="FILE", help="CMRC 2018 SQuAD-format file (default: ../shared/data/cmrc2018/cmrc2018_trial.json)")
+    bench.add_argument("--cmrc", metavar="FILE", help="CMRC 2018 SQuAD-format file (default: ../shared/data/cmrc2018/cmrc2018_trial.json, else the copy in tests/data)")
     bench.set_defaults(handler=run_bench)
 
 

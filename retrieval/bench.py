@@ -43,7 +43,11 @@ KEEP_TOKENS_FROM = 200_001
 REFERENCE_SAMPLED_ABOVE = 200_000
 RATE_SAMPLE = 2000  # paragraphs tokenized on one and on two processes to compare rates
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CMRC = PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+# The shared data folder's copy, else the one the tests carry (CC BY-SA 4.0, licence beside it).
+CMRC_LOCATIONS = (
+    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+    PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+)
 SEED_PAGE = PROJECT_ROOT / "corpus" / "raw" / "newspaper-page.txt"
 
 
@@ -281,7 +285,7 @@ def table(results: Sequence[SizeResult]) -> str:
 def run(settings, sizes: Sequence[int], questions: int, reference_sample: int, cmrc: str | None, quiet: bool = False) -> list[SizeResult]:
     """Benchmark every size and print the table (progress lines go to stderr unless quiet)."""
     use_persistent_jieba_cache(settings.index.cache_dir)
-    sources = load_sources(Path(cmrc) if cmrc else DEFAULT_CMRC)
+    sources = load_sources(Path(cmrc) if cmrc else next((p for p in CMRC_LOCATIONS if p.is_file()), CMRC_LOCATIONS[0]))
 
     def say(message: str) -> None:
         if not quiet:
