@@ -9,7 +9,9 @@ never pays for it.
 A question's words are matched greedily, longest phrase first (up to four words), after undoing
 plurals and verb endings (organizations -> organization, banned -> ban). Each headword's weight
 favours common words (jieba's word frequency), a gloss given early in the entry, and words of two
-characters or more.
+characters or more. The best readings' other glosses lead, at a lower weight, to synonyms ("ban" ->
+禁止 -> "prohibit" -> 取缔), and a short "X of Y" gloss is also read as the compound "Y X"
+("department of civil affairs" -> "civil affairs department").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from retrieval.question import english_words
 
 log = logging.getLogger(__name__)
 
+# The weights below were set by judgment, not tuned on any question set (too few English questions).
 MAX_PHRASE_WORDS = 4
 PARTIAL_WEIGHT = 0.5  # a reading from part of a gloss: a name's first word, the Y of "X of Y"
 PHRASE_WORD_WEIGHT = 0.5  # a phrase's single words back up its own translations, at this weight
