@@ -21,7 +21,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_bot_api import DEFAULT_TOKEN, FakeBotApi  # noqa: E402
+from fake_bot_api import FakeBotApi  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,7 +150,7 @@ def start_bot(session_record: SessionRecord, tmp_path: Path) -> Iterator[StartBo
     started: list[BotProcess] = []
 
     def start(api: FakeBotApi, settings: dict[str, Any] | None = None, wait: bool = True,
-              args: tuple[str, ...] = (), token: str | None = None, timeout: float = 60.0) -> BotProcess:
+              token: str | None = None, timeout: float = 60.0) -> BotProcess:
         settings = dict(settings or {})
         settings["telegram"] = {"state_dir": str(tmp_path / "bot-state"), **settings.get("telegram", {})}
         settings_file = tmp_path / f"settings-{len(started)}.yaml"
@@ -158,7 +158,7 @@ def start_bot(session_record: SessionRecord, tmp_path: Path) -> Iterator[StartBo
         log_path = session_record.log_dir / f"{os.getpid()}-{time.monotonic_ns()}.log"
         log = open(log_path, "w", encoding="utf-8")
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args, "run"],
+            [sys.executable, "-m", "bot", "run"],
             cwd=PROJECT_ROOT,
             env=bot_env(api, settings_file, token),
             stdout=log,
@@ -175,9 +175,3 @@ def start_bot(session_record: SessionRecord, tmp_path: Path) -> Iterator[StartBo
     yield start
     for bot in started:
         bot.stop()
-
-
-@pytest.fixture
-def bot_token() -> str:
-    """The token every stand-in server accepts and every bot process is given."""
-    return DEFAULT_TOKEN

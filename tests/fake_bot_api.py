@@ -519,23 +519,6 @@ class FakeBotApi:
                 raise TimeoutError(f"condition not met within {timeout:.1f}s")
             time.sleep(interval)
 
-    def wait_for_sent(self, count: int, timeout: float = 10.0, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """Wait until at least ``count`` messages have been delivered (to ``chat_id`` if given)."""
-        return self.wait_for(lambda: (m := self.sent_messages(chat_id)) if len(m) >= count else None, timeout)
-
-    def wait_for_call(self, method: str, timeout: float = 10.0, after: int = 0) -> Call:
-        """Wait for the first call of ``method`` made after the first ``after`` calls."""
-
-        def find() -> Call | None:
-            with self._lock:
-                return next((c for c in self.calls[after:] if c.method == method), None)
-
-        return self.wait_for(find, timeout)
-
-    def wait_for_polling(self, timeout: float = 30.0) -> None:
-        """Wait until the bot has started long polling (its first getUpdates arrived)."""
-        self.wait_for(lambda: self.offsets, timeout)
-
     # --- request handling --------------------------------------------------------------------------
 
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
