@@ -53,7 +53,8 @@ def served(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFacto
     settings = {
         "corpus": {"path": str(corpus_dir)},
         "index": {"cache_dir": str(home / "cache")},
-        "telegram": {"admins": [ADMIN], "upload_max_bytes": UPLOAD_LIMIT},
+        # Its own state directory: a handled-updates journal shared with another run's bot would skip updates.
+        "telegram": {"admins": [ADMIN], "upload_max_bytes": UPLOAD_LIMIT, "state_dir": str(home / "state")},
     }
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     api = FakeBotApi().start()

@@ -115,7 +115,11 @@ def bot(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFactory)
     corpus = home / "articles"
     shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus)
     settings_file = home / "settings.yaml"
-    settings = {"corpus": {"path": str(corpus)}, "index": {"cache_dir": str(home / "cache")}, "telegram": {"admins": [ADMIN]}}
+    settings = {
+        "corpus": {"path": str(corpus)},
+        "index": {"cache_dir": str(home / "cache")},
+        "telegram": {"admins": [ADMIN], "state_dir": str(home / "state")},
+    }
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     api = FakeBotApi().start()
     session_record.servers.append(api)
