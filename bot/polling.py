@@ -114,6 +114,7 @@ class ConfirmingPoller:
                     return
             news = False
             offset = self.offset
+            self._progress.clear()  # answers finishing from now on are news for the next poll
             try:
                 updates = await self._get_updates(stop, offset)
             except (InvalidToken, Forbidden):
@@ -179,7 +180,6 @@ class ConfirmingPoller:
     async def _wait_for_progress(self, stop: asyncio.Event) -> None:
         """While answers are under way, poll again when one finishes (at most every busy interval),
         or after a second anyway so new chats are not kept waiting behind a slow one."""
-        self._progress.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._progress.wait(), 1.0)
         await _sleep_or_stop(stop, self.options.busy_poll_interval)
