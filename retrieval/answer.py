@@ -98,6 +98,40 @@ def clean_question(text: str) -> str:
     return " ".join(kept.split())
 
 
+def sentence_idf(holding: int, competing: int) -> float:
+    """BM25's idf of a word held by ``holding`` of ``competing`` sentences, scaled so that a word only
+    one sentence holds counts 1 and a word none holds counts 0.
+
+    >>> sentence_idf(1, 20), round(sentence_idf(10, 20), 2), sentence_idf(0, 20), sentence_idf(1, 1)
+    (1.0, 0.26, 0.0, 1.0)
+    """
+    if not holding:
+        return 0.0
+    return math.log(1 + (competing - holding + 0.5) / (holding + 0.5)) / math.log(1 + (competing - 0.5) / 1.5)
+
+
+def densest_window(places: Sequence[tuple[int, float]], width: int) -> float:
+    """The most weight that (character offset, weight) pairs put within ``width`` characters, when
+    two or more words are found: question words standing together in a sentence say more than the
+    same words scattered over it.
+
+    >>> densest_window([(0, 1.0), (5, 2.0), (40, 3.0)], 15), densest_window([(3, 1.0)], 15)
+    (3.0, 0.0)
+    """
+    if len(places) < 2:
+        return 0.0
+    return max(sum(w for p, w in places if start <= p <= start + width) for start, _ in places)
+
+
+def _first_place(term: QueryTerm, text: str) -> int | None:
+    """Where the first of the term's readings that ``text`` holds as written starts."""
+    for alternative, _ in term.alternatives:
+        place = text.find("".join(alternative))
+        if place >= 0:
+            return place
+    return None
+
+
 class Answerer:
     """Answers questions from one corpus; build once, ask many times."""
 
@@ -207,27 +241,42 @@ class Answerer:
     ) -> list[_Sentence]:
         cue = self.config.cue_weights.get(kind, 0.0)
         distinct = self._distinct(terms)
-        total = sum(self._term_weight(t) for t in distinct)
+        weights = [self._term_weight(t) for t in distinct]
+        total = sum(weights) or 1.0
+        words = [self._paragraph_words(paragraph_id) for paragraph_id in ids]
+        # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
+        matched = [
+            [[self._matched_weight(term, tokens, text) for tokens, text in part.sentences] for term in distinct]
+            for part in words
+        ]
+        # A word counts by how few of all competing sentences hold it: the article's subject is in
+        # many of them and tells none apart.
+        competing = sum(len(part.sentences) for part in words)
+        specificity = [
+            sentence_idf(sum(1 for rows in matched for weight in rows[t] if weight), competing)
+            for t in range(len(distinct))
+        ]
         ranked = []
-        for paragraph_id, paragraph_score in zip(ids, scores):
+        for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
             _, paragraph = self._entries[paragraph_id]
-            words = self._paragraph_words(paragraph_id)
-            sentences, subject = words.sentences, words.subject
-            # matched[t][s]: the weight term t earns in sentence s (0 when absent).
-            matched = [[self._matched_weight(term, tokens, text) for tokens, text in sentences] for term in distinct]
-            factors = []
-            for term, row in zip(distinct, matched):
-                spread = sum(1 for weight in row if weight)
-                factor = 1 - self.config.discrimination * (spread - 1) / len(sentences) if spread else 0.0
-                if self._holds_any(term, subject):
-                    factor *= 1 - self.config.subject_discount
-                factors.append(factor)
+            in_subject = [self._holds_any(term, part.subject) for term in distinct]
+            factors = [f * (1 - self.config.subject_discount) if s else f for f, s in zip(specificity, in_subject)]
+            # Every sentence of the article speaks of its subject, named or not: the subject's words are
+            # credited to all of them, so a paragraph whose title holds them is not at a disadvantage.
+            subject_credit = self.config.subject_credit * sum(w for w, s in zip(weights, in_subject) if s)
             # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
-            chars = {c for term, f in zip(distinct, factors) if not self._holds_any(term, subject) for alt, _ in term.alternatives for c in "".join(alt)}
+            chars = {c for term, s in zip(distinct, in_subject) if not s for alt, _ in term.alternatives for c in "".join(alt)}
             relative = paragraph_weight * paragraph_score / scores[0]
             for index, sentence in enumerate(paragraph.sentences):
-                match = sum(row[index] * factor for row, factor in zip(matched, factors)) / (total or 1.0)
-                text = sentences[index][1]
+                text = part.sentences[index][1]
+                earned = [row[index] * factor for row, factor in zip(rows, factors)]
+                places = [
+                    (place, row[index])
+                    for term, row, s in zip(distinct, rows, in_subject)
+                    if row[index] and not s and (place := _first_place(term, text)) is not None
+                ]
+                near = densest_window(places, self.config.proximity_window)
+                match = (sum(earned) + subject_credit + self.config.proximity_weight * near) / total
                 char_match = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
                 score = relative + match + self.config.char_weight * char_match
                 if cue and candidate_spans(sentence, kind, question):

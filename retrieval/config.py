@@ -20,8 +20,10 @@ class AnswerConfig:
     index_titles: bool  # index a paragraph with its article's title and its heading in front
     paragraph_weight: float  # weight of the paragraph's relative BM25 score in a sentence's score
     paragraph_weight_english: float  # the same for English questions, ranked through translations
-    discrimination: float  # 0..1: how much a word found in many sentences of the paragraph counts less
     subject_discount: float  # 0..1: how much less a question word counts when the title holds it
+    subject_credit: float  # share of the subject words' weight every sentence of the article is credited
+    proximity_weight: float  # weight of the question words found close together in a sentence
+    proximity_window: int  # characters within which question words count as close together
     char_weight: float  # weight of the share of the question's characters a sentence holds
     # Bonus for a sentence holding the kind of answer the question asks for, per question type.
     cue_how_many: float
