@@ -286,18 +286,26 @@ class Answerer:
         return ranked
 
     def _alternatives(self, ranked: Sequence[_Sentence]) -> tuple[Alternative, ...]:
-        """The best sentence of each other paragraph, other articles before the answer's own."""
-        best_article = self._entries[ranked[0].paragraph_id][0].id
-        seen = {ranked[0].paragraph_id}
-        others, same = [], []
+        """The best sentence of each other paragraph: first the best of each other article (the next
+        candidates a reader wants are other articles' answers), then more of the answer's own article,
+        then the other articles' further paragraphs."""
+        answer_article = self._entries[ranked[0].paragraph_id][0].id
+        seen_paragraphs, seen_articles = {ranked[0].paragraph_id}, {answer_article}
+        firsts, own, further = [], [], []
         for sentence in ranked:
-            if sentence.paragraph_id in seen:
+            if sentence.paragraph_id in seen_paragraphs:
                 continue
-            seen.add(sentence.paragraph_id)
+            seen_paragraphs.add(sentence.paragraph_id)
             article = self._entries[sentence.paragraph_id][0]
             alternative = Alternative(sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id)
-            (same if article.id == best_article else others).append(alternative)
-        return tuple((others + same)[: self.config.max_alternatives])
+            if article.id == answer_article:
+                own.append(alternative)
+            elif article.id in seen_articles:
+                further.append(alternative)
+            else:
+                seen_articles.add(article.id)
+                firsts.append(alternative)
+        return tuple((firsts + own + further)[: self.config.max_alternatives])
 
     def _holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
         return any(self._holds(alt, *where) for alt, _ in term.alternatives)
