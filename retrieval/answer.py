@@ -60,6 +60,7 @@ class QueryTerm:
 
     word: str
     alternatives: tuple[tuple[tuple[str, ...], float], ...]
+    translated: bool = False  # dictionary readings: found only as written, never less a character
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,7 @@ class Answerer:
         return tuple((firsts + own + further)[: self.config.max_alternatives])
 
     def _holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
-        return any(self._holds(alt, *where) for alt, _ in term.alternatives)
+        return any(self._holds(alt, *where, term.translated) for alt, _ in term.alternatives)
 
     def _read_paragraph(self, paragraph_id: int) -> _ParagraphWords:
         article, paragraph = self._entries[paragraph_id]
@@ -328,22 +329,23 @@ class Answerer:
 
     def _matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         return max(
-            (weight * self._term_idf(alt) for alt, weight in term.alternatives if self._holds(alt, tokens, text)),
+            (weight * self._term_idf(alt) for alt, weight in term.alternatives if self._holds(alt, tokens, text, term.translated)),
             default=0.0,
         )
 
     @staticmethod
-    def _holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str) -> bool:
+    def _holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str, translated: bool = False) -> bool:
         """A term is found as a token, or, when it is two characters or more, inside a longer word
         (河北 in 河北省)."""
         if all(t in tokens for t in alternative):
             return True
         joined = "".join(alternative)
-        if len(joined) >= 3:
+        if len(joined) >= 3 and not translated:
             # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
-            # first character still names the same thing.
+            # first character still names the same thing. A dictionary reading has no such glue, and
+            # less a character it is another word (生活费 "cost of living" is not 生活).
             return joined in text or joined[:-1] in text or joined[1:] in text
-        return len(joined) == 2 and joined in text
+        return len(joined) >= 2 and joined in text
 
     def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words
@@ -373,14 +375,21 @@ class Answerer:
 
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
-        for word, translations in self._dictionary.translate(text, self.config.english_translations):
+        for word, translations in self._dictionary.translate(text, self.config.english_translations, self._known):
             alternatives = tuple(
                 (tuple(tokens), weight)
                 for chinese, weight in translations
                 if (tokens := self.tokenizer.content_words(chinese))
             )
-            terms.append(QueryTerm(word, alternatives))
+            terms.append(QueryTerm(word, alternatives, translated=True))
         return terms
+
+    def _known(self, chinese: str) -> bool:
+        """Whether the index holds each content word of ``chinese``, as a word or (two characters)
+        inside longer words."""
+        ids = self.index.term_ids
+        words = self.tokenizer.content_words(chinese)
+        return bool(words) and all(word in ids or (len(word) == 2 and BIGRAM_MARK + word in ids) for word in words)
 
     def _translated_closest(self, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
         """Paragraph scores summed over the question's words, each word scoring by its best weighted

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import yaml
 
@@ -43,7 +43,8 @@ MAX_READINGS = 64  # combinations of word endings tried for one phrase
 LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
-CACHE_VERSION = 3
+STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
+CACHE_VERSION = 4
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
@@ -55,13 +56,18 @@ _LEADING = re.compile(r"^(?:to |a |an |the )")
 class EnglishData:
     stopwords: frozenset[str]
     irregular: dict[str, str]
+    adjective_suffixes: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
 def english_data() -> EnglishData:
     text = resources.files("retrieval").joinpath("data/english.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    return EnglishData(frozenset(str(w) for w in data["stopwords"]), {str(k): str(v) for k, v in data["irregular"].items()})
+    return EnglishData(
+        frozenset(str(w) for w in data["stopwords"]),
+        {str(k): str(v) for k, v in data["irregular"].items()},
+        tuple(str(s) for s in data["adjective_suffixes"]),
+    )
 
 
 def cedict_path() -> Path:
@@ -75,8 +81,8 @@ def base_forms(word: str) -> list[str]:
 
     >>> base_forms("organizations"), base_forms("banned"), base_forms("cities")
     (['organizations', 'organization'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
-    >>> base_forms("held")
-    ['held', 'hold']
+    >>> base_forms("held"), base_forms("publicly")
+    (['held', 'hold'], ['publicly', 'public'])
     """
     forms = [word]
     irregular = english_data().irregular.get(word)
@@ -91,6 +97,8 @@ def base_forms(word: str) -> list[str]:
         ("ied", ("y",)),
         ("ed", ("", "e")),
         ("ing", ("", "e")),
+        ("ily", ("y",)),
+        ("ly", ("",)),
     ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stem = word[: -len(suffix)]
@@ -116,6 +124,8 @@ def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
     [('hebei', True)]
     >>> list(glosses("provincial department of civil affairs", False))
     [('civil affairs department', True), ('civil affairs', True)]
+    >>> list(glosses("list of names", False))
+    [('list of names', False), ('names list', True), ('names', True), ('list', True)]
     """
     if "(" in definition or "[" in definition:
         definition = _PARENTHESES.sub("", definition)
@@ -130,9 +140,12 @@ def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
                 yield lowered, False
             head, of, tail = lowered.rpartition(" of ")
             if of and head and len(tail.split()) <= 2:
-                # "department of civil affairs" is asked as "civil affairs department", or "civil affairs".
+                # "department of civil affairs" is asked as "civil affairs department", or "civil affairs";
+                # a "list of names" is also a list.
                 yield f"{tail} {head.split()[-1]}", True
                 yield tail, True
+                if len(head.split()) == 1:
+                    yield head, True
         if proper_noun:
             capitalised = []
             for word in words:
@@ -194,9 +207,13 @@ class Dictionary:
         top = best[0][1] or 1.0
         return [(chinese, round(weight / top, 4)) for chinese, weight in best]
 
-    def translate(self, text: str, limit: int = 4) -> list[tuple[str, list[tuple[str, float]]]]:
+    def translate(
+        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None
+    ) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each content word or phrase of an English question with its Chinese candidates (an empty
-        list when the dictionary has none: the word still counts as asked for)."""
+        list when the dictionary has none: the word still counts as asked for). With ``known`` (does
+        the corpus hold this Chinese word?), a phrase none of whose translations is known counts its
+        words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光."""
         stopwords = english_data().stopwords
         words = english_words(text)
         result, i = [], 0
@@ -209,13 +226,16 @@ class Dictionary:
                 translations = self._lookup_forms(phrase, limit)
                 if translations or n == 1:
                     if n > 1:
-                        # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯.
+                        # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯;
+                        # where the corpus holds none of the phrase's own readings, its words count fully.
+                        unknown = known is not None and not any(known(chinese) for chinese, _ in translations)
+                        scale = 1.0 if unknown else PHRASE_WORD_WEIGHT
                         for word in phrase:
                             if word not in stopwords:
                                 translations = translations + [
-                                    (chinese, weight * PHRASE_WORD_WEIGHT) for chinese, weight in self._lookup_forms([word], limit)
+                                    (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit)
                                 ]
-                    result.append((" ".join(phrase), self._with_synonyms(translations, limit)))
+                    result.append((" ".join(phrase), self._with_synonyms(self._with_stems(translations), limit)))
                     i += n
                     break
         return result
@@ -235,6 +255,22 @@ class Dictionary:
             for chinese, weight in found:
                 weights[chinese] = max(weights.get(chinese, 0.0), weight * scale)
         return sorted(weights.items(), key=lambda item: -item[1])[:limit]
+
+    def _with_stems(self, translations: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """The translations and the nouns their adjectives are made from, at STEM_WEIGHT: CC-CEDICT
+        glosses "social" only as 社会性, while a text says 社会组织; a stem counts when the dictionary
+        has it as a word of its own.
+
+        >>> Dictionary({"social": {"社会性": 1.0}, "society": {"社会": 1.0}})._with_stems([("社会性", 1.0)])
+        [('社会性', 1.0), ('社会', 0.8)]
+        """
+        weights = dict(translations)
+        for chinese, weight in translations:
+            for suffix in english_data().adjective_suffixes:
+                stem = chinese[: -len(suffix)]
+                if chinese.endswith(suffix) and len(stem) >= 2 and self.glosses_of(stem):
+                    weights[stem] = max(weights.get(stem, 0.0), weight * STEM_WEIGHT)
+        return sorted(weights.items(), key=lambda item: -item[1])
 
     def _with_synonyms(self, translations: list[tuple[str, float]], limit: int) -> list[tuple[str, float]]:
         """The best ``2 * limit`` of the translations and, at a lower weight, the words the best translations' other glosses lead to: "ban" gives

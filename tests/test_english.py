@@ -44,6 +44,26 @@ def test_weights_are_scaled_to_the_best_translation(dictionary):
         assert max(weights) == 1.0 and all(0 < w <= 1 for w in weights)
 
 
+def test_adjectives_also_read_as_their_nouns_and_adverbs_as_their_adjectives(dictionary):
+    terms = dict(dictionary.translate("social publicly", 12))
+    # CC-CEDICT glosses "social" only as 社会性 and similar; texts write 社会.
+    assert "社会" in chinese(terms["social"])
+    assert "公开" in chinese(terms["publicly"])  # through "public"
+
+
+def test_the_head_noun_of_an_x_of_y_gloss_is_a_reading(dictionary):
+    assert "名单" in chinese(dict(dictionary.translate("list", 12))["list"])  # 名单 is a "list of names"
+
+
+def test_a_phrase_the_corpus_cannot_hold_counts_its_words_fully(dictionary):
+    def known(word: str) -> bool:
+        return word != "示众"
+
+    both = dict(dictionary.translate("publicly exposed", 12))["publicly exposed"]
+    corpus = dict(dictionary.translate("publicly exposed", 12, known))["publicly exposed"]
+    assert dict(corpus)["曝光"] == pytest.approx(2 * dict(both)["曝光"])
+
+
 def test_unknown_words_are_kept_without_translations(dictionary):
     assert dictionary.translate("zzqx", 8) == [("zzqx", [])]
 
