@@ -307,15 +307,19 @@ def corpus_fingerprint(corpus: Corpus, texts: Sequence[str], known: dict | None 
 def describe_changes(old: dict, new: dict) -> list[str]:
     """Human-readable differences between two ``params.json`` records, for the rebuild log.
 
-    >>> describe_changes({"k1": 1.2, "corpus": {"files": []}}, {"k1": 1.5, "corpus": {"files": []}})
-    ['k1 changed from 1.2 to 1.5']
+    >>> describe_changes({"k1": 1.2, "tokenizer": {"version": 2}}, {"k1": 1.5, "tokenizer": {"version": 3}})
+    ['k1 changed from 1.2 to 1.5', 'tokenizer changed (version 2 -> 3)']
     """
     changes = []
     for key in sorted(set(old) | set(new)):
         if key == "corpus" or key == "index":
             continue
-        if old.get(key) != new.get(key):
-            changes.append(f"{key} changed from {old.get(key)} to {new.get(key)}")
+        before, after = old.get(key), new.get(key)
+        if before != after and isinstance(before, dict) and isinstance(after, dict):
+            parts = [f"{k} {before.get(k)} -> {after.get(k)}" for k in sorted(before.keys() | after.keys()) if before.get(k) != after.get(k)]
+            changes.append(f"{key} changed ({', '.join(parts)})")
+        elif before != after:
+            changes.append(f"{key} changed from {before} to {after}")
     old_corpus, new_corpus = old.get("corpus", {}), new.get("corpus", {})
     old_files = {entry["path"]: entry for entry in old_corpus.get("files", [])}
     new_files = {entry["path"]: entry for entry in new_corpus.get("files", [])}
