@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.answer import Answerer
-from retrieval.index import BM25Index, best_of
+from retrieval.index import best_of
 from retrieval.store import (
     IndexStore,
     content_key,

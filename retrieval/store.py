@@ -84,10 +84,6 @@ class BuildStats:
     index_seconds: float
     bytes_on_disk: int
 
-    @property
-    def seconds(self) -> float:
-        return self.tokenize_seconds + self.index_seconds
-
 
 @dataclass(frozen=True)
 class Opened:
