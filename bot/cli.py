@@ -7,6 +7,11 @@ import logging
 import sys
 
 from bot.settings import SettingsError, load_settings
+from corpus.errors import CorpusError
+
+
+class CommandError(Exception):
+    """Input the user can fix: printed as one ``qabot: error: ...`` line, with exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         args.settings_obj = load_settings(args.settings)
-    except SettingsError as exc:
+        return int(args.handler(args) or 0)
+    except (CommandError, CorpusError, SettingsError) as exc:
         print(f"qabot: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -30,11 +29,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     articles.set_defaults(handler=run_articles)
 
 
-def _fail(error: Exception) -> int:
-    print(f"qabot: error: {error}", file=sys.stderr)
-    return 2
-
-
 def run_ingest(args: argparse.Namespace) -> int:
     from bot.runtime import corpus_path
     from corpus.ingest import ingest_page, page_slug
@@ -44,16 +38,13 @@ def run_ingest(args: argparse.Namespace) -> int:
     settings = args.settings_obj
     page = Path(args.page)
     out = Path(args.out) if args.out else corpus_path(settings, args.corpus)
-    try:
-        text = read_text(page, settings.corpus.max_file_bytes)
-        if not text.strip():
-            raise CorpusError(page, "the page is empty")
-        articles = ingest_page(text, page.name)
-        if not articles:
-            raise CorpusError(page, "no article found on this page (no paragraph ends a sentence)")
-        written = write_page_articles(articles, out, page_slug(page.name), page.name)
-    except CorpusError as error:
-        return _fail(error)
+    text = read_text(page, settings.corpus.max_file_bytes)
+    if not text.strip():
+        raise CorpusError(page, "the page is empty")
+    articles = ingest_page(text, page.name)
+    if not articles:
+        raise CorpusError(page, "no article found on this page (no paragraph ends a sentence)")
+    written = write_page_articles(articles, out, page_slug(page.name), page.name)
     if not args.quiet:
         for path, article in zip(written, articles):
             print(f"{path}  {article.title}  ({len(article.paragraphs)} paragraphs, {article.sentence_count} sentences)")
@@ -65,10 +56,7 @@ def run_articles(args: argparse.Namespace) -> int:
     from corpus.loader import load_corpus
 
     settings = args.settings_obj
-    try:
-        corpus = load_corpus(corpus_path(settings, args.corpus), settings.corpus.max_file_bytes)
-    except CorpusError as error:
-        return _fail(error)
+    corpus = load_corpus(corpus_path(settings, args.corpus), settings.corpus.max_file_bytes)
     rows = [("ID", "TITLE", "SOURCE", "PARAGRAPHS", "SENTENCES")]
     for article in corpus.articles:
         rows.append(

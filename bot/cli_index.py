@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from bot.cli import CommandError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -67,16 +68,15 @@ def _size(size: int) -> str:
 
 def run_index(args: argparse.Namespace) -> int:
     from bot.runtime import corpus_path, open_index
-    from corpus.loader import CorpusError, load_corpus
+    from corpus.loader import load_corpus
 
     settings = args.settings_obj
     path = corpus_path(settings, args.corpus)
+    corpus = load_corpus(path, settings.corpus.max_file_bytes)
     try:
-        corpus = load_corpus(path)
         _, opened = open_index(settings, corpus, path, quiet=args.quiet, force=args.force)
-    except (CorpusError, ValueError, OSError) as exc:
-        print(f"qabot: error: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as exc:
+        raise CommandError(exc) from None
     index, build = opened.index, opened.build
     from retrieval.index import disk_size
 
@@ -102,6 +102,5 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         run(args.settings_obj, args.sizes, args.questions, args.reference_sample, args.cmrc, quiet=args.quiet)
     except BenchError as exc:
-        print(f"qabot: error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(exc) from None
     return 0

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from corpus.errors import CorpusError
+from bot.cli import CommandError
 
 if TYPE_CHECKING:  # the answer pipeline (and numpy) load only when a command needs them
     from retrieval.answer import Answer
@@ -72,11 +72,6 @@ def _share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
     return value
-
-
-def _fail(message: object) -> int:
-    print(f"qabot: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _load(args: argparse.Namespace):
@@ -161,10 +156,7 @@ def _plain(text: str) -> str:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    try:
-        answerer = _load(args)
-    except CorpusError as error:
-        return _fail(error)
+    answerer = _load(args)
     limit = args.settings_obj.answer.max_question_chars
     questions = args.questions if args.questions else _stdin_lines(sys.stdin)
     for question in questions:
@@ -189,10 +181,7 @@ def _stdin_lines(stream: TextIO):
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    try:
-        answerer = _load(args)
-    except CorpusError as error:
-        return _fail(error)
+    answerer = _load(args)
     history = _start_history(args.settings_obj.index.cache_dir.parent / "chat-history")
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     limit = args.settings_obj.answer.max_question_chars
@@ -256,9 +245,9 @@ def _eval_questions(args: argparse.Namespace) -> int:
 
     try:
         questions = load_questions(args.file)
-        answerer = _load(args)
-    except (QuestionFileError, CorpusError) as error:
-        return _fail(error)
+    except QuestionFileError as error:
+        raise CommandError(error) from None
+    answerer = _load(args)
     outcomes = run_questions(answerer, questions)
     scores = {s.group: s for s in group_scores(outcomes)}
     print(f"{'group':<10} {'right':>5} {'of':>4} {'accuracy':>9}")
@@ -288,7 +277,7 @@ def _eval_cmrc(args: argparse.Namespace) -> int:
     try:
         corpus, questions = load_cmrc(args.file)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        return _fail(f"{args.file}: not a CMRC 2018 (SQuAD-format) file: {error}")
+        raise CommandError(f"{args.file}: not a CMRC 2018 (SQuAD-format) file: {error}") from None
     started = time.perf_counter()
     answerer = Answerer(corpus, args.settings_obj.answer)
     ours = score_cmrc(answerer, questions)

@@ -52,9 +52,11 @@ def load_answerer(settings: Settings, corpus_override: str | Path | None = None,
 
     started = time.perf_counter()
     path = corpus_path(settings, corpus_override)
-    corpus = load_corpus(path)
+    corpus = load_corpus(path, settings.corpus.max_file_bytes)
     store, opened = open_index(settings, corpus, path, quiet)
-    answerer = Answerer(corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index)
+    answerer = Answerer(
+        corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index, cache_dir=settings.index.cache_dir
+    )
     seconds = time.perf_counter() - started
     log.debug("loaded %d paragraphs and their index in %.2f s", corpus.paragraph_count, seconds)
     return Loaded(corpus, answerer, seconds)
