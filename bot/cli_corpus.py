@@ -71,7 +71,7 @@ def run_articles(args: argparse.Namespace) -> int:
 def display_width(text: str) -> int:
     """Terminal columns: wide and full-width characters take two.
 
-    >>> display_width("河北 ok")
+    >>> display_width("浙江 ok")
     7
     """
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)

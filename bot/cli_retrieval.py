@@ -109,10 +109,10 @@ def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, t
     """A readable answer: the quote with the highlight marked, then the article; or why there is none.
 
     >>> from retrieval.answer import Answer
-    >>> a = Answer("q", True, "zh", quote="已取缔248家。", highlight="248家", title="河北", source="民政厅")
+    >>> a = Answer("q", True, "zh", quote="已关停120家。", highlight="120家", title="浙江", source="文旅厅")
     >>> print(answer_text(a, 100))
-    已取缔【248家】。
-    —— 《河北》（据民政厅）
+    已关停【120家】。
+    —— 《浙江》（据文旅厅）
     """
     from bot.texts import phrase
 
@@ -132,8 +132,8 @@ def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, t
 def mark(quote: str, highlight: str | None, colour: bool) -> str:
     """The quote with its highlight in colour (a terminal) or between 【】 (anything else).
 
-    >>> mark("共248家。", "248家", False), mark("共248家。", None, False)
-    ('共【248家】。', '共248家。')
+    >>> mark("共120家。", "120家", False), mark("共120家。", None, False)
+    ('共【120家】。', '共120家。')
     """
     if not highlight or highlight not in quote:
         return quote

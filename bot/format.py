@@ -34,7 +34,7 @@ _CLAUSE_END = re.compile(r"[，、,：:]")
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: in UTF-16 code units.
 
-    >>> utf16_len("ab"), utf16_len("河北"), utf16_len("😀")
+    >>> utf16_len("ab"), utf16_len("浙江"), utf16_len("😀")
     (2, 2, 2)
     """
     return len(text.encode("utf-16-le")) // 2
@@ -84,8 +84,8 @@ def fit(render: Callable[[str], str], text: str, limit: int = MESSAGE_LIMIT) -> 
 def bold_first(text: str, part: str | None) -> str:
     """``text`` escaped, with the first occurrence of ``part`` in bold.
 
-    >>> bold_first("共<248>家，248家", "248家")
-    '共&lt;248&gt;家，<b>248家</b>'
+    >>> bold_first("共<99>家，120家", "120家")
+    '共&lt;99&gt;家，<b>120家</b>'
     >>> bold_first("a&b", None)
     'a&amp;b'
     """
@@ -99,8 +99,8 @@ def bold_first(text: str, part: str | None) -> str:
 def source_line(title: str | None, source: str | None, language: str) -> str:
     """The line naming the article, and its source where there is one.
 
-    >>> source_line("河北：行动", "河北省民政厅", "zh")
-    '《河北：行动》（据河北省民政厅）'
+    >>> source_line("浙江：行动", "浙江省文旅厅", "zh")
+    '《浙江：行动》（据浙江省文旅厅）'
     >>> source_line("T", None, "en")
     'From 《T》'
     """
@@ -113,10 +113,10 @@ def source_line(title: str | None, source: str | None, language: str) -> str:
 def render_quote(quote: str, highlight: str | None, title: str | None, source: str | None, language: str) -> str:
     """An answer: the highlight in bold, the sentence quoted with the highlight bold inside it, the source.
 
-    >>> print(render_quote("已取缔<组织>248家。", "248家", "河北", "民政厅", "zh"))
-    答案：<b>248家</b>
-    <blockquote>已取缔&lt;组织&gt;<b>248家</b>。</blockquote>
-    《河北》（据民政厅）
+    >>> print(render_quote("已关停<组织>120家。", "120家", "浙江", "文旅厅", "zh"))
+    答案：<b>120家</b>
+    <blockquote>已关停&lt;组织&gt;<b>120家</b>。</blockquote>
+    《浙江》（据文旅厅）
     """
     head = []
     if highlight and highlight in quote:

@@ -21,7 +21,7 @@ from retrieval.answer import Answerer
 
 EXAMPLE_COUNT = 3
 _EXAMPLES_TRIED = 60  # candidate questions checked against the answerer at most, to bound start-up
-# A counted quantity in a clause (248家, 1000余项, 300万余人次) makes a question the corpus answers
+# A counted quantity in a clause (120家, 600余项, 50万余人次) makes a question the corpus answers
 # by replacing the number with 多少. Numbers before a date or time unit would make nonsense, so skip them.
 _COUNTED = re.compile(r"\d+(?:\.\d+)?[万亿]?[余多]?(?=[\u4e00-\u9fff])(?![年月日号时点])")
 _CLAUSE = re.compile(r"[^，,；;。！？!?：:]+")
@@ -77,7 +77,7 @@ class Library:
 def counted_questions(sentence: str) -> list[str]:
     """Questions a sentence answers, made from its clauses that count something.
 
-    >>> counted_questions("行动以来，全市已关闭违规网吧120家，罚款30万元，2023年完成。")
+    >>> counted_questions("整治开始后，全市已关闭违规网吧120家，罚款30万元，2023年完成。")
     ['全市已关闭违规网吧多少家？']
     """
     questions = []

@@ -92,8 +92,8 @@ def indexed_text(article: Article, paragraph: Paragraph, config: AnswerConfig) -
 def clean_question(text: str) -> str:
     """The question without control and format characters, white space collapsed.
 
-    >>> clean_question("  河北\\x00取缔了\\u200b多少家？\\n")
-    '河北取缔了多少家？'
+    >>> clean_question("  浙江\\x00关停了\\u200b多少家？\\n")
+    '浙江关停了多少家？'
     """
     kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C" or ch.isspace())
     return " ".join(kept.split())
@@ -336,7 +336,7 @@ class Answerer:
     @staticmethod
     def _holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str, translated: bool = False) -> bool:
         """A term is found as a token, or, when it is two characters or more, inside a longer word
-        (河北 in 河北省)."""
+        (浙江 in 浙江省)."""
         if all(t in tokens for t in alternative):
             return True
         joined = "".join(alternative)

@@ -258,7 +258,7 @@ class Dictionary:
 
     def _with_stems(self, translations: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """The translations and the nouns their adjectives are made from, at STEM_WEIGHT: CC-CEDICT
-        glosses "social" only as 社会性, while a text says 社会组织; a stem counts when the dictionary
+        glosses "social" only as 社会性, while a text says 社会保障; a stem counts when the dictionary
         has it as a word of its own.
 
         >>> Dictionary({"social": {"社会性": 1.0}, "society": {"社会": 1.0}})._with_stems([("社会性", 1.0)])

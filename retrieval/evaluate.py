@@ -3,10 +3,10 @@ set beside a naive baseline.
 
 A question file is YAML, a list of entries::
 
-    - q: 河北取缔了多少家非法社会组织？
-      must: [248家]          # strings the quote must hold
+    - q: 浙江关停了多少家违规网吧？
+      must: [120家]          # strings the quote must hold
       article: hebei-...      # optional: the article id (or a part of its title) the quote must come from
-    - q: 明天北京天气怎么样？
+    - q: 下周上海会下雨吗？
       answered: false        # the corpus cannot answer it: the right reply is a refusal
 
 Entries are grouped by the question's language (zh, zh-Hant, en), and the unanswerable ones form the

@@ -45,7 +45,7 @@ def detect_language(text: str) -> str:
     """"en" for a question written in Latin letters, "zh-Hant" when it holds Traditional characters,
     else "zh" (also the default for text with no letters at all).
 
-    >>> detect_language("how many groups?"), detect_language("河北取締了多少家？"), detect_language("谁？")
+    >>> detect_language("how many groups?"), detect_language("浙江關停了多少家？"), detect_language("谁？")
     ('en', 'zh-Hant', 'zh')
     """
     cjk = _CJK.findall(text)
@@ -67,7 +67,7 @@ def english_words(text: str) -> list[str]:
 def question_type(text: str) -> str:
     """"when", "where", "who", "how_many" or "what", from the cue words the question holds.
 
-    >>> question_type("会议是什么时候召开的？"), question_type("抓获了几名嫌疑人"), question_type("Who chaired it?")
+    >>> question_type("展览是什么时候开幕的？"), question_type("查处了几家网吧"), question_type("Who chaired it?")
     ('when', 'how_many', 'who')
     """
     cues = load_cues()

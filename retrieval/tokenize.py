@@ -5,8 +5,8 @@ and cleaned: punctuation, white space and stopwords are dropped, and a word that
 becomes Arabic digits, so 二十四小时 and 24小时 share the token ``24``.
 
 Index terms (``tokens``) add the character bigrams of each run of adjacent Chinese content words,
-marked with a leading ``#`` so they never collide with a word: 河北省 then also matches a question's
-河北 (``#河北``). Measured on the CMRC 2018 trial set (256 contexts, 1,002 questions), bigrams raise
+marked with a leading ``#`` so they never collide with a word: 浙江省 then also matches a question's
+浙江 (``#浙江``). Measured on the CMRC 2018 trial set (256 contexts, 1,002 questions), bigrams raise
 P@1 from 0.969 to 0.980 and P@5 from 0.987 to 0.995; bigrams over the raw text (question words
 included) did no better (0.981), bigrams inside long words only did nothing (0.968).
 """
@@ -45,8 +45,8 @@ def load_stopwords() -> frozenset[str]:
 def to_simplified(text: str) -> str:
     """Traditional characters to Simplified, leaving everything else alone.
 
-    >>> to_simplified("河北取締了多少家非法社會組織？")
-    '河北取缔了多少家非法社会组织？'
+    >>> to_simplified("浙江關停了多少家違規網吧？")
+    '浙江关停了多少家违规网吧？'
     """
     return _opencc().convert(text)
 
@@ -121,8 +121,8 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """The index terms of ``text``: its content words, then (if ``char_bigrams``) the bigrams.
 
-        >>> Tokenizer().tokens("河北省的社会组织")
-        ['河北省', '社会', '组织', '#河北', '#北省', '#省社', '#社会', '#会组', '#组织']
+        >>> Tokenizer().tokens("浙江省的旅游企业")
+        ['浙江省', '旅游', '企业', '#浙江', '#江省', '#省旅', '#旅游', '#游企', '#企业']
         """
         words = self.content_words(text)
         return words + character_bigrams(words) if self.char_bigrams else words
@@ -142,8 +142,8 @@ def break_long_blocks(text: str) -> str:
 def character_bigrams(words: list[str]) -> list[str]:
     """Marked bigrams of each run of adjacent all-Chinese words (a number or Latin word breaks a run).
 
-    >>> character_bigrams(["抓获", "8", "名嫌疑人"])
-    ['#抓获', '#名嫌', '#嫌疑', '#疑人']
+    >>> character_bigrams(["查处", "8", "家违规网吧"])
+    ['#查处', '#家违', '#违规', '#规网', '#网吧']
     """
     bigrams, run = [], ""
     for word in words + [""]:
