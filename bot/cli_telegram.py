@@ -7,14 +7,15 @@ import asyncio
 import logging
 import os
 import re
-import sys
 import time
+
+from bot.cli import CommandError
 
 log = logging.getLogger("bot.run")
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _NO_TOKEN = """\
-qabot: error: TELEGRAM_BOT_TOKEN is not set.
+TELEGRAM_BOT_TOKEN is not set.
 To get a token, open Telegram, talk to @BotFather, send /newbot and follow the questions; BotFather
 answers with a token like 123456789:AA... Then put it in the environment or in a .env file here:
     TELEGRAM_BOT_TOKEN=123456789:AA...
@@ -52,8 +53,8 @@ def _keep_token_out_of_logs(token: str) -> None:
         handler.setFormatter(_Redacting(handler.formatter or logging.Formatter(), token))
 
 
-def _environment() -> tuple[str, str, str] | str:
-    """(token, base URL, file URL) from the environment and .env, or the error message to print."""
+def _environment() -> tuple[str, str, str]:
+    """(token, base URL, file URL) from the environment and .env; CommandError says what is missing."""
     from dotenv import find_dotenv, load_dotenv
 
     from bot.app import DEFAULT_BASE_URL, file_url_for
@@ -61,27 +62,22 @@ def _environment() -> tuple[str, str, str] | str:
     load_dotenv(find_dotenv(usecwd=True))  # the environment wins over .env
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
-        return _NO_TOKEN
+        raise CommandError(_NO_TOKEN)
     if not _TOKEN_SHAPE.match(token):
-        return (
-            "qabot: error: TELEGRAM_BOT_TOKEN does not look like a bot token "
-            "(digits, a colon, then letters, digits, _ or -)"
+        raise CommandError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters, digits, _ or -)"
         )
     base_url = os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
     file_url = os.environ.get("TELEGRAM_API_FILE_URL", "").strip() or file_url_for(base_url)
     for name, url in (("TELEGRAM_API_BASE_URL", base_url), ("TELEGRAM_API_FILE_URL", file_url)):
         if not url.startswith(("http://", "https://")):
-            return f"qabot: error: {name} must start with http:// or https://, got {url!r}"
+            raise CommandError(f"{name} must start with http:// or https://, got {url!r}")
     return token, base_url, file_url
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the corpus once, then serve Telegram until SIGINT/SIGTERM (exit 0)."""
-    environment = _environment()
-    if isinstance(environment, str):
-        print(environment, file=sys.stderr)
-        return 2
-    token, base_url, file_url = environment
+    token, base_url, file_url = _environment()
     _keep_token_out_of_logs(token)
     # Opt in to PTB 23's timedelta RetryAfter.retry_after now; otherwise every 429 logs a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -91,20 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from bot.app import build_application
     from bot.library import load_library
     from bot.polling import PollingOptions, serve
-    from bot.settings import SettingsError, load_settings
-    from corpus.errors import CorpusError
+    from bot.settings import load_settings
 
-    try:
-        settings = load_settings(args.settings)  # again: .env may have set QABOT_SETTINGS
-    except SettingsError as exc:
-        print(f"qabot: error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings(args.settings)  # again: .env may have set QABOT_SETTINGS
     started = time.perf_counter()
-    try:
-        library = load_library(settings, args.corpus, quiet=args.quiet)
-    except CorpusError as exc:
-        print(f"qabot: error: {exc}", file=sys.stderr)
-        return 2
+    library = load_library(settings, args.corpus, quiet=args.quiet)
     log.info(
         "loaded %d articles, %d paragraphs in %.2f s; polling %s",
         len(library.corpus.articles),
@@ -117,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
         options = PollingOptions(poll_timeout=settings.telegram.poll_timeout, journal_dir=settings.telegram.state_dir)
         asyncio.run(serve(application, options))
     except InvalidToken:
-        message = "the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)"
-        print(f"qabot: error: {message}", file=sys.stderr)
-        return 2
+        raise CommandError("the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)") from None
     log.info("stopped")
     return 0
