@@ -21,9 +21,9 @@ from telegram import Chat, Message, MessageEntity, Update, User
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
-from bot import callbacks, handlers
-from bot.callbacks import Button, Sentence
-from bot.format import (
+from bot.telegram import buttons, handlers
+from bot.telegram.buttons import Button, Sentence
+from bot.telegram.format import (
     MESSAGE_LIMIT,
     render_alternatives,
     render_answer,
@@ -33,10 +33,10 @@ from bot.format import (
     render_sources,
     utf16_len,
 )
-from bot.library import Library, counted_questions
+from bot.telegram.library import Library, counted_questions
 from bot.settings import load_settings
-from bot.throttle import FloodLimiter, SlidingWindow
-from bot.uploads import safe_upload_name
+from bot.telegram.throttle import FloodLimiter, SlidingWindow
+from bot.telegram.uploads import safe_upload_name
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.answer import Alternative, Answer
 
@@ -229,8 +229,8 @@ def test_private_question_is_answered_with_typing_html_reply_and_buttons() -> No
     assert "《甲地&lt;开展&gt;行动》（据甲厅）" in sent["text"]
     keyboard = sent["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in keyboard] == ["原文段落", "其他结果"]
-    assert callbacks.decode(keyboard[0]["callback_data"]).sentences == (Sentence(0, 0),)
-    assert callbacks.decode(keyboard[1]["callback_data"]).sentences == (Sentence(1, 0),)
+    assert buttons.decode(keyboard[0]["callback_data"]).sentences == (Sentence(0, 0),)
+    assert buttons.decode(keyboard[1]["callback_data"]).sentences == (Sentence(1, 0),)
 
 
 def test_unaddressed_group_message_sends_nothing_at_all() -> None:
@@ -282,13 +282,13 @@ def test_button_shows_paragraph_or_alternatives_and_refuses_stale_data() -> None
                  "message": answer_message, "data": data}
         return run_handler(handlers.button, {"update_id": 2, "callback_query": query})
 
-    paragraph = press(callbacks.encode(Button(callbacks.PARAGRAPH, "zh", LIBRARY.stamp, (Sentence(0, 0),))))
+    paragraph = press(buttons.encode(Button(buttons.PARAGRAPH, "zh", LIBRARY.stamp, (Sentence(0, 0),))))
     text = paragraph.sent()[0]["text"]
     assert "<blockquote expandable><b>行动以来，甲地关闭作坊12家。</b>其余整改。</blockquote>" in text
     assert "<i>成效</i>" in text
-    others = press(callbacks.encode(Button(callbacks.MORE, "zh", LIBRARY.stamp, (Sentence(1, 0),)))).sent()[0]["text"]
+    others = press(buttons.encode(Button(buttons.MORE, "zh", LIBRARY.stamp, (Sentence(1, 0),)))).sent()[0]["text"]
     assert "乙地召开会议。" in others and "《乙地会议》" in others
-    stale = press(callbacks.encode(Button(callbacks.PARAGRAPH, "en", "ffffff", (Sentence(0, 0),))))
+    stale = press(buttons.encode(Button(buttons.PARAGRAPH, "en", "ffffff", (Sentence(0, 0),))))
     assert stale.sent() == []
     alert = next(data for endpoint, data in stale.calls if endpoint == "answerCallbackQuery")
     assert alert["show_alert"] is True and "ask again" in alert["text"]
@@ -358,10 +358,10 @@ def test_a_long_paragraph_keeps_the_quoted_sentence() -> None:
     st.sampled_from(["zh", "zh-Hant", "en"]),
 )
 def test_callback_data_fits_64_bytes_and_round_trips(pairs: list[tuple[int, int]], language: str) -> None:
-    button = Button(callbacks.MORE, language, "a1b2c3", tuple(Sentence(p, i) for p, i in pairs))
-    data = callbacks.encode(button)
+    button = Button(buttons.MORE, language, "a1b2c3", tuple(Sentence(p, i) for p, i in pairs))
+    data = buttons.encode(button)
     assert len(data.encode()) <= 64
-    decoded = callbacks.decode(data)
+    decoded = buttons.decode(data)
     assert decoded.language == language and decoded.sentences == button.sentences[: len(decoded.sentences)]
 
 
@@ -429,7 +429,7 @@ def test_flood_limiter_resends_after_network_errors_and_429_but_not_bad_requests
 def test_log_lines_and_tracebacks_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from bot.cli_telegram import _keep_token_out_of_logs
+    from bot.telegram.connection import keep_token_out_of_logs
 
     token = "123456:SECRET-token_value"
     handler = logging.StreamHandler()
@@ -437,7 +437,7 @@ def test_log_lines_and_tracebacks_never_show_the_token(capsys: pytest.CaptureFix
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        _keep_token_out_of_logs(token)
+        keep_token_out_of_logs(token)
         assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
         try:
             raise RuntimeError(f"GET https://api.telegram.org/bot{token}/getMe failed")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from corpus.ingest import title_and_subtitle
 from corpus.loader import load_corpus
 from corpus.model import Corpus

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import corpus.loader as loader
-from bot.cli import main
+from bot.cli.main import main
 from corpus.loader import CorpusError, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 from conftest import PROJECT_ROOT
 

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.runtime import load_answerer
 from bot.settings import load_settings
 

@@ -10,8 +10,8 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.journal import HandledJournal
-from bot.polling import ConfirmingPoller, PollingOptions
+from bot.telegram.journal import HandledJournal
+from bot.telegram.polling import ConfirmingPoller, PollingOptions
 from fake_bot_api import FakeBotApi
 
 FAST = PollingOptions(poll_timeout=1, retry_min=0.05, retry_max=0.2, shutdown_grace=2, busy_poll_interval=0.02)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.settings import load_settings
 from bot.texts import phrase
-from bot.uploads import UPLOAD_SUFFIXES, safe_upload_name
+from bot.telegram.uploads import UPLOAD_SUFFIXES, safe_upload_name
 from conftest import PROJECT_ROOT, SessionRecord
 from fake_bot_api import DEFAULT_TOKEN, FakeBotApi, make_user, private_chat
 

@@ -1,4 +1,7 @@
-"""The ``qabot`` command line. Each group of subcommands registers itself from its own module."""
+"""The ``qabot`` command line: the parser, and the one path by which an error reaches the user.
+
+Each group of subcommands registers itself from its own module.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ import argparse
 import logging
 import sys
 
+from bot.cli import answering, bench, corpus, index, run
+from bot.cli.errors import CommandError
 from bot.settings import SettingsError, load_settings
 from corpus.errors import CorpusError
-
-
-class CommandError(Exception):
-    """Input the user can fix: printed as one ``qabot: error: ...`` line, with exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,10 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-
-    from bot import cli_corpus, cli_index, cli_retrieval, cli_telegram
-
-    for module in (cli_corpus, cli_retrieval, cli_index, cli_telegram):
+    for module in (corpus, answering, index, bench, run):
         module.register(commands)
     return parser
 

@@ -9,9 +9,9 @@ come back with every poll and are skipped by id), so one slow chat does not hold
 updates of one chat are handled one at a time, in the order they arrived.
 
 An update handled while an older one is still unfinished is not yet confirmed, so Telegram delivers it
-again after a crash; the handled-updates journal (bot/journal.py) lets the restarted bot skip it. What
-remains (README, "Reliability"): an answer sent in the instant before the crash, not yet journaled, is
-sent again after the restart (at-least-once, never lost).
+again after a crash; the handled-updates journal (bot/telegram/journal.py) lets the restarted bot skip
+it. What remains (README, "Reliability"): an answer sent in the instant before the crash, not yet
+journaled, is sent again after the restart (at-least-once, never lost).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.journal import HandledJournal
+from bot.telegram.journal import HandledJournal
 
 log = logging.getLogger(__name__)
 

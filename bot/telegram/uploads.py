@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from bot.library import Library, load_library
+from bot.telegram.library import Library, load_library
 from bot.runtime import corpus_path
 from bot.settings import Settings
 from corpus.errors import CorpusError

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers import SETTINGS
+from bot.telegram.handlers import SETTINGS
 from bot.settings import TelegramSettings
 from bot.texts import phrase, user_language
 

@@ -1,12 +1,17 @@
-"""The one place the Telegram Application is built: connection, rate limits, handlers, commands."""
+"""The one place the Telegram Application is built (connection, rate limits, handlers, commands), and
+``serve_bot``, which loads the corpus once and serves Telegram until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -18,29 +23,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access, handlers
-from bot.library import Library
 from bot.settings import Settings
+from bot.telegram import access, handlers
+from bot.telegram.connection import Connection, StartError, connection_from_environment, keep_token_out_of_logs
+from bot.telegram.library import Library, load_library
+from bot.telegram.polling import PollingOptions, serve
+from bot.telegram.throttle import FloodLimiter
 from bot.texts import phrase
-from bot.throttle import FloodLimiter
 
-DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+log = logging.getLogger("bot.run")
+
 # Edited messages, channel posts and the like are not questions: an edit must not be answered twice.
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
 _PRIVATE = filters.ChatType.PRIVATE
 _COMMANDS = ("start", "help", "ask", "sources")  # offered in Telegram's command menu; admin ones are not
-
-
-def file_url_for(base_url: str) -> str:
-    """The file download URL that goes with a Bot API ``base_url``, as Telegram lays them out.
-
-    >>> file_url_for("https://api.telegram.org/bot"), file_url_for("http://127.0.0.1:8081/bot/")
-    ('https://api.telegram.org/file/bot', 'http://127.0.0.1:8081/file/bot')
-    """
-    base = base_url.rstrip("/")
-    if base.endswith("/bot"):
-        return base[: -len("/bot")] + "/file/bot"
-    return base + "/file/bot"
 
 
 async def _set_commands(application: Application) -> None:
@@ -55,20 +51,18 @@ async def _stop_asker(application: Application) -> None:
 
 
 def build_application(
-    token: str,
-    base_url: str,
-    file_url: str,
+    connection: Connection,
     settings: Settings,
     library: Library,
     corpus_override: str | Path | None = None,
 ) -> Application:
-    """The bot, ready to be served by ``bot.polling.serve``: updates of one chat are handled in order
-    by the poller, many chats at once here."""
+    """The bot, ready to be served by ``bot.telegram.polling.serve``: updates of one chat are handled
+    in order by the poller, many chats at once here."""
     application = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .base_file_url(file_url)
+        .token(connection.token)
+        .base_url(connection.base_url)
+        .base_file_url(connection.file_url)
         .rate_limiter(FloodLimiter(settings.telegram))
         .concurrent_updates(settings.telegram.max_concurrent_updates)
         .updater(None)
@@ -104,3 +98,28 @@ def build_application(
     )
     application.add_error_handler(handlers.on_error)
     return application
+
+
+def serve_bot(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = False) -> None:
+    """Load the corpus once, then serve Telegram until SIGINT or SIGTERM. Raises StartError for what
+    the user must fix (no token, a token the server rejects)."""
+    connection = connection_from_environment()
+    keep_token_out_of_logs(connection.token)
+    # Opt in to PTB 23's timedelta RetryAfter.retry_after now; otherwise every 429 logs a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    started = time.perf_counter()
+    library = load_library(settings, corpus_override, quiet=quiet)
+    log.info(
+        "loaded %d articles, %d paragraphs in %.2f s; polling %s",
+        len(library.corpus.articles),
+        len(library.paragraphs),
+        time.perf_counter() - started,
+        connection.base_url,
+    )
+    application = build_application(connection, settings, library, corpus_override)
+    try:
+        options = PollingOptions(poll_timeout=settings.telegram.poll_timeout, journal_dir=settings.telegram.state_dir)
+        asyncio.run(serve(application, options))
+    except InvalidToken:
+        raise StartError("the Bot API server rejected TELEGRAM_BOT_TOKEN (ask @BotFather for a valid one)") from None
+    log.info("stopped")

@@ -1,7 +1,7 @@
 """The bot's update handlers: thin ``async def handler(update, context)`` functions.
 
 Deciding (is this message for the bot? is the sender an admin?) is done by small pure functions here,
-rendering by ``bot.format``, answering by the ``Answerer`` of the current ``Library``, which lives in
+rendering by ``bot.telegram.format``, answering by the ``Answerer`` of the current ``Library``, which lives in
 ``bot_data`` and is replaced whole on /reload or an upload.
 """
 
@@ -29,9 +29,9 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import callbacks
-from bot.callbacks import Button
-from bot.format import (
+from bot.telegram import buttons
+from bot.telegram.buttons import Button
+from bot.telegram.format import (
     clip,
     render_alternatives,
     render_answer,
@@ -40,15 +40,15 @@ from bot.format import (
     render_quote,
     render_sources,
 )
-from bot.library import Library, load_library
+from bot.telegram.library import Library, load_library
 from bot.settings import Settings
 from bot.texts import phrase, user_language
-from bot.uploads import UPLOAD_SUFFIXES, install_upload, safe_upload_name
+from bot.telegram.uploads import UPLOAD_SUFFIXES, install_upload, safe_upload_name
 from retrieval.answer import Answer
 
 log = logging.getLogger(__name__)
 
-# bot_data keys, set once by bot.app.build_application
+# bot_data keys, set once by bot.telegram.app.build_application
 LIBRARY = "library"  # the Library answering now; replaced whole, never mutated
 SETTINGS = "settings"
 CORPUS_OVERRIDE = "corpus_override"  # the --corpus path, if one was given
@@ -123,18 +123,18 @@ def answer_buttons(answer: Answer, library: Library) -> InlineKeyboardMarkup | N
     row = []
     here = library.locate(answer.paragraph_id, answer.quote)
     if here is not None:
-        data = callbacks.encode(Button(callbacks.PARAGRAPH, language, library.stamp, (here,)))
+        data = buttons.encode(Button(buttons.PARAGRAPH, language, library.stamp, (here,)))
         row.append(InlineKeyboardButton(phrase(language, "paragraph_button"), callback_data=data))
     others = [s for alt in answer.alternatives if (s := library.locate(alt.paragraph_id, alt.quote))]
     if others:
-        data = callbacks.encode(Button(callbacks.MORE, language, library.stamp, tuple(others)))
+        data = buttons.encode(Button(buttons.MORE, language, library.stamp, tuple(others)))
         row.append(InlineKeyboardButton(phrase(language, "more_button"), callback_data=data))
     return InlineKeyboardMarkup([row]) if row else None
 
 
 def button_text(button: Button, library: Library) -> str:
     """The message a pressed button asks for: the whole paragraph, or the other results."""
-    if button.kind == callbacks.PARAGRAPH:
+    if button.kind == buttons.PARAGRAPH:
         found = library.find(button.sentences[0])
         if found is None:
             return phrase(button.language, "stale_button")
@@ -249,7 +249,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on "原文段落" or "其他结果": reply under the answer with the paragraph or the other results."""
     query = update.callback_query
     library = _library(context)
-    pressed = callbacks.decode(query.data)
+    pressed = buttons.decode(query.data)
     if pressed is None or pressed.stamp != library.stamp:
         language = pressed.language if pressed else _language(update)
         await query.answer(phrase(language, "stale_button"), show_alert=True)

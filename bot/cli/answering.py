@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.cli import CommandError
+from bot.cli.errors import CommandError
 
 if TYPE_CHECKING:  # the answer pipeline (and numpy) load only when a command needs them
     from retrieval.answer import Answer

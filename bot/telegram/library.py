@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from bot.callbacks import Sentence
+from bot.telegram.buttons import Sentence
 from bot.runtime import load_answerer
 from bot.settings import Settings
 from corpus.model import Article, Corpus, Paragraph
