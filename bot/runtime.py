@@ -14,7 +14,8 @@ from pathlib import Path
 from bot.settings import Settings
 from corpus.model import Corpus
 from retrieval.answer import Answerer
-from retrieval.store import IndexStore, Opened, use_persistent_jieba_cache
+from retrieval.store import IndexStore, Opened
+from retrieval.tokenizing import use_persistent_jieba_cache
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.config import AnswerConfig
+from retrieval.documents import indexed_text
 from retrieval.highlight import candidate_spans, choose_highlight
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import detect_language, question_type
@@ -79,14 +80,6 @@ class _Sentence:
     index: int
     text: str
     score: float
-
-
-def indexed_text(article: Article, paragraph: Paragraph, config: AnswerConfig) -> str:
-    """What the index holds for a paragraph: its text, after its article's title and its heading when
-    ``config.index_titles`` (questions name the article's subject, which the paragraph itself may not)."""
-    if not config.index_titles:
-        return paragraph.text
-    return "\n".join(part for part in (article.title, paragraph.heading, paragraph.text) if part)
 
 
 def clean_question(text: str) -> str:

@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 from bot.settings import load_settings
 from corpus.loader import load_corpus
 from retrieval.answer import Answer, Answerer, clean_question
-from retrieval.evaluate import load_questions
+from retrieval.measure.evaluate import load_questions
 
 from conftest import PROJECT_ROOT
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bench import BenchError, generate_corpus, load_sources
+from retrieval.measure.bench import BenchError, generate_corpus, load_sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -38,7 +38,7 @@ def test_seed_questions_meet_their_floors(settings_file, capsys):
 
 
 def test_seed_questions_cover_every_article_and_question_type():
-    from retrieval.evaluate import load_questions
+    from retrieval.measure.evaluate import load_questions
     from retrieval.question import question_type
 
     questions = load_questions(SEED_QUESTIONS)

@@ -65,7 +65,7 @@ def test_seed_corpus_ranks_like_rank_bm25(tokenizer):
 
 
 def test_cmrc_trial_contexts_rank_like_rank_bm25(tokenizer):
-    from retrieval.evaluate import load_cmrc
+    from retrieval.measure.evaluate import load_cmrc
 
     corpus, questions = load_cmrc(cmrc_path())
     docs = [tokenizer.tokens(paragraph.text) for _, paragraph in corpus.paragraphs()]

@@ -206,7 +206,7 @@ _FORBIDDEN_CALLS = {
 }
 # The one module that starts a process: the benchmark runs a fixed snippet in a fresh interpreter to
 # measure load time. No user text reaches it (it is a CLI command), and it never uses a shell.
-_MAY_START_PROCESSES = {"retrieval/bench.py"}
+_MAY_START_PROCESSES = {"retrieval/measure/bench.py"}
 
 
 def _dotted(node: ast.AST) -> str:

@@ -16,8 +16,11 @@ import pytest
 from bot.settings import load_settings
 from corpus.model import Article, Corpus, Paragraph
 from retrieval import store as store_module
+from retrieval import tokenizing
 from retrieval.index import BM25Index
-from retrieval.store import IndexStore, TokenCache, content_key, tokenize_texts
+from retrieval.store import IndexStore
+from retrieval.token_cache import TokenCache, content_key
+from retrieval.tokenizing import tokenize_texts
 from retrieval.tokenize import Tokenizer
 
 SENTENCES = [
@@ -209,7 +212,7 @@ def test_token_cache_round_trip_and_shared_vocabulary(tmp_path):
 
 
 def test_parallel_tokenizing_gives_the_same_tokens_in_order(monkeypatch):
-    monkeypatch.setattr(store_module, "_PARALLEL_FROM", 0)
+    monkeypatch.setattr(tokenizing, "_PARALLEL_FROM", 0)
     texts = [SENTENCES[i % len(SENTENCES)] + f"第{i}段。" for i in range(200)]
     tokenizer = Tokenizer()
     parallel = list(tokenize_texts(texts, tokenizer, workers=2, quiet=True))

@@ -241,7 +241,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_questions(args: argparse.Namespace) -> int:
-    from retrieval.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
+    from retrieval.measure.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
 
     try:
         questions = load_questions(args.file)
@@ -272,7 +272,7 @@ def _eval_questions(args: argparse.Namespace) -> int:
 
 def _eval_cmrc(args: argparse.Namespace) -> int:
     from retrieval.answer import Answerer
-    from retrieval.evaluate import load_cmrc, naive_baseline, score_cmrc
+    from retrieval.measure.evaluate import load_cmrc, naive_baseline, score_cmrc
 
     try:
         corpus, questions = load_cmrc(args.file)

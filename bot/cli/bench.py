@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bot.cli.errors import CommandError
+from bot.settings import PROJECT_ROOT
+
+# Where the CMRC 2018 trial file is looked for without --cmrc: the shared data folder beside the
+# project, else the copy the tests carry (CC BY-SA 4.0, licence beside it).
+CMRC_LOCATIONS = (
+    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+    PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+)
+# Its sentences join the CMRC contexts' in the generated corpora.
+SEED_PAGE = PROJECT_ROOT / "corpus" / "raw" / "newspaper-page.txt"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -45,12 +56,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-
 def run_bench(args: argparse.Namespace) -> int:
-    from retrieval.bench import BenchError, run
+    from retrieval.measure.bench import BenchError, run
 
+    cmrc = Path(args.cmrc) if args.cmrc else next((p for p in CMRC_LOCATIONS if p.is_file()), CMRC_LOCATIONS[0])
     try:
-        run(args.settings_obj, args.sizes, args.questions, args.reference_sample, args.cmrc, quiet=args.quiet)
+        run(args.settings_obj, args.sizes, args.questions, args.reference_sample, cmrc, SEED_PAGE, quiet=args.quiet)
     except BenchError as exc:
         raise CommandError(exc) from None
     return 0

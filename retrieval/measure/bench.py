@@ -23,16 +23,10 @@ from typing import Callable, Sequence
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.answer import Answerer
 from retrieval.index import best_of
-from retrieval.store import (
-    IndexStore,
-    content_key,
-    load,
-    tokenizing_pool,
-    use_persistent_jieba_cache,
-    worker_tokens,
-    worker_count,
-)
+from retrieval.store import IndexStore, load
+from retrieval.token_cache import content_key
 from retrieval.tokenize import Tokenizer
+from retrieval.tokenizing import tokenizing_pool, use_persistent_jieba_cache, worker_count, worker_tokens
 
 SEED = 2018
 PARAGRAPHS_PER_ARTICLE = 10
@@ -42,13 +36,8 @@ KEEP_TOKENS_FROM = 200_001
 # rank-bm25 takes seconds per question at a million paragraphs, so above this size it is timed on a sample.
 REFERENCE_SAMPLED_ABOVE = 200_000
 RATE_SAMPLE = 2000  # paragraphs tokenized on one and on two processes to compare rates
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The shared data folder's copy, else the one the tests carry (CC BY-SA 4.0, licence beside it).
-CMRC_LOCATIONS = (
-    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
-    PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json",
-)
-SEED_PAGE = PROJECT_ROOT / "corpus" / "raw" / "newspaper-page.txt"
+# The folder that holds the retrieval package: a fresh process started there can import it.
+_PACKAGES_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BenchError(Exception):
@@ -88,10 +77,10 @@ class SizeResult:
     reindex_tokenized: int
 
 
-def load_sources(cmrc_path: Path, seed_page: Path = SEED_PAGE) -> Sources:
-    """Sentences of the CMRC trial contexts and the seed page, and the CMRC questions."""
+def load_sources(cmrc_path: Path, seed_page: Path | None = None) -> Sources:
+    """Sentences of the CMRC trial contexts and of the seed page (if given), and the CMRC questions."""
     from corpus.text import join_lines
-    from retrieval.evaluate import load_cmrc, split_sentences
+    from retrieval.measure.evaluate import load_cmrc, split_sentences
 
     if not cmrc_path.is_file():
         raise BenchError(
@@ -103,7 +92,7 @@ def load_sources(cmrc_path: Path, seed_page: Path = SEED_PAGE) -> Sources:
     except (ValueError, KeyError, TypeError) as exc:
         raise BenchError(f"{cmrc_path}: not a CMRC 2018 SQuAD-format file ({exc})") from None
     sentences = [s for _, paragraph in cmrc.paragraphs() for s in paragraph.sentences]
-    if seed_page.is_file():
+    if seed_page is not None and seed_page.is_file():
         sentences += split_sentences(join_lines(seed_page.read_text(encoding="utf-8").splitlines()))
     # Fragments (a lone closing quote, a heading) would make paragraphs shorter than real ones.
     kept = tuple(dict.fromkeys(s.strip() for s in sentences if len(s.strip()) >= 8))
@@ -178,8 +167,8 @@ def probe_load(link: str) -> None:
 
 
 def measure_load(link: Path) -> tuple[float, int]:
-    code = f"from retrieval.bench import probe_load; probe_load({str(link)!r})"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    code = f"from retrieval.measure.bench import probe_load; probe_load({str(link)!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=_PACKAGES_ROOT)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return figures["seconds"], figures["rss"]
 
@@ -290,10 +279,22 @@ def table(results: Sequence[SizeResult]) -> str:
     return "\n".join(lines)
 
 
-def run(settings, sizes: Sequence[int], questions: int, reference_sample: int, cmrc: str | None, quiet: bool = False) -> list[SizeResult]:
-    """Benchmark every size and print the table (progress lines go to stderr unless quiet)."""
+def run(
+    settings,
+    sizes: Sequence[int],
+    questions: int,
+    reference_sample: int,
+    cmrc: Path,
+    seed_page: Path | None = None,
+    quiet: bool = False,
+) -> list[SizeResult]:
+    """Benchmark every size and print the table (progress lines go to stderr unless quiet).
+
+    ``settings`` gives the index cache folder, the worker count and the answer pipeline's settings
+    (``index.cache_dir``, ``index.workers``, ``answer``); ``cmrc`` and ``seed_page`` are the sources.
+    """
     use_persistent_jieba_cache(settings.index.cache_dir)
-    sources = load_sources(Path(cmrc) if cmrc else next((p for p in CMRC_LOCATIONS if p.is_file()), CMRC_LOCATIONS[0]))
+    sources = load_sources(cmrc, seed_page)
 
     def say(message: str) -> None:
         if not quiet:

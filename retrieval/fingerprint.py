@@ -1,0 +1,86 @@
+"""What a persisted index depends on, and what changed: fingerprints of the corpus files and of the
+indexed text, and readable differences between two ``params.json`` records for the rebuild log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+from corpus.model import Corpus
+from retrieval.token_cache import content_key
+
+
+def file_fingerprint(path: Path, known: dict | None = None) -> dict:
+    """Path, size, mtime and sha256 of one corpus file.
+
+    The content hash is reused from ``known`` when size and mtime are unchanged, as git and make trust
+    them: hashing a large archive on every start would cost seconds.
+    """
+    stat = path.stat()
+    entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if known and known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns:
+        entry["sha256"] = known["sha256"]
+    else:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        entry["sha256"] = digest.hexdigest()
+    return entry
+
+
+def corpus_fingerprint(corpus: Corpus, texts: Sequence[str], known: dict | None = None) -> dict:
+    """The corpus as the index depends on it: its files, and counts of what is indexed (``texts``) that
+    catch a change in how the files are read into paragraphs or which text of a paragraph is indexed."""
+    known_files = {entry["path"]: entry for entry in (known or {}).get("files", [])}
+    files = []
+    for name in corpus.files:
+        path = Path(name).resolve()
+        files.append(file_fingerprint(path, known_files.get(str(path))))
+    fingerprint = {
+        "files": files,
+        "articles": len(corpus.articles),
+        "paragraphs": len(texts),
+        "characters": sum(map(len, texts)),
+    }
+    if not files:
+        # A corpus built in memory has no files to compare, so its content is hashed instead.
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(content_key(text))
+        fingerprint["content_sha256"] = digest.hexdigest()
+    return fingerprint
+
+
+def describe_changes(old: dict, new: dict) -> list[str]:
+    """Human-readable differences between two ``params.json`` records, for the rebuild log.
+
+    >>> describe_changes({"k1": 1.2, "tokenizer": {"version": 2}}, {"k1": 1.5, "tokenizer": {"version": 3}})
+    ['k1 changed from 1.2 to 1.5', 'tokenizer changed (version 2 -> 3)']
+    """
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if key == "corpus" or key == "index":
+            continue
+        before, after = old.get(key), new.get(key)
+        if before != after and isinstance(before, dict) and isinstance(after, dict):
+            parts = [f"{k} {before.get(k)} -> {after.get(k)}" for k in sorted(before.keys() | after.keys()) if before.get(k) != after.get(k)]
+            changes.append(f"{key} changed ({', '.join(parts)})")
+        elif before != after:
+            changes.append(f"{key} changed from {before} to {after}")
+    old_corpus, new_corpus = old.get("corpus", {}), new.get("corpus", {})
+    old_files = {entry["path"]: entry for entry in old_corpus.get("files", [])}
+    new_files = {entry["path"]: entry for entry in new_corpus.get("files", [])}
+    for path in sorted(new_files.keys() - old_files.keys()):
+        changes.append(f"new file {path}")
+    for path in sorted(old_files.keys() - new_files.keys()):
+        changes.append(f"file removed: {path}")
+    for path in sorted(old_files.keys() & new_files.keys()):
+        if old_files[path]["sha256"] != new_files[path]["sha256"]:
+            changes.append(f"file changed: {path} ({old_files[path]['size']} -> {new_files[path]['size']} bytes)")
+    for key in ("articles", "paragraphs", "characters", "content_sha256"):
+        if old_corpus.get(key) != new_corpus.get(key):
+            changes.append(f"corpus {key} changed from {old_corpus.get(key)} to {new_corpus.get(key)}")
+    return changes

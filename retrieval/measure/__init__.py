@@ -1,0 +1,4 @@
+"""Measuring the library: the tools behind ``qabot bench`` (speed) and ``qabot eval`` (accuracy).
+
+They use the library; the library never imports them. Every file they read comes in as an argument.
+"""

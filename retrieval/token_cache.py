@@ -1,0 +1,115 @@
+"""The token cache: each paragraph's token list, keyed by a hash of exactly the text tokenized.
+
+Tokenizing dominates an index build, so token lists are kept between builds in one sqlite3 file per
+tokenizer signature: re-indexing after adding one article tokenizes only that article's paragraphs.
+Tokens are stored as int32 ids into the cache's own vocabulary table, so that building an index reads
+arrays instead of looking up every token of the corpus again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from array import array
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+# Part of the token cache's file name: a cache written in another layout is simply not opened.
+TOKEN_CACHE_VERSION = 2
+_SQL_BATCH = 500
+
+
+def content_key(text: str) -> bytes:
+    """The token cache's key: a hash of exactly the text that was tokenized.
+
+    >>> content_key("abc") == content_key("abc") != content_key("abd")
+    True
+    """
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class TokenCache:
+    """Token lists by paragraph content hash, in one sqlite3 file per tokenizer signature."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Autocommit mode: transactions are opened explicitly where ids are assigned.
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        # WAL lets a reader (a bot reloading) and a builder share the file; NORMAL sync keeps WAL safe.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID")
+        self.vocabulary: list[str] = []  # term of each id
+        self._ids: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._db.close()
+
+    def missing(self, keys: Iterable[bytes]) -> set[bytes]:
+        """Those of ``keys`` with no cached token list."""
+        wanted = set(keys)
+        for batch in _batches(list(wanted), _SQL_BATCH):
+            marks = ",".join("?" * len(batch))
+            wanted.difference_update(row[0] for row in self._db.execute(f"SELECT key FROM tokens WHERE key IN ({marks})", batch))
+        return wanted
+
+    def put(self, items: Iterable[tuple[bytes, Sequence[str]]]) -> None:
+        """Store (key, token list) pairs, giving new terms the next ids."""
+        # IMMEDIATE takes the write lock first, so two builders never hand out the same id.
+        self._db.execute("BEGIN IMMEDIATE")
+        first_new = None
+        try:
+            self.refresh()
+            first_new = len(self.vocabulary)
+            rows = []
+            for key, tokens in items:
+                for term in sorted(set(tokens).difference(self._ids)):
+                    self._ids[term] = len(self.vocabulary)
+                    self.vocabulary.append(term)
+                rows.append((key, array("i", map(self._ids.__getitem__, tokens)).tobytes()))
+            self._db.executemany(
+                "INSERT INTO terms (id, term) VALUES (?, ?)",
+                ((i, self.vocabulary[i]) for i in range(first_new, len(self.vocabulary))),
+            )
+            self._db.executemany("INSERT OR REPLACE INTO tokens (key, ids) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            if first_new is not None:
+                self._forget_from(first_new)
+            raise
+
+    def refresh(self) -> None:
+        """Read the terms other processes have added since this cache last looked."""
+        for term_id, term in self._db.execute("SELECT id, term FROM terms WHERE id >= ? ORDER BY id", (len(self.vocabulary),)):
+            if term_id != len(self.vocabulary):
+                raise ValueError(f"{self.path}: term ids are not contiguous at {term_id}")
+            self._ids[term] = term_id
+            self.vocabulary.append(term)
+
+    def _forget_from(self, first: int) -> None:
+        for term in self.vocabulary[first:]:
+            del self._ids[term]
+        del self.vocabulary[first:]
+
+    def id_arrays(self, keys: Sequence[bytes]) -> Iterator[bytes]:
+        """The cached token ids of each key (native int32 bytes), in order; every key must be cached."""
+        for batch in _batches(keys, _SQL_BATCH):
+            unique = list(dict.fromkeys(batch))
+            marks = ",".join("?" * len(unique))
+            found = dict(self._db.execute(f"SELECT key, ids FROM tokens WHERE key IN ({marks})", unique))
+            yield from map(found.__getitem__, batch)
+
+    def token_lists(self, keys: Sequence[bytes]) -> Iterator[list[str]]:
+        """The cached token list of each key, in order; every key must be cached."""
+        self.refresh()
+        term = self.vocabulary.__getitem__
+        for ids in self.id_arrays(keys):
+            yield list(map(term, memoryview(ids).cast("i")))
+
+
+def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
