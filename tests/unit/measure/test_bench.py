@@ -7,25 +7,16 @@ stops a hang."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from retrieval.measure.bench import BenchError, generate_corpus, load_sources
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_index import cmrc_path  # noqa: E402
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
-def sources():
-    return load_sources(cmrc_path())
+def sources(cmrc_trial, project_root):
+    return load_sources(cmrc_trial, project_root / "corpus" / "raw" / "newspaper-page.txt")
 
 
 def test_sources_hold_real_sentences_and_questions(sources):
@@ -43,25 +34,17 @@ def test_generated_corpus_is_reproducible_with_3_to_8_sentences_a_paragraph(sour
     assert len({a.id for a in first.articles}) == len(first.articles) == 124
 
 
-def test_a_missing_cmrc_file_is_a_clear_error(tmp_path):
+def test_a_missing_cmrc_file_is_a_clear_error(tmp_path, run_qabot):
     with pytest.raises(BenchError, match="CMRC 2018 trial file not found"):
         load_sources(tmp_path / "missing.json")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "bench", "--sizes", "1000", "--cmrc", str(tmp_path / "missing.json")],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60,
-    )
+    done = run_qabot("bench", "--sizes", "1000", "--cmrc", tmp_path / "missing.json", timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("qabot: error: CMRC 2018 trial file not found") and done.stdout == ""
 
 
-def test_bench_smoke_run_of_10k_paragraphs(tmp_path, capsys):
-    settings = tmp_path / "settings.yaml"
-    settings.write_text(f"index:\n  cache_dir: {tmp_path / 'cache'}\n", encoding="utf-8")
+def test_bench_smoke_run_of_10k_paragraphs(settings_file, run_qabot, cmrc_trial, capsys):
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--settings", str(settings), "-q", "bench", "--sizes", "10000", "--cmrc", str(cmrc_path())],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
-    )
+    done = run_qabot("--settings", settings_file(), "-q", "bench", "--sizes", "10000", "--cmrc", cmrc_trial)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in done.stdout.splitlines() if line.startswith("| ")}

@@ -9,23 +9,21 @@ import filecmp
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.cli.main import main
+from bot.settings import PROJECT_ROOT
 from corpus.ingest import title_and_subtitle
 from corpus.loader import load_corpus
 from corpus.model import Corpus
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED_PAGE = ROOT / "corpus" / "raw" / "newspaper-page.txt"
-SHARED_SEED_PAGE = ROOT.parent / "shared" / "seed" / "newspaper-page.txt"
-PAGE_2 = ROOT / "tests" / "data" / "ocr_page_2.txt"
-PAGE_2_EXPECTED = ROOT / "tests" / "data" / "ocr_page_2.expected.yaml"
+SEED_PAGE = PROJECT_ROOT / "corpus" / "raw" / "newspaper-page.txt"
+SHARED_SEED_PAGE = PROJECT_ROOT.parent / "shared" / "seed" / "newspaper-page.txt"
+PAGE_2 = PROJECT_ROOT / "tests" / "data" / "ocr_page_2.txt"
+PAGE_2_EXPECTED = PROJECT_ROOT / "tests" / "data" / "ocr_page_2.expected.yaml"
 
 SEED_ARTICLES = [
     ("海南省民政厅召开海南慈善事业高质量发展座谈会", None, "海南省民政厅"),
@@ -42,26 +40,16 @@ CJK = r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef“”‘’]"
 SPACE_IN_CHINESE = re.compile(rf"{CJK}\s+{CJK}|{CJK}\s+[0-9]|[0-9]\s+{CJK}")
 
 
-def qabot_command() -> list[str]:
-    script = Path(sys.executable).with_name("qabot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
-def run_qabot(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "QABOT_SETTINGS"}
-    return subprocess.run([*qabot_command(), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
-
-
-def ingest(page: Path, out: Path) -> Corpus:
-    result = run_qabot("-q", "ingest", str(page), "--out", str(out))
+def ingest(run_qabot, page: Path, out: Path) -> Corpus:
+    result = run_qabot("-q", "ingest", page, "--out", out)
     assert result.returncode == 0, result.stderr
     return load_corpus(out)
 
 
 @pytest.fixture(scope="module")
-def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seed_dir(run_qabot, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("seed-articles")
-    ingest(SEED_PAGE, out)
+    ingest(run_qabot, SEED_PAGE, out)
     return out
 
 
@@ -134,10 +122,10 @@ def test_chinese_punctuation_is_full_width(seed: Corpus):
         assert not re.search(rf"{CJK}[,;:?!()]|[,;:?!()]{CJK}", paragraph.text), paragraph.text
 
 
-def test_running_twice_gives_the_same_files(seed_dir: Path, tmp_path: Path):
+def test_running_twice_gives_the_same_files(seed_dir: Path, tmp_path: Path, run_qabot):
     again = tmp_path / "again"
-    ingest(SEED_PAGE, again)
-    ingest(SEED_PAGE, again)  # over its own output: nothing added, nothing changed
+    ingest(run_qabot, SEED_PAGE, again)
+    ingest(run_qabot, SEED_PAGE, again)  # over its own output: nothing added, nothing changed
     names = sorted(p.name for p in seed_dir.iterdir())
     assert sorted(p.name for p in again.iterdir()) == names
     match, mismatch, errors = filecmp.cmpfiles(seed_dir, again, names, shallow=False)
@@ -145,21 +133,21 @@ def test_running_twice_gives_the_same_files(seed_dir: Path, tmp_path: Path):
 
 
 def test_committed_articles_are_what_ingest_writes(seed_dir: Path):
-    committed = ROOT / "corpus" / "articles"
+    committed = PROJECT_ROOT / "corpus" / "articles"
     names = sorted(p.name for p in seed_dir.iterdir())
     assert sorted(p.name for p in committed.glob("newspaper-page-*")) == names
     _, mismatch, errors = filecmp.cmpfiles(seed_dir, committed, names, shallow=False)
     assert mismatch == [] and errors == [], "re-run: qabot ingest corpus/raw/newspaper-page.txt"
 
 
-def test_ingest_replaces_the_files_an_earlier_run_wrote_for_the_same_page(tmp_path: Path):
+def test_ingest_replaces_the_files_an_earlier_run_wrote_for_the_same_page(tmp_path: Path, run_qabot):
     out = tmp_path / "articles"
-    ingest(SEED_PAGE, out)
+    ingest(run_qabot, SEED_PAGE, out)
     stale = out / "newspaper-page-09-abcdef.yaml"
     shutil.copy(next(out.glob("*.yaml")), stale)
     other = out / "mine.yaml"
     other.write_text("id: mine\ntitle: 别人的文章\nparagraphs: [正文。]\n", encoding="utf-8")
-    corpus = ingest(SEED_PAGE, out)
+    corpus = ingest(run_qabot, SEED_PAGE, out)
     assert not stale.exists() and other.exists()
     assert len(corpus.articles) == 5
 
@@ -167,8 +155,8 @@ def test_ingest_replaces_the_files_an_earlier_run_wrote_for_the_same_page(tmp_pa
 # --- the second page: different column width, same rules ----------------------------------------
 
 
-def test_second_page_ingests_as_written(tmp_path: Path):
-    corpus = ingest(PAGE_2, tmp_path / "page2")
+def test_second_page_ingests_as_written(tmp_path: Path, run_qabot):
+    corpus = ingest(run_qabot, PAGE_2, tmp_path / "page2")
     expected = yaml.safe_load(PAGE_2_EXPECTED.read_text(encoding="utf-8"))
     got = [
         {
@@ -182,8 +170,8 @@ def test_second_page_ingests_as_written(tmp_path: Path):
     assert got == expected
 
 
-def test_second_page_keeps_latin_spaces_and_splits_its_list(tmp_path: Path):
-    corpus = ingest(PAGE_2, tmp_path / "page2")
+def test_second_page_keeps_latin_spaces_and_splits_its_list(tmp_path: Path, run_qabot):
+    corpus = ingest(run_qabot, PAGE_2, tmp_path / "page2")
     text = "".join(p.text for _, p in corpus.paragraphs())
     assert "Telegram Bot API" in text and "COVID 19" in text
     jiangsu = by_title(corpus, "江苏")
@@ -207,8 +195,8 @@ def test_a_headline_first_line_that_runs_on_joins_the_title():
 # --- bad pages ----------------------------------------------------------------------------------
 
 
-def test_ingest_of_a_missing_page_is_a_clean_error(tmp_path: Path):
-    result = run_qabot("ingest", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "out"))
+def test_ingest_of_a_missing_page_is_a_clean_error(tmp_path: Path, run_qabot):
+    result = run_qabot("ingest", tmp_path / "nope.txt", "--out", tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr.strip() == f"qabot: error: {tmp_path / 'nope.txt'}: no such file"
     assert not (tmp_path / "out").exists()

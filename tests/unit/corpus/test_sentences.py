@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.settings import PROJECT_ROOT
 from corpus.sentences import split_carefully, split_sentences
 
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "sentence_cases.yaml").read_text(encoding="utf-8"))
+CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "sentence_cases.yaml").read_text(encoding="utf-8"))
 
 
 def test_the_table_is_consistent():

@@ -1,16 +1,14 @@
 """Bad corpus files through an admin's /reload: each gets a clear error, and the old index keeps serving.
 
-(The same files through the CLI are tested in test_corpus_loader.py.) One bot process serves the
-module; each case breaks the corpus directory, asks for a reload, checks the error and that a question
-still gets exactly the answer it got before, then repairs the directory.
+(The same files through the CLI are tested in tests/unit/corpus/test_corpus_loader.py.) One bot process
+serves the module; each case breaks the corpus directory, asks for a reload, checks the error and that
+a question still gets exactly the answer it got before, then repairs the directory.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -18,8 +16,10 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
+from bot.settings import PROJECT_ROOT
 from bot.texts import phrase
-from conftest import PROJECT_ROOT, BotProcess, SessionRecord, bot_env
+
+from bot_process import SessionRecord
 from fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -114,27 +114,21 @@ def bot(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFactory)
     home = tmp_path_factory.mktemp("reload")
     corpus = home / "articles"
     shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus)
-    settings_file = home / "settings.yaml"
     settings = {
         "corpus": {"path": str(corpus)},
         "index": {"cache_dir": str(home / "cache")},
-        "telegram": {"admins": [ADMIN], "state_dir": str(home / "state")},
+        "telegram": {"admins": [ADMIN]},
     }
-    settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    api = FakeBotApi().start()
-    session_record.servers.append(api)
-    log_path = session_record.log_dir / f"reload-{time.monotonic_ns()}.log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=home, env=bot_env(api, settings_file),
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    running = BotProcess(process, log_path, api)
+    api = session_record.stand_in_server()
     try:
-        running.wait_until_polling(90)
-        baseline = only_reply(api, api.private_text(1, QUESTION))
-        yield api, corpus, baseline
-        assert running.process.poll() is None, "the bot died along the way"
+        running = session_record.start_bot(api, home, settings, timeout=90)
+        try:
+            baseline = only_reply(api, api.private_text(1, QUESTION))
+            yield api, corpus, baseline
+            assert running.process.poll() is None, "the bot died along the way"
+        finally:
+            running.stop()
     finally:
-        running.stop()
         api.stop()
 
 

@@ -9,19 +9,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from rank_bm25 import BM25Okapi
 
-from bot.settings import load_settings
-from corpus.loader import load_corpus
+from bot.settings import PROJECT_ROOT
 from retrieval.answer import Answer, Answerer, clean_question
 from retrieval.measure.evaluate import load_questions
 
-from conftest import PROJECT_ROOT
-
 SEED_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "seed_questions.yaml"
-
-
-@pytest.fixture(scope="module")
-def answerer() -> Answerer:
-    return Answerer(load_corpus(PROJECT_ROOT / "corpus" / "articles"), load_settings().answer)
 
 
 def sentences_of(answerer: Answerer, paragraph_id: int) -> tuple[str, ...]:

@@ -1,11 +1,11 @@
 import pytest
 
-from bot.settings import PROJECT_ROOT, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
 
 
-def test_defaults_load_and_resolve_paths():
+def test_defaults_load_and_resolve_paths(project_root):
     settings = load_settings()
-    assert settings.corpus.path == PROJECT_ROOT / "corpus" / "articles"
+    assert settings.corpus.path == project_root / "corpus" / "articles"
     assert settings.answer.k1 == 1.5
 
 

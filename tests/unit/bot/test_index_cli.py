@@ -26,10 +26,8 @@ SECOND = """市防汛指挥部部署汛期安全工作
 
 
 @pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / "settings.yaml"
-    path.write_text(f"index:\n  cache_dir: {tmp_path / 'cache'}\n  workers: 1\n", encoding="utf-8")
-    return path
+def settings_path(settings_file):
+    return settings_file(workers=1)
 
 
 @pytest.fixture
@@ -46,38 +44,38 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-def test_index_builds_then_reports_up_to_date(capsys, settings_file, corpus_dir):
-    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+def test_index_builds_then_reports_up_to_date(capsys, settings_path, corpus_dir):
+    status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     assert status == 0
     assert out.startswith("index built (no index yet")
     assert "2 paragraphs" in out and "terms" in out and "on disk" in out and "tokenized 2 of 2 paragraphs" in out
 
-    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     assert status == 0 and out.startswith("index up to date: 2 paragraphs")
 
 
-def test_index_accepts_the_global_corpus_option_too(capsys, settings_file, corpus_dir):
-    status, out, _ = run(capsys, "--settings", settings_file, "--corpus", corpus_dir, "-q", "index")
+def test_index_accepts_the_global_corpus_option_too(capsys, settings_path, corpus_dir):
+    status, out, _ = run(capsys, "--settings", settings_path, "--corpus", corpus_dir, "-q", "index")
     assert status == 0 and "2 paragraphs" in out
 
 
-def test_adding_an_article_rebuilds_tokenizing_only_it(capsys, settings_file, corpus_dir):
-    run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+def test_adding_an_article_rebuilds_tokenizing_only_it(capsys, settings_path, corpus_dir):
+    run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     (corpus_dir / "fangxun.txt").write_text(SECOND, encoding="utf-8")
-    status, out, _ = run(capsys, "--settings", settings_file, "-q", "index", "--corpus", corpus_dir)
+    status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     assert status == 0
     assert "new file" in out and "fangxun.txt" in out
     assert "3 paragraphs" in out and "tokenized 1 of 3 paragraphs" in out
 
 
-def test_a_missing_corpus_is_one_clear_error(capsys, settings_file, tmp_path):
-    status, out, err = run(capsys, "--settings", settings_file, "index", "--corpus", tmp_path / "nowhere")
+def test_a_missing_corpus_is_one_clear_error(capsys, settings_path, tmp_path):
+    status, out, err = run(capsys, "--settings", settings_path, "index", "--corpus", tmp_path / "nowhere")
     assert status == 2 and out == ""
     assert err.startswith("qabot: error: ") and "nowhere" in err and len(err.strip().splitlines()) == 1
 
 
-def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_file, corpus_dir, caplog):
-    settings = load_settings(settings_file)
+def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_path, corpus_dir, caplog):
+    settings = load_settings(settings_path)
     first = load_answerer(settings, corpus_dir, quiet=True)
     assert first.answerer.index.doc_count == 2
     second = load_answerer(settings, corpus_dir, quiet=True)

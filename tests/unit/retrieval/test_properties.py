@@ -12,7 +12,6 @@ Each property runs EXAMPLES = 2,000 examples (hypothesis ``max_examples``), in C
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -35,15 +34,9 @@ PROPERTY = settings(
 )
 
 
-@lru_cache(maxsize=1)
-def answerer() -> Answerer:
-    """One Answerer over the bundled articles for the whole module: building it is the slow part."""
-    return Answerer(load_corpus(load_settings().corpus.path), load_settings().answer)
-
-
-@lru_cache(maxsize=1)
-def corpus_sentences() -> frozenset[str]:
-    return frozenset(s for _, paragraph in answerer().corpus.paragraphs() for s in paragraph.sentences)
+@pytest.fixture(scope="module")
+def corpus_sentences(answerer: Answerer) -> frozenset[str]:
+    return frozenset(s for _, paragraph in answerer.corpus.paragraphs() for s in paragraph.sentences)
 
 
 def _corpus_fragments() -> list[str]:
@@ -100,16 +93,16 @@ def test_splitting_never_raises_and_keeps_every_character(text: str) -> None:
 
 @PROPERTY
 @given(texts)
-def test_tokenising_never_raises_and_gives_clean_tokens(text: str) -> None:
-    tokens = Tokenizer().tokens(text)
+def test_tokenising_never_raises_and_gives_clean_tokens(tokenizer: Tokenizer, text: str) -> None:
+    tokens = tokenizer.tokens(text)
     assert all(isinstance(t, str) and t and not t.isspace() for t in tokens)
 
 
 @PROPERTY
 @given(texts, st.integers(1, 20))
-def test_search_never_raises_and_ranks_real_paragraphs(text: str, k: int) -> None:
-    index = answerer().index
-    ids, scores = index.closest_docs(Tokenizer().tokens(text), k)
+def test_search_never_raises_and_ranks_real_paragraphs(answerer: Answerer, tokenizer: Tokenizer, text: str, k: int) -> None:
+    index = answerer.index
+    ids, scores = index.closest_docs(tokenizer.tokens(text), k)
     assert len(ids) == len(scores) == min(k, index.doc_count)
     assert len(set(ids)) == len(ids) and all(0 <= i < index.doc_count for i in ids)
     assert all(math.isfinite(s) for s in scores)
@@ -118,8 +111,8 @@ def test_search_never_raises_and_ranks_real_paragraphs(text: str, k: int) -> Non
 
 @PROPERTY
 @given(texts)
-def test_ask_returns_a_well_formed_answer_or_no_answer(text: str) -> None:
-    answer = answerer().ask(text)
+def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpus_sentences: frozenset[str], text: str) -> None:
+    answer = answerer.ask(text)
     assert isinstance(answer, Answer) and answer.question == text
     assert answer.language in ("zh", "zh-Hant", "en")
     if not answer.answered:
@@ -127,14 +120,14 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(text: str) -> None:
         assert answer.quote is None and answer.highlight is None and answer.alternatives == ()
         return
     # The quote is a real sentence of the corpus, in the paragraph and article the answer names.
-    assert answer.quote in corpus_sentences()
-    article, paragraph = list(answerer().corpus.paragraphs())[answer.paragraph_id]
+    assert answer.quote in corpus_sentences
+    article, paragraph = list(answerer.corpus.paragraphs())[answer.paragraph_id]
     assert answer.quote in paragraph.sentences and answer.paragraph == paragraph.text
     assert (answer.title, answer.article_id, answer.source) == (article.title, article.id, article.source)
     assert answer.highlight is None or (answer.highlight and answer.highlight in answer.quote)
     assert math.isfinite(answer.score)
     for alternative in answer.alternatives:
-        assert alternative.quote in corpus_sentences()
+        assert alternative.quote in corpus_sentences
         assert alternative.paragraph_id != answer.paragraph_id
 
 
@@ -142,11 +135,11 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(text: str) -> None:
     "text",
     ["", "\x00" * 100_000, "？" * 100_000, "河北" * 50_000, "河" * 100_000, "\u0301" * 5, "👨\u200d👩\u200d👧" * 3000],
 )
-def test_extreme_inputs_explicitly(text: str) -> None:
+def test_extreme_inputs_explicitly(answerer: Answerer, tokenizer: Tokenizer, text: str) -> None:
     """The corners the generator might reach only rarely, every run. (A 100,000-character run of one
     Han character took jieba nearly two minutes, its cost growing with the square of the run, until the
     tokenizer learnt to cut such runs; this keeps it that way.)"""
     assert clean(clean(text)) == clean(text)
     assert "".join(split_sentences(text)) == text
-    Tokenizer().tokens(text)
-    assert answerer().ask(text).answered in (True, False)
+    tokenizer.tokens(text)
+    assert answerer.ask(text).answered in (True, False)

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from pathlib import Path
 
 import pytest
 
+from bot.settings import PROJECT_ROOT
 from corpus.ingest import ingest_page
 from corpus.loader import load_corpus
 from corpus.model import Article
 
-SEED_ARTICLES = Path(__file__).resolve().parent.parent / "corpus" / "articles"
+SEED_ARTICLES = PROJECT_ROOT / "corpus" / "articles"
 _NEVER_STARTS_A_LINE = "，。、；：！？”）》…"
 
 

@@ -16,10 +16,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.settings import load_settings
-from bot.texts import phrase
+from bot.settings import PROJECT_ROOT, load_settings
 from bot.telegram.uploads import UPLOAD_SUFFIXES, safe_upload_name
-from conftest import PROJECT_ROOT, SessionRecord
+from bot.texts import phrase
+
+from bot_process import SessionRecord
 from fake_bot_api import DEFAULT_TOKEN, FakeBotApi, make_user, private_chat
 
 pytestmark = pytest.mark.timeout(300)

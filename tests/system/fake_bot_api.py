@@ -14,7 +14,7 @@ In a test::
 
 Standalone, for poking a bot by hand (``--port 0`` picks a free port)::
 
-    python tests/fake_bot_api.py --port 8081 --token 123:abc
+    python tests/system/fake_bot_api.py --port 8081 --token 123:abc
     curl -d '{"chat_id": 7, "text": "hello"}' http://127.0.0.1:8081/_control/private
 
 Everything Telegram would decide (update ids, message ids, dates, entities of commands and mentions)

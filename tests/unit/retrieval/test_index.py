@@ -4,28 +4,12 @@ paragraph order), on the seed corpus, the CMRC 2018 trial contexts and generated
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
 from retrieval.index import BM25Index, BM25Params, best_of
-from retrieval.tokenize import Tokenizer
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The CMRC 2018 trial split (CC BY-SA 4.0, https://github.com/ymcui/cmrc2018), from the shared data folder.
-CMRC_CANDIDATES = (
-    PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json",
-    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
-)
-
-
-def cmrc_path() -> Path:
-    for path in CMRC_CANDIDATES:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"CMRC 2018 trial file not found at any of {[str(p) for p in CMRC_CANDIDATES]}")
 
 
 def reference_top(reference: BM25Okapi, query: list[str], k: int = 10) -> tuple[list[int], np.ndarray]:
@@ -46,11 +30,6 @@ def assert_same_ranking(docs: list[list[str]], queries: list[list[str]], params:
         np.testing.assert_allclose(index.scores(query), expected_scores, rtol=1e-6, atol=1e-12)
 
 
-@pytest.fixture(scope="module")
-def tokenizer() -> Tokenizer:
-    return Tokenizer()
-
-
 def test_seed_corpus_ranks_like_rank_bm25(tokenizer):
     from bot.settings import load_settings
     from corpus.loader import load_corpus
@@ -64,10 +43,10 @@ def test_seed_corpus_ranks_like_rank_bm25(tokenizer):
     assert_same_ranking(docs, queries)
 
 
-def test_cmrc_trial_contexts_rank_like_rank_bm25(tokenizer):
+def test_cmrc_trial_contexts_rank_like_rank_bm25(tokenizer, cmrc_trial):
     from retrieval.measure.evaluate import load_cmrc
 
-    corpus, questions = load_cmrc(cmrc_path())
+    corpus, questions = load_cmrc(cmrc_trial)
     docs = [tokenizer.tokens(paragraph.text) for _, paragraph in corpus.paragraphs()]
     queries = [tokenizer.tokens(q.question) for q in questions]
     assert len(docs) == 256 and len(queries) > 1000

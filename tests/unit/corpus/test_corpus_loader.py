@@ -7,9 +7,6 @@ exact error line) and a few through the installed ``qabot`` script itself.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +15,6 @@ import pytest
 import corpus.loader as loader
 from bot.cli.main import main
 from corpus.loader import CorpusError, load_corpus
-
-ROOT = Path(__file__).resolve().parent.parent
 
 ARTICLE_YAML = """\
 id: a1
@@ -334,13 +329,9 @@ def test_a_jsonl_file_deleted_while_loading(tmp_path: Path, monkeypatch):
         load_corpus(tmp_path)
 
 
-def test_the_installed_command_reports_a_bad_file(tmp_path: Path):
+def test_the_installed_command_reports_a_bad_file(tmp_path: Path, run_qabot):
     bad = write(tmp_path / "a.yaml", "id: x\ntitle: 标题\nparagraphs: 一段\n")
-    script = Path(sys.executable).with_name("qabot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-    env = {k: v for k, v in os.environ.items() if k != "QABOT_SETTINGS"}
-    result = subprocess.run([*command, "--corpus", str(tmp_path), "articles"], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = run_qabot("--corpus", tmp_path, "articles", timeout=120)
     assert result.returncode == 2
     assert result.stderr == f"qabot: error: {bad}:3: article 'x': 'paragraphs' must be a list, got text\n"
     assert result.stdout == ""

@@ -7,11 +7,6 @@ import pytest
 from retrieval.tokenize import BIGRAM_MARK, TOKENIZER_VERSION, Tokenizer, character_bigrams
 
 
-@pytest.fixture(scope="module")
-def tokenizer() -> Tokenizer:
-    return Tokenizer()
-
-
 def test_traditional_and_simplified_give_the_same_tokens(tokenizer):
     assert tokenizer.tokens("河北取締了多少家非法社會組織？") == tokenizer.tokens("河北取缔了多少家非法社会组织？")
 

@@ -20,10 +20,11 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, BotProcess, SessionRecord, bot_env
-from fake_bot_api import BOT_USERNAME, FakeBotApi, group_chat, make_user, private_chat, utf16_len
-
+from bot.settings import PROJECT_ROOT
 from corpus.loader import load_corpus
+
+from bot_process import BotProcess, SessionRecord, bot_env
+from fake_bot_api import BOT_USERNAME, FakeBotApi, group_chat, make_user, private_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -34,7 +35,6 @@ HEBEI_SOURCE_LINE = f"《{HEBEI_TITLE}》（据河北省民政厅）"
 QINGHAI = "青海省民政厅召开了什么会议？"
 WAIT = 20.0  # seconds any single reply may take
 UPLOAD_LIMIT = 20_000  # bytes; small, so the size cap can be tested with a small file
-ALLOWED_TAGS = {"b", "i", "blockquote", "pre"}
 
 
 @dataclass
@@ -49,32 +49,19 @@ def served(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFacto
     home = tmp_path_factory.mktemp("bot-e2e")
     corpus_dir = home / "articles"
     shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus_dir)
-    settings_file = home / "settings.yaml"
     settings = {
         "corpus": {"path": str(corpus_dir)},
         "index": {"cache_dir": str(home / "cache")},
-        # Its own state directory: a handled-updates journal shared with another run's bot would skip updates.
-        "telegram": {"admins": [ADMIN], "upload_max_bytes": UPLOAD_LIMIT, "state_dir": str(home / "state")},
+        "telegram": {"admins": [ADMIN], "upload_max_bytes": UPLOAD_LIMIT},
     }
-    settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    api = FakeBotApi().start()
-    session_record.servers.append(api)
-    log_path = session_record.log_dir / f"e2e-{time.monotonic_ns()}.log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=home,  # no .env of the developer's is picked up
-            env=bot_env(api, settings_file),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    bot = BotProcess(process, log_path, api)
+    api = session_record.stand_in_server()
     try:
-        bot.wait_until_polling(90)
-        yield Served(api, bot, corpus_dir)
+        bot = session_record.start_bot(api, home, settings, timeout=90)
+        try:
+            yield Served(api, bot, corpus_dir)
+        finally:
+            bot.stop()
     finally:
-        bot.stop()
         api.stop()
 
 
@@ -88,19 +75,6 @@ def reply_to(api: FakeBotApi, message: dict[str, Any], timeout: float = WAIT) ->
     replies = api.replies_to(message)
     assert len(replies) == 1, replies
     return replies[0]
-
-
-def assert_safe_html(text: str) -> None:
-    """Only the bot's own tags, properly nested, and within Telegram's length limit."""
-    stack = []
-    for closing, name in re.findall(r"<(/?)([A-Za-z]+)[^>]*>", text):
-        assert name in ALLOWED_TAGS, text
-        if closing:
-            assert stack and stack.pop() == name, text
-        else:
-            stack.append(name)
-    assert not stack, text
-    assert utf16_len(text) <= 4096
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -123,7 +97,7 @@ def corpus_sentence_text(corpus_dir: Path) -> str:
 # --- private chats -----------------------------------------------------------------------------------
 
 
-def test_private_question_gets_the_quote_in_a_blockquote_then_the_source_line(served: Served) -> None:
+def test_private_question_gets_the_quote_in_a_blockquote_then_the_source_line(served: Served, assert_safe_html) -> None:
     api = served.api
     question = api.private_text(1001, HEBEI)
     answer = reply_to(api, question)
@@ -154,7 +128,7 @@ def test_start_shows_three_example_questions_drawn_from_the_corpus(served: Serve
         assert "<blockquote>" in answer, (example, answer)
 
 
-def test_help_explains_private_and_group_use(served: Served) -> None:
+def test_help_explains_private_and_group_use(served: Served, assert_safe_html) -> None:
     api = served.api
     text = reply_to(api, api.private_text(1003, "/help"))["text"]
     assert f"@{BOT_USERNAME}" in text and "/ask" in text and "群" in text
@@ -176,7 +150,7 @@ def test_an_english_question_gets_english_interface_text(served: Served) -> None
     assert "Full paragraph" in buttons(answer)
 
 
-def test_html_in_a_question_is_never_echoed_as_markup(served: Served) -> None:
+def test_html_in_a_question_is_never_echoed_as_markup(served: Served, assert_safe_html) -> None:
     api = served.api
     hostile = '<b>河北</b>取缔了<script>alert(1)</script>多少家非法社会组织 & <a href="http://x">?</a>'
     text = reply_to(api, api.private_text(1005, hostile))["text"]
@@ -294,7 +268,7 @@ def test_inline_query_offers_up_to_five_answers(served: Served) -> None:
         assert call.ok and call.params["results"] == []
 
 
-def test_buttons_show_the_whole_paragraph_and_the_other_results(served: Served) -> None:
+def test_buttons_show_the_whole_paragraph_and_the_other_results(served: Served, assert_safe_html) -> None:
     api = served.api
     answer = reply_to(api, api.private_text(1010, HEBEI))
     data = buttons(answer)
@@ -328,7 +302,7 @@ NEW_ARTICLE = {
 NEW_QUESTION = "甘肃省今年新建社区养老服务站多少个？"
 
 
-def test_admin_reload_picks_up_a_new_file_and_others_are_refused(served: Served) -> None:
+def test_admin_reload_picks_up_a_new_file_and_others_are_refused(served: Served, assert_safe_html) -> None:
     api = served.api
     (served.corpus_dir / "e2e-reload.yaml").write_text(yaml.safe_dump(NEW_ARTICLE, allow_unicode=True), encoding="utf-8")
     stranger = api.private_text(1011, "/reload")
