@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.settings import Settings
 from corpus.model import Corpus
@@ -27,34 +26,29 @@ class Loaded:
     seconds: float
 
 
-def corpus_path(settings: Settings, override: str | Path | None = None) -> Path:
-    """The ``--corpus`` path if given, else the settings' ``corpus.path``."""
-    return Path(override) if override else settings.corpus.path
-
-
 def index_store(settings: Settings, quiet: bool = False) -> IndexStore:
     """The index store the settings describe (cache folder, workers, BM25 parameters)."""
     use_persistent_jieba_cache(settings.index.cache_dir)
     return IndexStore(settings.index.cache_dir, settings.answer, workers=settings.index.workers, quiet=quiet)
 
 
-def open_index(settings: Settings, corpus: Corpus, path: Path, quiet: bool = False, force: bool = False) -> tuple[IndexStore, Opened]:
-    """The corpus' index, persisted or rebuilt, and the store it came from (whose tokenizer built it)."""
+def open_index(settings: Settings, corpus: Corpus, quiet: bool = False, force: bool = False) -> tuple[IndexStore, Opened]:
+    """The index of ``corpus`` (read from the settings' corpus path), persisted or rebuilt, and the store
+    it came from (whose tokenizer built it)."""
     store = index_store(settings, quiet)
     try:
-        return store, store.open(corpus, path, force=force)
+        return store, store.open(corpus, settings.corpus.path, force=force)
     finally:
         store.close()
 
 
-def load_answerer(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = False) -> Loaded:
-    """Read the corpus and open its index; raises corpus.loader.CorpusError on a bad corpus."""
+def load_answerer(settings: Settings, quiet: bool = False) -> Loaded:
+    """Read the settings' corpus and open its index; raises corpus.errors.CorpusError on a bad corpus."""
     from corpus.loader import load_corpus
 
     started = time.perf_counter()
-    path = corpus_path(settings, corpus_override)
-    corpus = load_corpus(path, settings.corpus.max_file_bytes)
-    store, opened = open_index(settings, corpus, path, quiet)
+    corpus = load_corpus(settings.corpus.path, settings.corpus.max_file_bytes)
+    store, opened = open_index(settings, corpus, quiet)
     answerer = Answerer(
         corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index, cache_dir=settings.index.cache_dir
     )

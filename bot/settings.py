@@ -2,7 +2,8 @@
 
 The project's ``settings.yaml`` holds every default; a user's file (``--settings`` or ``QABOT_SETTINGS``)
 is merged over it, so it need only name what it changes. Unknown keys are errors, so a typo is not
-silently ignored.
+silently ignored. The command line folds its ``--corpus`` option in (``with_corpus_path``) and hands
+the one object to whatever runs.
 """
 
 from __future__ import annotations
@@ -146,3 +147,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     names = " + ".join(str(f) for f in files)
     sections = {name: _section(cls, merged.get(name) or {}, name, names) for name, cls in _SECTIONS.items()}
     return Settings(**sections, source_files=tuple(files))
+
+
+def with_corpus_path(settings: Settings, path: str | os.PathLike) -> Settings:
+    """``settings`` serving the corpus at ``path`` (a directory or one file) instead of ``corpus.path``."""
+    return dataclasses.replace(settings, corpus=dataclasses.replace(settings.corpus, path=Path(path)))

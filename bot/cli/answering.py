@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.errors import CommandError
+from bot.settings import Settings
 
 if TYPE_CHECKING:  # the answer pipeline (and numpy) load only when a command needs them
     from retrieval.answer import Answer
@@ -74,10 +75,10 @@ def _share(text: str) -> float:
     return value
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, settings: Settings):
     from bot.runtime import load_answerer
 
-    return load_answerer(args.settings_obj, args.corpus, quiet=args.quiet).answerer
+    return load_answerer(settings, quiet=args.quiet).answerer
 
 
 # --- ask -----------------------------------------------------------------------------------------
@@ -155,9 +156,9 @@ def _plain(text: str) -> str:
     return html.unescape(text)
 
 
-def run_ask(args: argparse.Namespace) -> int:
-    answerer = _load(args)
-    limit = args.settings_obj.answer.max_question_chars
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    answerer = _load(args, settings)
+    limit = settings.answer.max_question_chars
     questions = args.questions if args.questions else _stdin_lines(sys.stdin)
     for question in questions:
         answer = answerer.ask(question)
@@ -180,11 +181,11 @@ def _stdin_lines(stream: TextIO):
 # --- chat ----------------------------------------------------------------------------------------
 
 
-def run_chat(args: argparse.Namespace) -> int:
-    answerer = _load(args)
-    history = _start_history(args.settings_obj.index.cache_dir.parent / "chat-history")
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    answerer = _load(args, settings)
+    history = _start_history(settings.index.cache_dir.parent / "chat-history")
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    limit = args.settings_obj.answer.max_question_chars
+    limit = settings.answer.max_question_chars
     titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles[:5])
     print(f"{len(answerer.corpus.articles)} 篇文章 / articles: {titles}")
     print("提问吧（空行或 Ctrl-D 退出）/ Ask away (an empty line or Ctrl-D quits).")
@@ -236,18 +237,18 @@ def _save_history(path: Path | None) -> None:
 # --- eval ----------------------------------------------------------------------------------------
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    return _eval_cmrc(args) if args.cmrc else _eval_questions(args)
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    return _eval_cmrc(args, settings) if args.cmrc else _eval_questions(args, settings)
 
 
-def _eval_questions(args: argparse.Namespace) -> int:
+def _eval_questions(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.measure.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
 
     try:
         questions = load_questions(args.file)
     except QuestionFileError as error:
         raise CommandError(error) from None
-    answerer = _load(args)
+    answerer = _load(args, settings)
     outcomes = run_questions(answerer, questions)
     scores = {s.group: s for s in group_scores(outcomes)}
     print(f"{'group':<10} {'right':>5} {'of':>4} {'accuracy':>9}")
@@ -270,7 +271,7 @@ def _eval_questions(args: argparse.Namespace) -> int:
     return _report_floors(failed)
 
 
-def _eval_cmrc(args: argparse.Namespace) -> int:
+def _eval_cmrc(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.answer import Answerer
     from retrieval.measure.evaluate import load_cmrc, naive_baseline, score_cmrc
 
@@ -279,7 +280,7 @@ def _eval_cmrc(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CommandError(f"{args.file}: not a CMRC 2018 (SQuAD-format) file: {error}") from None
     started = time.perf_counter()
-    answerer = Answerer(corpus, args.settings_obj.answer)
+    answerer = Answerer(corpus, settings.answer)
     ours = score_cmrc(answerer, questions)
     seconds = time.perf_counter() - started
     baseline = naive_baseline(corpus, questions)

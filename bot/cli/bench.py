@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli.errors import CommandError
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 
 # Where the CMRC 2018 trial file is looked for without --cmrc: the shared data folder beside the
 # project, else the copy the tests carry (CC BY-SA 4.0, licence beside it).
@@ -56,12 +56,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def run_bench(args: argparse.Namespace) -> int:
+def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.measure.bench import BenchError, run
 
     cmrc = Path(args.cmrc) if args.cmrc else next((p for p in CMRC_LOCATIONS if p.is_file()), CMRC_LOCATIONS[0])
     try:
-        run(args.settings_obj, args.sizes, args.questions, args.reference_sample, cmrc, SEED_PAGE, quiet=args.quiet)
+        run(settings, args.sizes, args.questions, args.reference_sample, cmrc, SEED_PAGE, quiet=args.quiet)
     except BenchError as exc:
         raise CommandError(exc) from None
     return 0

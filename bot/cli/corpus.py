@@ -6,6 +6,7 @@ import argparse
 import unicodedata
 from pathlib import Path
 
+from bot.settings import Settings
 from corpus.errors import CorpusError
 
 
@@ -29,15 +30,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     articles.set_defaults(handler=run_articles)
 
 
-def run_ingest(args: argparse.Namespace) -> int:
-    from bot.runtime import corpus_path
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.ingest import ingest_page, page_slug
     from corpus.loader import read_text
     from corpus.writer import write_page_articles
 
-    settings = args.settings_obj
     page = Path(args.page)
-    out = Path(args.out) if args.out else corpus_path(settings, args.corpus)
+    out = Path(args.out) if args.out else settings.corpus.path
     text = read_text(page, settings.corpus.max_file_bytes)
     if not text.strip():
         raise CorpusError(page, "the page is empty")
@@ -51,12 +50,10 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_articles(args: argparse.Namespace) -> int:
-    from bot.runtime import corpus_path
+def run_articles(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.loader import load_corpus
 
-    settings = args.settings_obj
-    corpus = load_corpus(corpus_path(settings, args.corpus), settings.corpus.max_file_bytes)
+    corpus = load_corpus(settings.corpus.path, settings.corpus.max_file_bytes)
     rows = [("ID", "TITLE", "SOURCE", "PARAGRAPHS", "SENTENCES")]
     for article in corpus.articles:
         rows.append(

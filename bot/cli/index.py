@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.errors import CommandError
+from bot.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,15 +32,13 @@ def _size(size: int) -> str:
     return f"{size / 1e3:.1f} kB" if size >= 1e3 else f"{size} bytes"
 
 
-def run_index(args: argparse.Namespace) -> int:
-    from bot.runtime import corpus_path, open_index
+def run_index(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import open_index
     from corpus.loader import load_corpus
 
-    settings = args.settings_obj
-    path = corpus_path(settings, args.corpus)
-    corpus = load_corpus(path, settings.corpus.max_file_bytes)
+    corpus = load_corpus(settings.corpus.path, settings.corpus.max_file_bytes)
     try:
-        _, opened = open_index(settings, corpus, path, quiet=args.quiet, force=args.force)
+        _, opened = open_index(settings, corpus, quiet=args.quiet, force=args.force)
     except (ValueError, OSError) as exc:
         raise CommandError(exc) from None
     index, build = opened.index, opened.build

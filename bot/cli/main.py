@@ -1,6 +1,8 @@
-"""The ``qabot`` command line: the parser, and the one path by which an error reaches the user.
+"""The ``qabot`` command line: the parser, the one settings object of a run, and the one path by which
+an error reaches the user.
 
-Each group of subcommands registers itself from its own module.
+Each group of subcommands registers itself from its own module; its handler gets the parsed arguments
+and the settings, loaded once here.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ import argparse
 import logging
 import sys
 
+from dotenv import find_dotenv, load_dotenv
+
 from bot.cli import answering, bench, corpus, index, run
 from bot.cli.errors import CommandError
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, with_corpus_path
 from corpus.errors import CorpusError
 
 
@@ -31,6 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_settings(args: argparse.Namespace) -> Settings:
+    """The settings of this run, loaded once: ``.env`` is read first (the environment wins over it,
+    and it may name QABOT_SETTINGS), then settings.yaml and the user's file, then ``--corpus``."""
+    load_dotenv(find_dotenv(usecwd=True))
+    settings = load_settings(args.settings)
+    return with_corpus_path(settings, args.corpus) if args.corpus else settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -39,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.settings_obj = load_settings(args.settings)
-        return int(args.handler(args) or 0)
+        return int(args.handler(args, run_settings(args)) or 0)
     except (CommandError, CorpusError, SettingsError) as exc:
         print(f"qabot: error: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.errors import CommandError
+from bot.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,18 +19,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     """Load the corpus once, then serve Telegram until SIGINT/SIGTERM (exit 0)."""
-    from dotenv import find_dotenv, load_dotenv
-
-    from bot.settings import load_settings
     from bot.telegram.app import serve_bot
     from bot.telegram.connection import StartError
 
-    load_dotenv(find_dotenv(usecwd=True))  # the environment wins over .env
-    settings = load_settings(args.settings)  # again: .env may have set QABOT_SETTINGS
     try:
-        serve_bot(settings, args.corpus, quiet=args.quiet)
+        serve_bot(settings, quiet=args.quiet)
     except StartError as exc:
         raise CommandError(exc) from None
     return 0

@@ -13,10 +13,10 @@ import logging
 from telegram import Chat, ChatMember, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot.telegram.handlers import SETTINGS
 from bot.settings import TelegramSettings
+from bot.telegram.context import BotContext
 from bot.texts import phrase, user_language
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ def _bot_removed(update: Update) -> bool:
     return change is not None and change.new_chat_member.status in _GONE
 
 
-async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guard(update: Update, context: BotContext) -> None:
     """Stop every update from a chat outside the allow-list, after telling that chat the bot is private."""
-    settings: TelegramSettings = context.bot_data[SETTINGS].telegram
+    settings = context.bot_data.settings.telegram
     if not settings.allowed_chats:
         return
     chat = update.effective_chat

@@ -7,8 +7,6 @@ import asyncio
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken
@@ -26,6 +24,7 @@ from telegram.ext import (
 from bot.settings import Settings
 from bot.telegram import access, handlers
 from bot.telegram.connection import Connection, StartError, connection_from_environment, keep_token_out_of_logs
+from bot.telegram.context import CONTEXT_TYPES, BotData
 from bot.telegram.library import Library, load_library
 from bot.telegram.polling import PollingOptions, serve
 from bot.telegram.throttle import FloodLimiter
@@ -47,15 +46,11 @@ async def _set_commands(application: Application) -> None:
 
 
 async def _stop_asker(application: Application) -> None:
-    application.bot_data[handlers.ASKER].shutdown(wait=False, cancel_futures=True)
+    bot_data: BotData = application.bot_data
+    bot_data.asker.shutdown(wait=False, cancel_futures=True)
 
 
-def build_application(
-    connection: Connection,
-    settings: Settings,
-    library: Library,
-    corpus_override: str | Path | None = None,
-) -> Application:
+def build_application(connection: Connection, settings: Settings, library: Library) -> Application:
     """The bot, ready to be served by ``bot.telegram.polling.serve``: updates of one chat are handled
     in order by the poller, many chats at once here."""
     application = (
@@ -65,21 +60,13 @@ def build_application(
         .base_file_url(connection.file_url)
         .rate_limiter(FloodLimiter(settings.telegram))
         .concurrent_updates(settings.telegram.max_concurrent_updates)
+        .context_types(CONTEXT_TYPES)
         .updater(None)
         .post_init(_set_commands)
         .post_shutdown(_stop_asker)
         .build()
     )
-    application.bot_data.update(
-        {
-            handlers.LIBRARY: library,
-            handlers.SETTINGS: settings,
-            handlers.CORPUS_OVERRIDE: corpus_override,
-            # One thread: answering is CPU-bound and the GIL would serialise more threads anyway.
-            handlers.ASKER: ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask"),
-            handlers.CORPUS_LOCK: asyncio.Lock(),
-        }
-    )
+    application.bot_data.start(settings, library)
     application.add_handler(TypeHandler(Update, access.guard), group=-1)  # before every other handler
     application.add_handlers(
         [
@@ -100,7 +87,7 @@ def build_application(
     return application
 
 
-def serve_bot(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = False) -> None:
+def serve_bot(settings: Settings, quiet: bool = False) -> None:
     """Load the corpus once, then serve Telegram until SIGINT or SIGTERM. Raises StartError for what
     the user must fix (no token, a token the server rejects)."""
     connection = connection_from_environment()
@@ -108,7 +95,7 @@ def serve_bot(settings: Settings, corpus_override: str | Path | None = None, qui
     # Opt in to PTB 23's timedelta RetryAfter.retry_after now; otherwise every 429 logs a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     started = time.perf_counter()
-    library = load_library(settings, corpus_override, quiet=quiet)
+    library = load_library(settings, quiet=quiet)
     log.info(
         "loaded %d articles, %d paragraphs in %.2f s; polling %s",
         len(library.corpus.articles),
@@ -116,7 +103,7 @@ def serve_bot(settings: Settings, corpus_override: str | Path | None = None, qui
         time.perf_counter() - started,
         connection.base_url,
     )
-    application = build_application(connection, settings, library, corpus_override)
+    application = build_application(connection, settings, library)
     try:
         options = PollingOptions(poll_timeout=settings.telegram.poll_timeout, journal_dir=settings.telegram.state_dir)
         asyncio.run(serve(application, options))

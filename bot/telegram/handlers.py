@@ -1,15 +1,14 @@
 """The bot's update handlers: thin ``async def handler(update, context)`` functions.
 
 Deciding (is this message for the bot? is the sender an admin?) is done by small pure functions here,
-rendering by ``bot.telegram.format``, answering by the ``Answerer`` of the current ``Library``, which lives in
-``bot_data`` and is replaced whole on /reload or an upload.
+rendering by ``bot.telegram.format``, answering by the ``Answerer`` of the current ``Library``, which
+lives in ``context.bot_data`` (a ``BotData``) and is replaced whole on /reload or an upload.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -27,7 +26,6 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.telegram import buttons
 from bot.telegram.buttons import Button
@@ -40,20 +38,14 @@ from bot.telegram.format import (
     render_quote,
     render_sources,
 )
-from bot.telegram.library import Library, load_library
 from bot.settings import Settings
-from bot.texts import phrase, user_language
+from bot.telegram.context import BotContext
+from bot.telegram.library import Library, load_library
 from bot.telegram.uploads import UPLOAD_SUFFIXES, install_upload, safe_upload_name
+from bot.texts import phrase, user_language
 from retrieval.answer import Answer
 
 log = logging.getLogger(__name__)
-
-# bot_data keys, set once by bot.telegram.app.build_application
-LIBRARY = "library"  # the Library answering now; replaced whole, never mutated
-SETTINGS = "settings"
-CORPUS_OVERRIDE = "corpus_override"  # the --corpus path, if one was given
-ASKER = "asker"  # the executor questions are answered in, off the event loop
-CORPUS_LOCK = "corpus_lock"  # one reload or upload at a time
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _ERROR_CHARS = 1500  # of a corpus error shown to an admin
@@ -153,14 +145,6 @@ def button_text(button: Button, library: Library) -> str:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
-    return context.bot_data[LIBRARY]
-
-
-def _settings(context: ContextTypes.DEFAULT_TYPE) -> Settings:
-    return context.bot_data[SETTINGS]
-
-
 def _language(update: Update) -> str:
     user = update.effective_user
     return user_language(user.language_code if user else None)
@@ -176,10 +160,9 @@ async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | Non
     )
 
 
-async def _ask(context: ContextTypes.DEFAULT_TYPE, library: Library, question: str) -> Answer:
+async def _ask(context: BotContext, library: Library, question: str) -> Answer:
     """Answer off the event loop, so other chats are served while this one is searched."""
-    executor: Executor = context.bot_data[ASKER]
-    return await asyncio.get_running_loop().run_in_executor(executor, library.answerer.ask, question)
+    return await asyncio.get_running_loop().run_in_executor(context.bot_data.asker, library.answerer.ask, question)
 
 
 async def _show_typing(message: Message) -> None:
@@ -189,8 +172,8 @@ async def _show_typing(message: Message) -> None:
         log.debug("typing indicator not shown: %s", exc)
 
 
-async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, language: str) -> None:
-    library = _library(context)
+async def _answer(message: Message, context: BotContext, question: str, language: str) -> None:
+    library = context.bot_data.library
     if not question:
         example = library.examples[0] if library.examples else ""
         await _reply(message, phrase(language, "empty_question", example=example))
@@ -202,37 +185,37 @@ async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question
         await _reply(message, phrase(language, "answer_failed"))
         raise  # for the error handler, which logs it once with the update id
     await typing
-    text = render_answer(answer, library.titles, _settings(context).answer.max_question_chars)
+    text = render_answer(answer, library.titles, context.bot_data.settings.answer.max_question_chars)
     await _reply(message, text, answer_buttons(answer, library))
 
 
 # --- handlers --------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """/start: say what the bot does and show three questions drawn from the corpus."""
-    library = _library(context)
+    library = context.bot_data.library
     text = render_greeting(len(library.corpus.articles), library.examples, _language(update))
     await _reply(update.effective_message, text)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """/help (and any unknown command in private): how to ask, in private and in groups."""
     await _reply(update.effective_message, phrase(_language(update), "help", bot=context.bot.username))
 
 
-async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources(update: Update, context: BotContext) -> None:
     """/sources: list the articles the bot answers from."""
-    await _reply(update.effective_message, render_sources(_library(context).corpus.articles, _language(update)))
+    await _reply(update.effective_message, render_sources(context.bot_data.library.corpus.articles, _language(update)))
 
 
-async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask(update: Update, context: BotContext) -> None:
     """/ask QUESTION, or /ask@bot QUESTION in a group: answer the text after the command."""
     message = update.effective_message
     await _answer(message, context, command_argument(message), _language(update))
 
 
-async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def text_message(update: Update, context: BotContext) -> None:
     """A text message: a question in private; in a group, only when it addresses the bot."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
@@ -240,15 +223,15 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _answer(message, context, question, _language(update))
 
 
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_text(update: Update, context: BotContext) -> None:
     """A sticker, photo or other non-text message in private: say that questions are text."""
     await _reply(update.effective_message, phrase(_language(update), "not_text"))
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: BotContext) -> None:
     """A press on "原文段落" or "其他结果": reply under the answer with the paragraph or the other results."""
     query = update.callback_query
-    library = _library(context)
+    library = context.bot_data.library
     pressed = buttons.decode(query.data)
     if pressed is None or pressed.stamp != library.stamp:
         language = pressed.language if pressed else _language(update)
@@ -259,15 +242,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(query.message, button_text(pressed, library))
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: BotContext) -> None:
     """@bot question typed in any chat: offer the best answers to send; nothing for empty or long ones."""
     query = update.inline_query
     question = query.query.strip()
-    settings = _settings(context)
+    settings = context.bot_data.settings
     if not question or len(question) > settings.answer.max_question_chars:
         await query.answer([], cache_time=0)
         return
-    library = _library(context)
+    library = context.bot_data.library
     answer = await _ask(context, library, question)
     await query.answer(inline_results(answer, library, settings.telegram.inline_results), cache_time=30)
 
@@ -304,41 +287,41 @@ async def _admitted(message: Message, language: str, settings: Settings) -> bool
 
 
 async def _swap_library(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, language: str, load: Callable[[], Library], failure: str
+    context: BotContext, message: Message, language: str, load: Callable[[], Library], failure: str
 ) -> Library | None:
     """Run ``load`` off the event loop (one corpus change at a time) and serve what it returns. If it
     fails, whatever the reason, the library being served stays and the admin gets the error."""
-    async with context.bot_data[CORPUS_LOCK]:
+    async with context.bot_data.corpus_lock:
         try:
             library = await asyncio.to_thread(load)
         except Exception as exc:
             log.warning("corpus change refused, still serving the previous corpus: %s", exc)
             await _reply(message, phrase(language, failure, error=clip(str(exc), _ERROR_CHARS)))
             return None
-        context.bot_data[LIBRARY] = library
+        context.bot_data.library = library
     log.info("now serving %d articles, %d paragraphs", len(library.corpus.articles), len(library.paragraphs))
     return library
 
 
-async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload(update: Update, context: BotContext) -> None:
     """/reload (admins): re-read the corpus and swap it in; on failure keep serving the old one."""
     message = update.effective_message
     language = _language(update)
-    settings = _settings(context)
+    settings = context.bot_data.settings
     if not await _admitted(message, language, settings):
         return
-    load = partial(load_library, settings, context.bot_data[CORPUS_OVERRIDE])
+    load = partial(load_library, settings)
     library = await _swap_library(context, message, language, load, "reload_failed")
     if library is not None:
         counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
         await _reply(message, phrase(language, "reloaded", **counts, seconds=f"{library.seconds:.1f}"))
 
 
-async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def document(update: Update, context: BotContext) -> None:
     """A document in private: an admin's article file is added to the corpus; others are refused."""
     message = update.effective_message
     language = _language(update)
-    settings = _settings(context)
+    settings = context.bot_data.settings
     if not await _admitted(message, language, settings):
         return
     upload = message.document
@@ -357,14 +340,14 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(content) > limit:
         await _reply(message, phrase(language, "upload_size", size=len(content), limit=limit))
         return
-    load = partial(install_upload, settings, context.bot_data[CORPUS_OVERRIDE], name, content)
+    load = partial(install_upload, settings, name, content)
     library = await _swap_library(context, message, language, load, "upload_failed")
     if library is not None:
         counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
         await _reply(message, phrase(language, "upload_done", name=name, **counts))
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log each failure once, with its update id; the bot goes on with the next update."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)

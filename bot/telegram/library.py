@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from itertools import islice, zip_longest
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from itertools import islice, zip_longest
 
-from bot.telegram.buttons import Sentence
 from bot.runtime import load_answerer
 from bot.settings import Settings
+from bot.telegram.buttons import Sentence
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.answer import Answerer
 
@@ -115,8 +114,8 @@ def example_questions(corpus: Corpus, answerer: Answerer, count: int = EXAMPLE_C
     return tuple(islice(in_turn, count))
 
 
-def load_library(settings: Settings, corpus_override: str | Path | None = None, quiet: bool = True) -> Library:
-    """Load the corpus and its index (blocking; raises corpus errors) and derive the bot's extras."""
-    loaded = load_answerer(settings, corpus_override, quiet=quiet)
+def load_library(settings: Settings, quiet: bool = True) -> Library:
+    """Load the settings' corpus and its index (blocking; raises corpus errors) and derive the bot's extras."""
+    loaded = load_answerer(settings, quiet=quiet)
     examples = example_questions(loaded.corpus, loaded.answerer)
     return Library(loaded.corpus, loaded.answerer, examples, loaded.seconds)

@@ -14,9 +14,8 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from bot.telegram.library import Library, load_library
-from bot.runtime import corpus_path
 from bot.settings import Settings
+from bot.telegram.library import Library, load_library
 from corpus.errors import CorpusError
 
 UPLOAD_SUFFIXES = (".txt", ".yaml", ".yml", ".jsonl")
@@ -57,14 +56,14 @@ def _stage(corpus_dir: Path, staging: Path, name: str, content: bytes) -> None:
     (staging / name).write_bytes(content)
 
 
-def install_upload(settings: Settings, corpus_override: str | Path | None, name: str, content: bytes) -> Library:
+def install_upload(settings: Settings, name: str, content: bytes) -> Library:
     """Check the upload against the whole corpus, move it in, and load the result (blocking).
 
     Raises UploadError with a message for the admin; the corpus directory is then as it was.
     """
     from corpus.loader import load_corpus
 
-    corpus_dir = corpus_path(settings, corpus_override).resolve()
+    corpus_dir = settings.corpus.path.resolve()
     if not corpus_dir.is_dir():
         raise UploadError(f"the corpus ({corpus_dir.name}) is a single file, not a directory: uploads need a directory")
     target = (corpus_dir / name).resolve()
@@ -80,7 +79,7 @@ def install_upload(settings: Settings, corpus_override: str | Path | None, name:
     previous = target.read_bytes() if target.exists() else None
     _write_atomically(target, content)
     try:
-        return load_library(settings, corpus_override)
+        return load_library(settings)
     except Exception as exc:
         if previous is None:
             target.unlink(missing_ok=True)

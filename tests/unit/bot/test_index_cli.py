@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.runtime import load_answerer
-from bot.settings import load_settings
+from bot.settings import load_settings, with_corpus_path
 
 ARTICLE = """省民政厅召开养老服务工作推进会
 
@@ -75,14 +75,14 @@ def test_a_missing_corpus_is_one_clear_error(capsys, settings_path, tmp_path):
 
 
 def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_path, corpus_dir, caplog):
-    settings = load_settings(settings_path)
-    first = load_answerer(settings, corpus_dir, quiet=True)
+    settings = with_corpus_path(load_settings(settings_path), corpus_dir)
+    first = load_answerer(settings, quiet=True)
     assert first.answerer.index.doc_count == 2
-    second = load_answerer(settings, corpus_dir, quiet=True)
+    second = load_answerer(settings, quiet=True)
     assert isinstance(second.answerer.index.weights, np.memmap)
 
     (corpus_dir / "yanglao.txt").write_text(ARTICLE + "\n会议强调，要把安全放在首位。\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="retrieval.store"):
-        third = load_answerer(settings, corpus_dir, quiet=True)
+        third = load_answerer(settings, quiet=True)
     assert third.answerer.index.doc_count == 3
     assert "file changed" in caplog.text and "yanglao.txt" in caplog.text

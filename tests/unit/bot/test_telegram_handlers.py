@@ -11,7 +11,6 @@ import re
 import time
 from dataclasses import replace
 from datetime import timedelta
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +23,7 @@ from telegram.ext import ExtBot
 from bot.settings import load_settings
 from bot.telegram import buttons, handlers
 from bot.telegram.buttons import Button, Sentence
+from bot.telegram.context import BotData
 from bot.telegram.format import (
     render_alternatives,
     render_answer,
@@ -105,16 +105,9 @@ def run_handler(handler, update_data: dict[str, Any], failing: bool = False) -> 
         await bot.initialize()
         bot.calls.clear()
         update = Update.de_json(update_data, bot)
-        context = SimpleNamespace(
-            bot=bot,
-            bot_data={
-                handlers.LIBRARY: LIBRARY,
-                handlers.SETTINGS: SETTINGS,
-                handlers.ASKER: ThreadPoolExecutor(1),
-                handlers.CORPUS_OVERRIDE: None,
-                handlers.CORPUS_LOCK: asyncio.Lock(),
-            },
-        )
+        bot_data = BotData()
+        bot_data.start(SETTINGS, LIBRARY)
+        context = SimpleNamespace(bot=bot, bot_data=bot_data)
         try:
             await handler(update, context)
         except Exception as exc:

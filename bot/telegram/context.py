@@ -1,0 +1,40 @@
+"""The bot's shared state, typed: what every handler finds in ``context.bot_data``.
+
+As in python-telegram-bot's ``examples/contexttypesbot.py``, the application is built with
+``ContextTypes(context=BotContext, bot_data=BotData)``, so ``context.bot_data`` is a ``BotData`` with
+named, typed fields instead of a dict of string keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.settings import Settings
+from bot.telegram.library import Library
+
+
+class BotData:
+    """The state every handler shares. python-telegram-bot creates it empty; ``start`` fills it once,
+    before the first update is handled."""
+
+    settings: Settings
+    library: Library  # the Library answering now; replaced whole on /reload or an upload, never mutated
+    asker: Executor  # the executor questions are answered in, off the event loop
+    corpus_lock: asyncio.Lock  # one reload or upload at a time
+
+    def start(self, settings: Settings, library: Library) -> None:
+        self.settings = settings
+        self.library = library
+        # One thread: answering is CPU-bound and the GIL would serialise more threads anyway.
+        self.asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask")
+        self.corpus_lock = asyncio.Lock()
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    """What every handler receives: ``context.bot_data`` is the bot's ``BotData``."""
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
