@@ -35,6 +35,8 @@ class Alternative:
     article_id: str
     score: float
     paragraph_id: int  # position of the paragraph in the corpus' paragraph order
+    sentence_index: int  # position of the quote among its paragraph's sentences
+    source: str | None  # the article's source, as Answer.source
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Answer:
     article_id: str | None = None
     paragraph: str | None = None  # the whole paragraph the quote stands in
     paragraph_id: int | None = None
+    sentence_index: int | None = None  # position of the quote among its paragraph's sentences
     score: float = 0.0
     alternatives: tuple[Alternative, ...] = ()
     reason: str | None = None  # why not answered: "empty", "too_long", "no_match"
@@ -190,6 +193,7 @@ class Answerer:
             article_id=article.id,
             paragraph=paragraph.text,
             paragraph_id=best.paragraph_id,
+            sentence_index=best.index,
             score=round(best.score, 6),
             alternatives=self._alternatives(ranked),
         )
@@ -291,7 +295,9 @@ class Answerer:
                 continue
             seen_paragraphs.add(sentence.paragraph_id)
             article = self._entries[sentence.paragraph_id][0]
-            alternative = Alternative(sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id)
+            alternative = Alternative(
+                sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id, sentence.index, article.source
+            )
             if article.id == answer_article:
                 own.append(alternative)
             elif article.id in seen_articles:

@@ -28,7 +28,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
 from bot.telegram import buttons
-from bot.telegram.buttons import Button
+from bot.telegram.buttons import Button, Sentence
 from bot.telegram.format import (
     clip,
     render_alternatives,
@@ -108,18 +108,19 @@ def is_admin(message: Message, settings: Settings) -> bool:
 
 
 def answer_buttons(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
-    """The "whole paragraph" and "other results" buttons under an answer, where there is something to show."""
+    """The "whole paragraph" and "other results" buttons under an answer, where there is something to
+    show: each names its sentences by the positions the answer carries, stamped with ``library``'s corpus."""
     if not answer.answered:
         return None
     language = answer.language
     row = []
-    here = library.locate(answer.paragraph_id, answer.quote)
-    if here is not None:
+    if answer.paragraph_id is not None and answer.sentence_index is not None:
+        here = Sentence(answer.paragraph_id, answer.sentence_index)
         data = buttons.encode(Button(buttons.PARAGRAPH, language, library.stamp, (here,)))
         row.append(InlineKeyboardButton(phrase(language, "paragraph_button"), callback_data=data))
-    others = [s for alt in answer.alternatives if (s := library.locate(alt.paragraph_id, alt.quote))]
+    others = tuple(Sentence(alt.paragraph_id, alt.sentence_index) for alt in answer.alternatives)
     if others:
-        data = buttons.encode(Button(buttons.MORE, language, library.stamp, tuple(others)))
+        data = buttons.encode(Button(buttons.MORE, language, library.stamp, others))
         row.append(InlineKeyboardButton(phrase(language, "more_button"), callback_data=data))
     return InlineKeyboardMarkup([row]) if row else None
 
@@ -252,17 +253,15 @@ async def inline_query(update: Update, context: BotContext) -> None:
         return
     library = context.bot_data.library
     answer = await _ask(context, library, question)
-    await query.answer(inline_results(answer, library, settings.telegram.inline_results), cache_time=30)
+    await query.answer(inline_results(answer, settings.telegram.inline_results), cache_time=30)
 
 
-def inline_results(answer: Answer, library: Library, limit: int) -> list[InlineQueryResultArticle]:
+def inline_results(answer: Answer, limit: int) -> list[InlineQueryResultArticle]:
     """The answer and its alternatives as inline results, each a ready-to-send quoted answer."""
     if not answer.answered:
         return []
     choices = [(answer.quote, answer.highlight, answer.title, answer.source)]
-    for alt in answer.alternatives:
-        article = library.article(alt.article_id)
-        choices.append((alt.quote, None, alt.title, article.source if article else None))
+    choices += [(alt.quote, None, alt.title, alt.source) for alt in answer.alternatives]
     return [
         InlineQueryResultArticle(
             id=str(number),

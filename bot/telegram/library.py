@@ -52,19 +52,6 @@ class Library:
             digest.update(f"{article.id}\0{paragraph.text}\0".encode())
         return digest.hexdigest()
 
-    def article(self, article_id: str) -> Article | None:
-        try:
-            return self.corpus.article(article_id)
-        except KeyError:
-            return None
-
-    def locate(self, paragraph_id: int | None, quote: str | None) -> Sentence | None:
-        """Where ``quote`` stands: its paragraph id and its index among the paragraph's sentences."""
-        if paragraph_id is None or quote is None or not 0 <= paragraph_id < len(self.paragraphs):
-            return None
-        sentences = self.paragraphs[paragraph_id][1].sentences
-        return Sentence(paragraph_id, sentences.index(quote)) if quote in sentences else None
-
     def find(self, sentence: Sentence) -> tuple[Article, Paragraph] | None:
         """The article and paragraph ``sentence`` points into, if it exists in this corpus."""
         if not 0 <= sentence.paragraph_id < len(self.paragraphs):

@@ -54,7 +54,7 @@ def _paragraph(article_id: str, position: int, sentences: tuple[str, ...], headi
 
 ARTICLES = (
     Article("a", "甲地<开展>行动", (_paragraph("a", 0, ("行动以来，甲地关闭作坊12家。", "其余整改。"), "成效"),), source="甲厅"),
-    Article("b", "乙地会议", (_paragraph("b", 0, ("乙地召开会议。",)),)),
+    Article("b", "乙地会议", (_paragraph("b", 0, ("乙地召开会议。",)),), source="乙厅"),
 )
 CORPUS = Corpus(ARTICLES)
 
@@ -70,8 +70,8 @@ class StubAnswerer:
         return Answer(
             question, True, "en" if question.isascii() else "zh",
             quote="行动以来，甲地关闭作坊12家。", highlight="12家", title=ARTICLES[0].title, source="甲厅",
-            article_id="a", paragraph=ARTICLES[0].paragraphs[0].text, paragraph_id=0,
-            alternatives=(Alternative("乙地召开会议。", "乙地会议", "b", 1.0, 1),),
+            article_id="a", paragraph=ARTICLES[0].paragraphs[0].text, paragraph_id=0, sentence_index=0,
+            alternatives=(Alternative("乙地召开会议。", "乙地会议", "b", 1.0, 1, 0, "乙厅"),),
         )
 
 
@@ -251,6 +251,18 @@ def test_non_admin_reload_is_refused_without_touching_the_corpus() -> None:
     assert "管理员" in run_handler(handlers.reload, message_update("/reload", 7, 7)).sent()[0]["text"]
 
 
+def test_buttons_point_at_the_sentences_the_answer_names() -> None:
+    """The buttons carry the positions the answerer reports, never a search for the quote's text
+    (which finds the wrong sentence when a paragraph says the same thing twice)."""
+    twice = Answer(
+        "q", True, "zh", quote="其余整改。", paragraph_id=0, sentence_index=2,
+        alternatives=(Alternative("其余整改。", "乙地会议", "b", 1.0, 1, 3, None),),
+    )
+    paragraph, more = handlers.answer_buttons(twice, LIBRARY).inline_keyboard[0]
+    assert buttons.decode(paragraph.callback_data).sentences == (Sentence(0, 2),)
+    assert buttons.decode(more.callback_data).sentences == (Sentence(1, 3),)
+
+
 def test_button_shows_paragraph_or_alternatives_and_refuses_stale_data() -> None:
     def press(data: str) -> RecordingBot:
         answer_message = {"message_id": 50, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "x",
@@ -281,6 +293,7 @@ def test_inline_query_offers_answer_and_alternatives_and_nothing_for_empty_queri
     results = query("甲地关闭了多少家？")
     assert [r.title for r in results] == ["甲地<开展>行动", "乙地会议"]
     assert "<b>12家</b>" in results[0].input_message_content.message_text
+    assert "《乙地会议》（据乙厅）" in results[1].input_message_content.message_text
     assert query("") == [] and query(" ") == [] and query("长" * 1001) == []
 
 

@@ -121,14 +121,18 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
         return
     # The quote is a real sentence of the corpus, in the paragraph and article the answer names.
     assert answer.quote in corpus_sentences
-    article, paragraph = list(answerer.corpus.paragraphs())[answer.paragraph_id]
-    assert answer.quote in paragraph.sentences and answer.paragraph == paragraph.text
+    paragraphs = list(answerer.corpus.paragraphs())
+    article, paragraph = paragraphs[answer.paragraph_id]
+    assert answer.quote == paragraph.sentences[answer.sentence_index] and answer.paragraph == paragraph.text
     assert (answer.title, answer.article_id, answer.source) == (article.title, article.id, article.source)
     assert answer.highlight is None or (answer.highlight and answer.highlight in answer.quote)
     assert math.isfinite(answer.score)
     for alternative in answer.alternatives:
         assert alternative.quote in corpus_sentences
         assert alternative.paragraph_id != answer.paragraph_id
+        article, paragraph = paragraphs[alternative.paragraph_id]
+        assert alternative.quote == paragraph.sentences[alternative.sentence_index]
+        assert (alternative.title, alternative.article_id, alternative.source) == (article.title, article.id, article.source)
 
 
 @pytest.mark.parametrize(
