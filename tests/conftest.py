@@ -103,14 +103,15 @@ RunQabot = Callable[..., subprocess.CompletedProcess]
 
 @pytest.fixture(scope="session")
 def run_qabot() -> RunQabot:
-    """Run ``qabot ARGS`` in a fresh process from the project root, without the developer's
-    QABOT_SETTINGS: ``run_qabot("-q", "ask", "问题", stdin=None, timeout=300)``."""
+    """Run ``qabot ARGS`` in a fresh process, from the project root unless ``cwd`` says otherwise,
+    without the developer's QABOT_SETTINGS: ``run_qabot("-q", "ask", "问题", stdin=None, timeout=300)``."""
 
-    def run(*args: str | os.PathLike, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(*args: str | os.PathLike, stdin: str | None = None, timeout: float = 300,
+            cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if k not in _USER_SETTINGS_ENV}
         return subprocess.run(
             [*_qabot_command(), *map(str, args)],
-            input=stdin, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=timeout,
+            input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
         )
 
     return run

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.cli.arguments import global_options, share, whole_number
 from bot.cli.errors import CommandError
 from bot.settings import Settings
 
@@ -26,17 +27,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
     ask = commands.add_parser(
         "ask",
+        parents=global_options(),
         help="answer questions given as arguments, or one per line on standard input",
         description="Answer each QUESTION by quoting the corpus sentence that answers it best. With no "
         "QUESTION, read one question per line from standard input; the index is loaded once.",
     )
     ask.add_argument("questions", nargs="*", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
-    ask.add_argument("--top", type=_count, metavar="N", help="show up to N alternatives from other paragraphs")
+    ask.add_argument("--top", type=whole_number, metavar="N", help="show up to N alternatives from other paragraphs")
     ask.set_defaults(handler=run_ask)
 
     chat = commands.add_parser(
         "chat",
+        parents=global_options(),
         help="a terminal chat: ask questions, get quoted answers",
         description="Ask questions in the terminal (line editing and history); an empty line or Ctrl-D ends.",
     )
@@ -44,35 +47,22 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     evaluate = commands.add_parser(
         "eval",
+        parents=global_options(),
         help="score the answers on a question file, or on a CMRC 2018 file with --cmrc",
         description="Print accuracy per group (zh, zh-Hant, en, no-answer) for a YAML question file, or "
         "P@1, P@5 and S@1 on a CMRC 2018 (SQuAD-format) file for this pipeline and a naive baseline.",
     )
     evaluate.add_argument("file", metavar="FILE", help="a YAML question file, or with --cmrc a CMRC 2018 JSON file")
     evaluate.add_argument("--cmrc", action="store_true", help="FILE is CMRC 2018 (every context one article)")
-    evaluate.add_argument("--min-zh", type=_share, metavar="X", help="fail (exit 1) when zh accuracy is below X")
-    evaluate.add_argument("--min-zh-hant", type=_share, metavar="X", help="fail when zh-Hant accuracy is below X")
-    evaluate.add_argument("--min-en", type=_share, metavar="X", help="fail when en accuracy is below X")
-    evaluate.add_argument("--min-no-answer", type=_share, metavar="X", help="fail when fewer no-answer questions are refused")
-    evaluate.add_argument("--max-refused", type=_count, metavar="N", help="fail when more answerable questions are refused")
-    evaluate.add_argument("--min-p1", type=_share, metavar="X", help="with --cmrc: fail when P@1 is below X")
-    evaluate.add_argument("--min-s1", type=_share, metavar="X", help="with --cmrc: fail when S@1 is below X")
+    evaluate.add_argument("--min-zh", type=share, metavar="X", help="fail (exit 1) when zh accuracy is below X")
+    evaluate.add_argument("--min-zh-hant", type=share, metavar="X", help="fail when zh-Hant accuracy is below X")
+    evaluate.add_argument("--min-en", type=share, metavar="X", help="fail when en accuracy is below X")
+    evaluate.add_argument("--min-no-answer", type=share, metavar="X", help="fail when fewer no-answer questions are refused")
+    evaluate.add_argument("--max-refused", type=whole_number, metavar="N", help="fail when more answerable questions are refused")
+    evaluate.add_argument("--min-p1", type=share, metavar="X", help="with --cmrc: fail when P@1 is below X")
+    evaluate.add_argument("--min-s1", type=share, metavar="X", help="with --cmrc: fail when S@1 is below X")
     evaluate.add_argument("--show-failures", action="store_true", help="list the questions answered wrongly")
     evaluate.set_defaults(handler=run_eval)
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
-    return value
 
 
 def _load(args: argparse.Namespace, settings: Settings):
@@ -159,6 +149,9 @@ def _plain(text: str) -> str:
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     answerer = _load(args, settings)
     limit = settings.answer.max_question_chars
+    if not args.questions and sys.stdin.isatty():
+        # Otherwise a bare `qabot ask` at a terminal would wait in silence.
+        print("qabot ask: type one question per line; Ctrl-D to finish.", file=sys.stderr, flush=True)
     questions = args.questions if args.questions else _stdin_lines(sys.stdin)
     for question in questions:
         answer = answerer.ask(question)

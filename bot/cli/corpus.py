@@ -6,6 +6,7 @@ import argparse
 import unicodedata
 from pathlib import Path
 
+from bot.cli.arguments import global_options
 from bot.settings import Settings
 from corpus.errors import CorpusError
 
@@ -14,6 +15,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
     ingest = commands.add_parser(
         "ingest",
+        parents=global_options(),
         help="turn a raw OCR newspaper page into article files",
         description="Split a raw OCR page into articles (title, subtitle, source, paragraphs) and write one "
         "YAML file per article. Running it again on the same page gives the same files.",
@@ -24,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     articles = commands.add_parser(
         "articles",
+        parents=global_options(),
         help="list the corpus' articles",
         description="List id, title, source, paragraph count and sentence count of every article in the corpus.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli.arguments import global_options
 from bot.cli.errors import CommandError
 from bot.settings import Settings
 
@@ -12,11 +13,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
     index = commands.add_parser(
         "index",
+        parents=global_options(),
         help="build the corpus' BM25 index, or report that it is up to date",
         description="Build the persisted BM25 index of the corpus, or report that it is up to date.",
     )
-    # SUPPRESS keeps the global --corpus when this one is not given (argparse would reset it to None).
-    index.add_argument("--corpus", metavar="PATH", default=argparse.SUPPRESS, help="articles: a directory or one file")
     index.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
     index.set_defaults(handler=run_index)
 

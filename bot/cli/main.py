@@ -14,6 +14,7 @@ import sys
 from dotenv import find_dotenv, load_dotenv
 
 from bot.cli import answering, bench, corpus, index, run
+from bot.cli.arguments import add_global_options
 from bot.cli.errors import CommandError
 from bot.settings import Settings, SettingsError, load_settings, with_corpus_path
 from corpus.errors import CorpusError
@@ -24,10 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qabot",
         description="Answer questions about news articles by quoting the best source sentence.",
     )
-    parser.add_argument("--corpus", metavar="PATH", help="articles: a directory or one file (default: settings corpus.path)")
-    parser.add_argument("--settings", metavar="FILE", help="a YAML file merged over settings.yaml (or $QABOT_SETTINGS)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or informational logs")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for module in (corpus, answering, index, bench, run):

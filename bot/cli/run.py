@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli.arguments import global_options
 from bot.cli.errors import CommandError
 from bot.settings import Settings
 
@@ -12,6 +13,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommand to the parser."""
     parser = commands.add_parser(
         "run",
+        parents=global_options(),
         help="run the Telegram bot (long polling)",
         description="Run the Telegram bot with long polling until SIGINT or SIGTERM. The token comes from "
         "TELEGRAM_BOT_TOKEN (environment or .env); TELEGRAM_API_BASE_URL points it at another Bot API server.",

@@ -1,11 +1,25 @@
-"""The `qabot` command line as a user meets it: `qabot ask` in its forms (arguments, standard input,
---json), run as a fresh process."""
+"""The `qabot` command line as a user meets it: the global options before or after the command,
+argument errors in plain words, `.env` read first, and `qabot ask` in its forms (arguments, standard
+input, --json, a terminal)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
+from pathlib import Path
 
 import pytest
+
+from bot.cli.main import build_parser, main
+
+ARTICLES = """\
+- {id: t1, title: 测试文章, source: 测试厅, paragraphs: [今年全市新建公园绿地三十五处。]}
+- {id: t2, title: 防汛工作, paragraphs: [指挥部要求各区县在六月底前完成水库隐患排查。]}
+- {id: t3, title: 养老服务, paragraphs: [全省新建社区养老服务中心一百二十个。]}
+"""
+QUESTION = "全市新建公园绿地多少处？"
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +55,81 @@ def test_ask_prints_a_readable_answer_with_the_highlight_marked(settings, run_qa
     assert done.returncode == 0, done.stderr
     assert "【8名】" in done.stdout and "（据河北省民政厅）" in done.stdout
     assert "没有找到" in done.stdout
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "articles"
+    directory.mkdir()
+    (directory / "three.yaml").write_text(ARTICLES, encoding="utf-8")
+    return directory
+
+
+def test_global_options_work_after_the_command_too(settings, corpus_dir, capsys):
+    assert main(["articles", "--corpus", str(corpus_dir)]) == 0
+    assert "测试文章" in capsys.readouterr().out
+    for argv in (
+        ["-q", "--settings", settings, "--corpus", str(corpus_dir), "ask", "--json", QUESTION],
+        ["ask", "--json", "-q", "--settings", settings, "--corpus", str(corpus_dir), QUESTION],
+        ["--corpus", "/nowhere", "ask", "--corpus", str(corpus_dir), "--settings", settings, "-q", "--json", QUESTION],
+    ):
+        assert main(argv) == 0, argv
+        assert json.loads(capsys.readouterr().out)["title"] == "测试文章", argv
+
+
+def test_an_option_left_out_after_the_command_keeps_the_value_given_before_it():
+    parser = build_parser()
+    before = parser.parse_args(["-q", "--corpus", "x", "--settings", "s.yaml", "ask", "q"])
+    assert (before.quiet, before.corpus, before.settings) == (True, "x", "s.yaml")
+    after = parser.parse_args(["ask", "-q", "--corpus", "x", "q"])
+    assert (after.quiet, after.corpus, after.settings, after.verbose) == (True, "x", None, False)
+    assert parser.parse_args(["index", "-v"]).verbose and not parser.parse_args(["index"]).verbose
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "--top", "abc", "q"],
+        ["ask", "--top", "-1", "q"],
+        ["eval", "q.yaml", "--min-zh", "95%"],
+        ["eval", "q.yaml", "--max-refused", "some"],
+        ["bench", "--sizes", "many"],
+        ["bench", "--questions", "ten"],
+        ["bench", "--reference-sample", "0"],
+        ["bench", "--corpus", "x"],  # the benchmark generates its own corpora
+    ],
+)
+def test_argument_errors_say_what_is_wrong_in_the_users_words(argv, tmp_path, capsys):
+    # Should the value be accepted after all, the command fails at once rather than running.
+    missing = ["--corpus", str(tmp_path / "missing")] if argv[0] != "bench" else ["--cmrc", str(tmp_path / "missing.json")]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, *missing])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("qabot") and ": error: " in error, error
+    assert "invalid" not in error and not re.search(r"\b_\w", error), error  # no parser function names
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_bare_ask_at_a_terminal_says_what_it_waits_for(settings, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", _Terminal("河北取缔了多少家非法社会组织？\n"))
+    assert main(["-q", "--settings", settings, "ask", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "one question per line" in err and "Ctrl-D" in err
+    assert json.loads(out)["highlight"] == "248家"
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("河北取缔了多少家非法社会组织？\n"))  # piped: nothing to say
+    assert main(["-q", "--settings", settings, "ask", "--json"]) == 0
+    assert "Ctrl-D" not in capsys.readouterr().err
+
+
+def test_dotenv_is_read_first_and_may_name_the_settings_of_any_command(settings_file, corpus_dir, tmp_path, run_qabot):
+    chosen = settings_file({"corpus": {"path": str(corpus_dir)}})
+    (tmp_path / ".env").write_text(f"QABOT_SETTINGS={chosen}\n", encoding="utf-8")
+    done = run_qabot("articles", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "测试文章" in done.stdout and "3 articles" in done.stdout
