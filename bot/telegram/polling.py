@@ -40,8 +40,10 @@ _BATCH_LIMIT = 100
 @dataclass(frozen=True)
 class PollingOptions:
     poll_timeout: float = 10.0  # seconds one long poll may wait for news
-    shutdown_grace: float = 3.0  # seconds a stop waits for answers under way before abandoning them
-    confirm_timeout: float = 1.0  # seconds the last getUpdates of a stop may take to confirm what was handled
+    # Seconds a stop gives answers under way to finish, and the final confirmation of what was handled
+    # to get through (it is retried within them).
+    shutdown_grace: float = 3.0
+    confirm_timeout: float = 1.0  # seconds one attempt at that confirmation may take
     conflict_alarm_after: int = 3  # consecutive 409s before the operator is told another poller runs
     conflict_alarm_every: float = 60.0  # seconds between repeats of that message while it lasts
     retry_min: float = 0.5  # first back-off after a failed poll; doubles up to retry_max
@@ -83,6 +85,7 @@ class ConfirmingPoller:
         self._in_flight: dict[int, asyncio.Task] = {}
         self._chat_tail: dict[Hashable, asyncio.Task] = {}
         self._highest_seen: int | None = None
+        self._confirmed = 0  # the offset of the last getUpdates that got through: every update below it is confirmed
         self._progress = asyncio.Event()
 
     @property
@@ -143,7 +146,7 @@ class ConfirmingPoller:
             conflicts = 0
             delay = self.options.retry_min
             if offset is not None:
-                self.journal.confirmed(offset)
+                self._note_confirmed(offset)
             for update in updates:
                 self.journal.check_sequence(update.update_id)
                 if self._highest_seen is not None and update.update_id <= self._highest_seen:
@@ -210,8 +213,14 @@ class ConfirmingPoller:
             self.journal.mark(update_id)
         self._progress.set()
 
+    def _note_confirmed(self, offset: int) -> None:
+        self._confirmed = max(self._confirmed, offset)
+        self.journal.confirmed(offset)
+
     async def _finish(self) -> None:
-        """Give answers under way a moment, abandon the rest unconfirmed, and confirm what finished."""
+        """Give answers under way a moment, abandon the rest unconfirmed, and confirm what finished,
+        all within the stop's grace period."""
+        deadline = asyncio.get_running_loop().time() + self.options.shutdown_grace
         offset = self.offset
         if self._in_flight:
             await asyncio.wait(self._in_flight.values(), timeout=self.options.shutdown_grace)
@@ -222,16 +231,45 @@ class ConfirmingPoller:
             if abandoned:
                 await asyncio.wait(abandoned.values())
                 log.warning("stopped with %d update(s) unanswered; Telegram will deliver them again", len(abandoned))
-        if offset is None:
-            return
-        try:
-            # Bounded: a stop must not wait out the retries of an unreachable server.
-            await asyncio.wait_for(
-                self.application.bot.get_updates(offset=offset, limit=1, timeout=0), self.options.confirm_timeout
-            )
-            self.journal.confirmed(offset)
-        except (TelegramError, asyncio.TimeoutError) as exc:
-            log.warning("could not confirm the last handled updates (%s); they may be answered again", exc or "timed out")
+        if offset is not None and offset > self._confirmed:
+            await self._confirm_on_stop(offset, deadline)
+
+    async def _confirm_on_stop(self, offset: int, deadline: float) -> None:
+        """One getUpdates from ``offset``, so Telegram forgets the updates handled below it. A failed
+        attempt is retried until ``deadline`` (at least one attempt is made, bounded: a stop must not
+        wait out an unreachable server). Should none get through, the handled-updates journal still
+        keeps the next start from answering those updates again."""
+        loop = asyncio.get_running_loop()
+        delay = self.options.retry_min
+        attempt_timeout = self.options.confirm_timeout
+        while True:
+            try:
+                await asyncio.wait_for(
+                    self.application.bot.get_updates(offset=offset, limit=1, timeout=0), attempt_timeout
+                )
+            except (InvalidToken, Forbidden) as exc:
+                failure = exc
+                break  # retrying cannot help
+            except RetryAfter as exc:
+                failure, pause = exc, _seconds(exc.retry_after)
+            except (TelegramError, asyncio.TimeoutError) as exc:
+                failure, pause = exc, delay
+                delay = min(delay * 2, self.options.retry_max)
+            else:
+                self._note_confirmed(offset)
+                return
+            remaining = deadline - loop.time()
+            if pause >= remaining:
+                break
+            await asyncio.sleep(pause)
+            attempt_timeout = min(self.options.confirm_timeout, deadline - loop.time())
+        log.warning(
+            "could not confirm the last handled updates (%s); %s",
+            str(failure) or type(failure).__name__,
+            "the handled-updates journal keeps them from being answered again"
+            if self.journal.path is not None
+            else "they may be answered again",
+        )
 
 
 def _seconds(period: object) -> float:

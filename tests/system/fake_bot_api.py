@@ -253,6 +253,8 @@ class FakeBotApi:
         self.offsets: list[int | None] = []  # the offset of every getUpdates, in arrival order
         self.confirmed_up_to = 0  # every update_id below this has been confirmed
         self.left_chats: list[int] = []
+        self._handling = 0  # requests being handled right now
+        self._last_request = 0.0  # time.monotonic() when the latest request arrived
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -508,6 +510,15 @@ class FakeBotApi:
         with self._lock:
             return len(self._pending)
 
+    def wait_until_quiet(self, quiet: float = 0.5, timeout: float = 10.0) -> None:
+        """Wait until no request is being handled and none has arrived for ``quiet`` seconds. After a
+        bot process is killed, a request it sent just before may still be on its way through the
+        server: what the server records is final only once it is quiet."""
+        def settled() -> bool:
+            with self._lock:
+                return self._handling == 0 and time.monotonic() - self._last_request >= quiet
+        self.wait_for(settled, timeout)
+
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
         """Poll ``predicate`` until it returns something truthy; return that, or raise TimeoutError."""
         deadline = time.monotonic() + timeout
@@ -522,6 +533,16 @@ class FakeBotApi:
     # --- request handling --------------------------------------------------------------------------
 
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            self._handling += 1
+            self._last_request = time.monotonic()
+        try:
+            return await self._answer_method(request)
+        finally:
+            with self._lock:
+                self._handling -= 1
+
+    async def _answer_method(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         try:
             params = await _read_params(request)

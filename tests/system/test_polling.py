@@ -59,6 +59,11 @@ def replies_by_chat(api: FakeBotApi) -> dict[int, list[str]]:
 
 def test_every_update_handled_once_in_order_per_chat_through_getupdates_faults(fake_api: FakeBotApi) -> None:
     fake_api.faults.methods = frozenset({"getUpdates"})
+    # Every getUpdates draws from this seed in turn, whichever call it is. With seed 7 the 2nd draw is a
+    # drop and the 4th a 500, and the run makes at least 8 calls (3 conflicts, 2 hangs, 3 batches of 100),
+    # so both kinds are always met. No run of more than 6 faulted draws occurs in its first 5,000, so
+    # the stop's retried confirmation (about a dozen attempts in its grace period) always gets through.
+    fake_api.faults.reseed(7)
     fake_api.faults.server_error_fraction = 0.15
     fake_api.faults.drop_fraction = 0.15
     fake_api.faults.hang_get_updates = 2
@@ -76,6 +81,35 @@ def test_every_update_handled_once_in_order_per_chat_through_getupdates_faults(f
     assert fake_api.pending_updates() == 0  # the final poll confirmed everything
     outcomes = {c.outcome for c in fake_api.calls_of("getUpdates")}
     assert {"server_error", "dropped", "conflict", "hung"} <= outcomes
+
+
+def test_a_stop_retries_the_final_confirmation_until_it_gets_through(fake_api: FakeBotApi, caplog: pytest.LogCaptureFixture) -> None:
+    """The update still being answered when the stop comes keeps the offset at itself, so only the
+    stop's own getUpdates can confirm it; the first three of those are refused."""
+    handled: list[tuple[int, str]] = []
+    slow_chat = 7
+
+    async def scenario() -> None:
+        gate = {slow_chat: asyncio.Event()}
+        app = echo_application(fake_api, handled, gate)
+        fake_api.private_text(slow_chat, "slow")
+        quick = [fake_api.private_text(200 + n, f"quick{n}") for n in range(3)]
+
+        def answered_but_the_slow_one() -> bool:
+            if not all(fake_api.replies_to(m) for m in quick):
+                return False
+            fake_api.faults.conflict_get_updates = 3  # only the stop's confirmation polls from here on
+            gate[slow_chat].set()  # finishes within the stop's grace period
+            return True
+
+        await run_until(fake_api, app, answered_but_the_slow_one)
+
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.polling"):
+        asyncio.run(scenario())
+    assert len(handled) == 4
+    assert [c.outcome for c in fake_api.calls_of("getUpdates")][-4:] == ["conflict"] * 3 + ["ok"]
+    assert fake_api.pending_updates() == 0
+    assert "could not confirm" not in caplog.text
 
 
 def test_offset_never_passes_an_unfinished_update(fake_api: FakeBotApi) -> None:
@@ -116,7 +150,7 @@ def test_persistent_conflict_tells_the_operator_and_polling_resumes(fake_api: Fa
             fake_api.faults.conflict_get_updates = 0
         return bool(fake_api.replies_to(question))
 
-    with caplog.at_level(logging.INFO, logger="bot.polling"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram.polling"):
         asyncio.run(run_until(fake_api, app, lift_conflict_after_alarm))
     alarms = [r for r in caplog.records if "another instance" in r.getMessage()]
     assert len(alarms) == 1 and alarms[0].levelno == logging.ERROR
