@@ -8,17 +8,20 @@ and every stand-in server's calls, so the security test can scan all of it for t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
+from bot.settings import PROJECT_ROOT
 from fake_bot_api import FakeBotApi
 
 # Environment variables that could send the bot's traffic anywhere but loopback, or configure it from
@@ -147,3 +150,32 @@ class SessionRecord:
         if wait:
             bot.wait_until_polling(timeout)
         return bot
+
+    @contextlib.contextmanager
+    def serving(self, home: Path, settings: dict[str, Any], timeout: float = 90.0) -> Iterator[tuple[FakeBotApi, BotProcess]]:
+        """A stand-in server and a bot started against it (see ``start_bot``), both stopped on leaving."""
+        api = self.stand_in_server()
+        try:
+            bot = self.start_bot(api, home, settings, timeout=timeout)
+            try:
+                yield api, bot
+            finally:
+                bot.stop()
+        finally:
+            api.stop()
+
+
+def copy_bundled_corpus(home: Path) -> Path:
+    """A copy of the bundled articles in ``home/articles``, for a bot whose corpus a test changes."""
+    corpus_dir = home / "articles"
+    shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus_dir)
+    return corpus_dir
+
+
+def serving_settings(corpus_dir: Path, **telegram: Any) -> dict[str, Any]:
+    """Settings that serve ``corpus_dir``, with its index cache beside it, and these ``telegram`` ones."""
+    return {
+        "corpus": {"path": str(corpus_dir)},
+        "index": {"cache_dir": str(corpus_dir.parent / "cache")},
+        "telegram": telegram,
+    }

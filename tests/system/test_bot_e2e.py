@@ -8,7 +8,6 @@ a temporary directory, so the admin tests can add files to it. The last test sto
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import yaml
 from bot.settings import PROJECT_ROOT
 from corpus.loader import load_corpus
 
-from bot_process import BotProcess, SessionRecord, bot_env
+from bot_process import BotProcess, SessionRecord, bot_env, copy_bundled_corpus, serving_settings
 from fake_bot_api import BOT_USERNAME, FakeBotApi, group_chat, make_user, private_chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -47,22 +46,10 @@ class Served:
 @pytest.fixture(scope="module")
 def served(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("bot-e2e")
-    corpus_dir = home / "articles"
-    shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus_dir)
-    settings = {
-        "corpus": {"path": str(corpus_dir)},
-        "index": {"cache_dir": str(home / "cache")},
-        "telegram": {"admins": [ADMIN], "upload_max_bytes": UPLOAD_LIMIT},
-    }
-    api = session_record.stand_in_server()
-    try:
-        bot = session_record.start_bot(api, home, settings, timeout=90)
-        try:
-            yield Served(api, bot, corpus_dir)
-        finally:
-            bot.stop()
-    finally:
-        api.stop()
+    corpus_dir = copy_bundled_corpus(home)
+    settings = serving_settings(corpus_dir, admins=[ADMIN], upload_max_bytes=UPLOAD_LIMIT)
+    with session_record.serving(home, settings) as (api, bot):
+        yield Served(api, bot, corpus_dir)
 
 
 # --- helpers -----------------------------------------------------------------------------------------

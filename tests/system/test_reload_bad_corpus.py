@@ -16,10 +16,9 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
 from bot.texts import phrase
 
-from bot_process import SessionRecord
+from bot_process import SessionRecord, copy_bundled_corpus, serving_settings
 from fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -112,24 +111,11 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
 @pytest.fixture(scope="module")
 def bot(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeBotApi, Path, str]]:
     home = tmp_path_factory.mktemp("reload")
-    corpus = home / "articles"
-    shutil.copytree(PROJECT_ROOT / "corpus" / "articles", corpus)
-    settings = {
-        "corpus": {"path": str(corpus)},
-        "index": {"cache_dir": str(home / "cache")},
-        "telegram": {"admins": [ADMIN]},
-    }
-    api = session_record.stand_in_server()
-    try:
-        running = session_record.start_bot(api, home, settings, timeout=90)
-        try:
-            baseline = only_reply(api, api.private_text(1, QUESTION))
-            yield api, corpus, baseline
-            assert running.process.poll() is None, "the bot died along the way"
-        finally:
-            running.stop()
-    finally:
-        api.stop()
+    corpus = copy_bundled_corpus(home)
+    with session_record.serving(home, serving_settings(corpus, admins=[ADMIN])) as (api, running):
+        baseline = only_reply(api, api.private_text(1, QUESTION))
+        yield api, corpus, baseline
+        assert running.process.poll() is None, "the bot died along the way"
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from bot.settings import PROJECT_ROOT, load_settings
 from bot.telegram.uploads import UPLOAD_SUFFIXES, safe_upload_name
 from bot.texts import phrase
 
-from bot_process import SessionRecord
+from bot_process import SessionRecord, copy_bundled_corpus, serving_settings
 from fake_bot_api import DEFAULT_TOKEN, FakeBotApi, make_user, private_chat
 
 pytestmark = pytest.mark.timeout(300)
@@ -57,17 +56,11 @@ def settle(api: FakeBotApi, chat_id: int = ALLOWED_USER) -> None:
 
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "articles"
-    shutil.copytree(PROJECT_ROOT / "corpus" / "articles", target)
-    return target
+    return copy_bundled_corpus(tmp_path)
 
 
 def base_settings(corpus_dir: Path, **telegram: Any) -> dict[str, Any]:
-    return {
-        "corpus": {"path": str(corpus_dir)},
-        "index": {"cache_dir": str(corpus_dir.parent / "cache")},
-        "telegram": {"admins": [ADMIN], **telegram},
-    }
+    return serving_settings(corpus_dir, admins=[ADMIN], **telegram)
 
 
 # --- the allow-list ----------------------------------------------------------------------------------
