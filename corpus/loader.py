@@ -28,7 +28,7 @@ __all__ = ["ARTICLE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "CorpusError", "article
 
 ARTICLE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
-_FIELDS = frozenset({"id", "title", "subtitle", "source", "date", "paragraphs"})
+_FIELDS = frozenset({"id", "title", "subtitle", "source", "date", "paragraphs", "kicker", "byline", "dateline", "captions"})
 _PARAGRAPH_FIELDS = frozenset({"heading", "text"})
 _DISAPPEARED = "the file disappeared while the corpus was being read (deleted meanwhile?)"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -296,7 +296,29 @@ def _article(place: _Place, data: Any) -> Article:
     if not raw_paragraphs:
         raise place.error(f"{name} has no paragraphs", "paragraphs")
     paragraphs = tuple(_paragraph(place, article_id, position, item) for position, item in enumerate(raw_paragraphs))
-    return Article(article_id, title, paragraphs, subtitle=subtitle, source=source, date=date)
+    return Article(
+        article_id,
+        title,
+        paragraphs,
+        subtitle=subtitle,
+        source=source,
+        date=date,
+        kicker=_text_field(place, data, "kicker", name),
+        byline=_text_field(place, data, "byline", name),
+        dateline=_text_field(place, data, "dateline", name),
+        captions=_captions(place, data, name),
+    )
+
+
+def _captions(place: _Place, data: dict, name: str) -> tuple[str, ...]:
+    value = data.get("captions")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise place.error(f"{name}: 'captions' must be a list of text, got {_kind(value)}", "captions")
+    return tuple(item.strip() for item in value if item.strip())
 
 
 def _paragraph(place: _Place, article_id: str, position: int, item: Any) -> Paragraph:
