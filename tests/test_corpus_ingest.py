@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from corpus.ingest import title_and_subtitle
+from corpus.segment import title_and_subtitle
 from corpus.loader import load_corpus
 from corpus.model import Corpus
 

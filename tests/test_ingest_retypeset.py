@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.ingest import ingest_page
+from corpus.ingest import read_page_text
 from corpus.loader import load_corpus
 from corpus.model import Article
 
@@ -102,7 +102,7 @@ def test_retypeset_seed_page_ingests_back(seed_articles: list[Article], width: i
         if place == "above" and next_place == "below" and not before.source:
             pytest.skip("two bodies with nothing printed between them")
     text = page(placed, width, rng)
-    assert shape(ingest_page(text, "retypeset.txt")) == shape(article for article, _ in placed), text
+    assert shape(read_page_text(text, "retypeset.txt")) == shape(article for article, _ in placed), text
 
 
 def test_a_headline_that_fits_the_column_under_a_body_without_attribution_is_found():
@@ -120,7 +120,7 @@ def test_a_headline_that_fits_the_column_under_a_body_without_attribution_is_fou
     lines += ["某市部署城市绿化工作"]
     lines += [line for text in relief for line in typeset(text, 12)]
     lines += ["（据某县民政局）", "某县开展冬季救助"]
-    articles = ingest_page("\n".join(lines) + "\n", "mini.txt")
+    articles = read_page_text("\n".join(lines) + "\n", "mini.txt")
     assert [(a.title, a.source, [p.text for p in a.paragraphs]) for a in articles] == [
         ("某市部署城市绿化工作", None, greening),
         ("某县开展冬季救助", "某县民政局", relief),
