@@ -45,6 +45,7 @@ class Corpus:
 
     articles: tuple[Article, ...]
     files: tuple[str, ...] = ()  # the files they were read from, for fingerprinting
+    warnings: tuple[str, ...] = ()  # files that loaded but look wrong (a raw OCR page saved as .txt)
 
     def paragraphs(self) -> Iterator[tuple[Article, Paragraph]]:
         for article in self.articles:
