@@ -381,6 +381,8 @@ class _Scores:
     ) -> None:
         self.lines = lines
         self.breaks = breaks  # lines right after a byline: something new starts there
+        self.letters = [_letters(line.text) for line in lines]
+        self._heading_cache: dict[int, float] = {}
         self.before, self.after = _columns(lines, headings, breaks | walls)
 
     def overhang(self, i: int) -> float:
@@ -444,8 +446,14 @@ class _Scores:
         return score
 
     def heading(self, i: int, position: int) -> float:
+        # Headings are rarer than text, long ones rarer still.
+        if i not in self._heading_cache:
+            self._heading_cache[i] = self._heading(i)
+        return self._heading_cache[i] - 0.4 * position
+
+    def _heading(self, i: int) -> float:
         line = self.lines[i]
-        score = -1.5 - 0.4 * position  # headings are rarer than text, long ones rarer still
+        score = -1.5
         if line.inner_sentence_end:
             score -= 6.0
         text = line.text.rstrip(_CLOSERS)
@@ -478,12 +486,12 @@ class _Scores:
     def restated(self, i: int) -> bool:
         """Whether most of the line is printed again in the text around it (a headline's words
         in the lede under or above it)."""
-        text = _letters(self.lines[i].text)
+        text = self.letters[i]
         if len(text) < RESTATED_MIN_CHARS:
             return False
         grams = {text[k : k + 4] for k in range(len(text) - 3)}
         low, high = max(0, i - RESTATED_WINDOW), min(len(self.lines), i + 1 + RESTATED_WINDOW)
-        around = "".join(_letters(self.lines[k].text) if k != i else "|" for k in range(low, high))
+        around = "".join(self.letters[k] if k != i else "|" for k in range(low, high))
         found = sum(gram in around for gram in grams)
         return found >= RESTATED_SHARE * len(grams)
 
