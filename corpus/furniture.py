@@ -160,7 +160,7 @@ def starts_with_dateline(text: str) -> bool:
 _LEDE_OPENER = re.compile(
     r"^(近日|日前|近期|前不久|昨天|昨日|今天|今日|本周|上周|本月|"
     rf"(?:今年|去年|年初|入夏|入冬|入汛|[{_DIGITS}{_CN_NUMERALS}]{{1,2}}月)以来|"
-    rf"[{_DIGITS}{_CN_NUMERALS}]{{1,3}}月[{_DIGITS}{_CN_NUMERALS}]{{1,3}}日|"
+    rf"自?[{_DIGITS}{_CN_NUMERALS}]{{1,3}}月[{_DIGITS}{_CN_NUMERALS}]{{1,3}}日|"
     r"记者从|记者日前从|本报讯|新华社)"
 )
 

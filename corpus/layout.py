@@ -471,13 +471,19 @@ class _Scores:
             score += _clip(20.0 * (height - 1.1), -2.0, 4.0)
         if len(line.text) > 40:
             score -= 0.2 * (len(line.text) - 40)
+        if _opens_subtitle(line):
+            score += 2.0
         if line.opens_dateline:
             score -= 8.0
         elif opens_like_a_lede(line.text):
             score -= 3.0  # 近日，… opens a story's text, not its headline
         commas = sum(line.text.count(mark) for mark in "，,")
         score -= 1.0 * max(0, commas - 1)
-        if i + 1 < len(self.lines) and opens_like_a_lede(self.lines[i + 1].text):
+        if i + 1 < len(self.lines) and _opens_subtitle(self.lines[i + 1]):
+            score += 3.0  # the line over a subtitle is its title
+        if i + 1 < len(self.lines) and self.lines[i + 1].opens_dateline:
+            score += 3.0  # a dateline opens an article: right above it stands its headline
+        elif i + 1 < len(self.lines) and opens_like_a_lede(self.lines[i + 1].text):
             score += 1.0  # a news story opens right under its headline
         if self.restated(i):
             score += 1.5  # a lede restates its headline; a line of text is rarely printed twice
@@ -503,19 +509,23 @@ class _Scores:
             return False
         return _word_spans(left, right)
 
-    def ends_paragraph(self, i: int) -> float:
-        """Evidence from line ``i`` itself that the paragraph it belongs to ends with it."""
+    def ends_paragraph(self, i: int, alone: bool = False) -> float:
+        """Evidence from line ``i`` itself that the paragraph it belongs to ends with it. A paragraph
+        of that one line (``alone``) is short by nature: its shortness says nothing."""
         line = self.lines[i]
         score = 1.5 if line.ends_sentence else (0.3 if line.ends_clause else -6.0)
         if line.ends_open or line.leaves_open:
             score -= 4.0
-        if line.ends_sentence or line.ends_clause:
-            printed = line.printed
-            if printed.right_gap is not None:
-                score += _clip(printed.right_gap - 0.8, -1.0, 2.5)
-            else:
-                score += _clip(self.before[i] - line.full_width - 1.0, -1.0, 2.5)
+        if (line.ends_sentence or line.ends_clause) and not alone:
+            score += self.short_of_column(i)
         return score
+
+    def short_of_column(self, i: int) -> float:
+        """A line that stops short of its column's end: the last line of something."""
+        line = self.lines[i]
+        if line.printed.right_gap is not None:
+            return _clip(line.printed.right_gap - 0.8, -1.0, 2.5)
+        return _clip(self.before[i] - line.full_width - 1.0, -1.0, 2.5)
 
     def starts_block(self, i: int) -> float:
         """Evidence from line ``i`` itself that it starts something new (an indented first line)."""
@@ -541,12 +551,17 @@ class _Scores:
                 score += 0.7
         if line.opens_dateline or line.is_attribution:
             score += 4.0
+        elif _LABEL.match(line.text):
+            score += 1.0  # 问：… 答：… a speaker's or a question's label opens its paragraph
         return score
 
     def heading_ends(self, i: int) -> float:
-        """A heading's last line does not run on."""
+        """A heading's last line does not run on: no mark that leads on, no preposition, conjunction
+        or particle (至, 和, 的) waiting for its word."""
         line = self.lines[i]
-        return -5.0 if line.ends_open or line.leaves_open else 0.0
+        if line.ends_open or line.leaves_open:
+            return -5.0
+        return -3.0 if _ends_wanting(line.text) else 0.0
 
     def transition(self, i: int, previous: str, current: str) -> float:
         broken = -6.0 if i in self.breaks else 0.0
@@ -568,16 +583,18 @@ class _Scores:
         if self.splits_word(i) and i not in self.breaks:
             return -3.0 + (self.heading_ends(i - 1) if previous in HEADING_STATES else self.ends_paragraph(i - 1))
         if i in self.breaks:
-            ends = self.heading_ends(i - 1) if previous in HEADING_STATES else self.ends_paragraph(i - 1)
+            ends = self.heading_ends(i - 1) if previous in HEADING_STATES else self.ends_paragraph(i - 1, previous == FIRST)
             return 6.0 + ends
         if previous in (FIRST, CONTINUING):
             # A heading is as wide as it is: its shortness is barely a sign, and no indentation.
             starts = self.starts_block(i)
             if current == HEADING_STATES[0]:
                 starts = _clip(starts, 0.0, 1.0)
+                if _opens_subtitle(self.lines[i]):
+                    starts -= 5.0  # a subtitle goes on from its title; it starts no heading
             elif current == FIRST:
                 starts -= 0.7  # paragraphs run to several lines: a break needs evidence
-            return self.ends_paragraph(i - 1) + starts
+            return self.ends_paragraph(i - 1, alone=previous == FIRST) + starts
         if previous in HEADING_STATES:
             score = self.heading_ends(i - 1)
             if current == FIRST:
@@ -616,6 +633,12 @@ class _Scores:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_LABEL = re.compile(r"^[\u3400-\u9fff]{1,3}[：:]")
+
+
+def _opens_subtitle(line: Line) -> bool:
+    """——… is how a subtitle opens."""
+    return line.text.startswith(("—", "－")) and not line.inner_sentence_end and len(line.text) <= 40
 _NOT_LETTER = re.compile(r"[\W_]+")
 
 
@@ -633,9 +656,20 @@ def _word_spans(left: str, right: str) -> bool:
     for word in jieba.cut(left + right, HMM=False):
         end = position + len(word)
         if position < len(left) < end:
-            return True
+            return len(set(word)) > 1  # not a doubled character (问问), which a break makes by chance
         position = end
     return False
+
+
+@lru_cache(maxsize=8192)
+def _ends_wanting(text: str) -> bool:
+    """Whether the text ends in a word that cannot end a phrase: a preposition, a conjunction, a
+    structural particle."""
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    words = [pair for pair in jieba.posseg.cut(text[-6:]) if pair.flag != "x"]
+    return bool(words) and (words[-1].flag in ("p", "c") or words[-1].flag.startswith("u"))
 
 
 def _logsumexp(values: list[float]) -> float:

@@ -7,14 +7,13 @@ and what it set aside (bylines, captions, page headers and footers). Here they b
    dateline (本报讯, 新华社…电) and before a standalone byline (本报记者 …), taking any heading right
    above it along as its headline.
 2. **Headline or subheading.** A heading with no paragraph above it, or none below it, before such a
-   break is a headline. Each heading between two paragraphs is weighed: set across columns (wider
-   than the column, taller glyphs), several lines, a lede opening right under it (近日，…), restating
-   the lede of the body above it (a headline printed under its body), ending in ！ or ？, opening with
-   a place or an organisation (山东：…) speak for a headline; a series of headings of one shape in one
-   text speaks for subheadings. So does the text: a subheading's section continues the text above it
-   (the same places, names and terms, by tf-idf over the page's sections); a headline's body starts
-   something else. Every combination of readings is scored and the best taken; the margin to the
-   best reading with one heading read the other way is that heading's confidence.
+   break is a headline. Each heading between two paragraphs is weighed on its own evidence: set
+   across columns (wider than the column, taller glyphs), several lines, a subtitle (——…) under it,
+   a lede opening right under it (近日，…), restating a lede (the first paragraph under it, or above
+   it when the text above has no headline of its own: a headline printed under its body), ending in
+   ！ or ？, opening with a place or an organisation (山东：…) speak for a headline; one of a series of
+   headings of one shape in one text speaks for subheadings. The sum's distance from zero is the
+   decision's confidence.
 3. **Bodies.** Headlines and breaks cut the paragraphs into bodies: two bodies separated only by a
    headline are two articles.
 4. **Which body a headline heads.** Each headline goes to the body it shares the most distinctive
@@ -23,21 +22,20 @@ and what it set aside (bylines, captions, page headers and footers). Here they b
    headline printed under its body, the next one's right below it) is first cut where the best body
    changes.
 5. **Kicker, title and subtitle.** With glyph heights, the tallest lines are the title; above it a
-   kicker, below it a subtitle. From text alone: a first line that runs on (ends in a verb or
-   preposition, or the body repeats the two lines joined) continues into the title; a short first
-   line without a subject over a line that names one is a kicker; otherwise a second line is the
-   subtitle.
+   kicker, below it a subtitle. From text alone: a first line that runs on (the body repeats the two
+   lines joined, or it holds a subject and a verb waiting for the object the next line brings)
+   continues into the title; a first line that is shorter, names no subject while the next does, and
+   shares no words with the lede (a title restates its lede) is a kicker; otherwise a second line is
+   the subtitle.
 
 Nothing here knows any string of any particular page.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -53,29 +51,27 @@ from corpus.layout import Block, Doubt, PageLayout, UNSURE_BELOW
 from corpus.sentences import split_sentences
 from corpus.text import join_lines
 
-# Readings of this many free headings at most are searched exhaustively; beyond, one at a time.
-MAX_EXHAUSTIVE_HEADINGS = 12
 # A headline is wider than its column when set across columns; a subheading fits its column.
 ACROSS_COLUMNS = 1.5
 SOMEWHAT_WIDER = 1.15
 # Taller glyphs than the body text by this much mark a headline.
 HEADLINE_HEIGHT = 1.25
-# A heading under a body that shares at least this many words, and this share of its words, with
-# the body's opening paragraph restates that lede: it is the body's headline.
-LEDE_ECHO_WORDS = 3
-LEDE_ECHO_SHARE = 0.6
-# How much a subheading's section is expected to share with the text above it (tf-idf cosine over the
-# page's sections), and how much each unit of difference counts.
-CONTINUITY_EXPECTED = 0.10
-CONTINUITY_WEIGHT = 12.0
+# A headline restates its lede: the share of its two-letter runs found in the lede counts this much
+# per unit above (or below) what a subheading's words share with its section by chance.
+RESTATE_EXPECTED = 0.5
+RESTATE_WEIGHT = 4.0
 
 # jieba part-of-speech tags of a word that needs a complement after it: verbs (not verbal nouns such
 # as 建设, which end titles), prepositions, conjunctions and structural particles (u, uj, ude...).
 # A headline line ending in one runs on into the next line.
 _RUNS_ON_TAGS = frozenset({"v", "p", "c"})
+# Kicker over title needs this much evidence (see _kicker_evidence).
+KICKER_EVIDENCE = 2.0
 # Places and organisations: the subject a news title opens with.
 _SUBJECT_TAGS = frozenset({"ns", "nt"})
-_MARKS = re.compile(r"[，、：；！？“”‘’《》（）—…,:;!?()]")
+# The marks that give a heading its shape (quotes are decoration: “秒到账” and 秒到账 are alike).
+_MARKS = re.compile(r"[，、：；！？《》（）—…,:;!?()]")
+_NOT_LETTER = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -239,45 +235,13 @@ def _shape(text: str) -> tuple[int, str]:
     return len(text), "".join(_MARKS.findall(text))
 
 
-class _Continuity:
-    """tf-idf cosine between runs of paragraphs, with idf over the page's sections."""
-
-    def __init__(self, items: list[_Item]) -> None:
-        self.items = items
-        sections: list[list[int]] = []
-        for index, item in enumerate(items):
-            if item.kind == "paragraph":
-                if sections and sections[-1][-1] == index - 1 and items[index - 1].kind == "paragraph":
-                    sections[-1].append(index)
-                else:
-                    sections.append([index])
-        self.counts = {index: Counter(_words(items[index].text)) for index, item in enumerate(items) if item.kind == "paragraph"}
-        frequency: Counter[str] = Counter()
-        for section in sections:
-            frequency.update(set().union(*(self.counts[i] for i in section)))
-        total = max(1, len(sections))
-        self.idf = {word: math.log((total + 1) / (count + 0.5)) for word, count in frequency.items()}
-
-    def vector(self, indices: list[int]) -> dict[str, float]:
-        counts: Counter[str] = Counter()
-        for index in indices:
-            counts.update(self.counts.get(index, {}))
-        return {word: (1 + math.log(count)) * self.idf.get(word, 0.0) for word, count in counts.items()}
-
-    def similarity(self, above: list[int], below: list[int]) -> float:
-        a, b = self.vector(above), self.vector(below)
-        dot = sum(weight * b.get(word, 0.0) for word, weight in a.items())
-        norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-        return dot / norm if norm else 0.0
-
-
 def _headline_evidence(items: list[_Item], index: int, siblings: list[int]) -> float:
     """Log-odds, from the heading itself and its surroundings, that it is a headline (not a subheading)."""
     item = items[index]
     block = item.block
     widest = max(line.width for line in block.lines)
     ratio = widest / block.column if block.column else 1.0
-    evidence = -1.0
+    evidence = -0.5
     if ratio >= ACROSS_COLUMNS:
         evidence += 2.5
     elif ratio >= SOMEWHAT_WIDER:
@@ -286,114 +250,75 @@ def _headline_evidence(items: list[_Item], index: int, siblings: list[int]) -> f
         evidence += 2.5
     if len(block.lines) > 1:
         evidence += 1.0
+    if any(line.text.startswith(("—", "－")) for line in block.lines[1:]):
+        evidence += 2.5  # a subtitle under it: subheadings have none
     following = next((items[k] for k in range(index + 1, len(items)) if items[k].kind == "paragraph"), None)
     if following is not None and opens_like_a_lede(following.text):
         evidence += 1.5
-    if _echoes_lede_above(items, index):
-        evidence += 2.0
+    # A headline restates its lede (the body's first paragraph, under it or, for a headline printed
+    # under its body, above it); a subheading sums up its section in words of its own.
+    restated = _share(item.text, following.text) if following is not None else 0.0
+    lede_above = _lede_above(items, index)
+    if lede_above is not None:
+        restated = max(restated, _share(item.text, lede_above))
+    evidence += _clip(RESTATE_WEIGHT * (restated - RESTATE_EXPECTED), -1.5, 2.0)
     if item.text.rstrip("”’」』）)").endswith(("！", "？", "!", "?")):
         evidence += 0.5
     tagged = _tagged(item.text)
     if tagged and tagged[0][1] in _SUBJECT_TAGS:
-        evidence += 1.0
+        evidence += 1.5  # news titles open with their subject: a place, an organisation
     if re.match(r"^[^，：:]{2,8}[：:]", item.text):
         evidence += 0.5
     length, marks = _shape(item.text)
     for other in siblings:
-        if other == index:
-            continue
         other_length, other_marks = _shape(items[other].text)
         if abs(other_length - length) <= 3 and other_marks == marks and marks:
-            evidence -= 1.5
+            evidence -= 1.5  # one of a series of subheadings set alike
             break
     return evidence
 
 
-def _echoes_lede_above(items: list[_Item], index: int) -> bool:
-    """Whether the heading repeats most of the opening paragraph of the text above it: a headline
-    printed under its body does (headlines restate their lede); a subheading sums up what follows."""
+def _clip(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _share(heading: str, text: str) -> float:
+    """The share of the heading's two-letter runs that the text holds."""
+    heading, text = _NOT_LETTER.sub("", heading), _NOT_LETTER.sub("", text)
+    pairs = {heading[k : k + 2] for k in range(len(heading) - 1)}
+    return sum(pair in text for pair in pairs) / len(pairs) if pairs else 0.0
+
+
+def _lede_above(items: list[_Item], index: int) -> str | None:
+    """The first paragraph of the text right above the heading, when that text has no heading of its
+    own above it (it may be this heading's body, printed above its headline)."""
     lede = None
     for above in range(index - 1, -1, -1):
-        if items[above].kind != "paragraph":
-            if items[above].kind == "attribution" or lede is not None:
-                break
-            continue
+        kind = items[above].kind
+        if kind == "heading":
+            return None
+        if kind == "attribution":
+            break
         lede = items[above].text
         if items[above].starts_article:
             break
-    if lede is None:
-        return False
-    words = set(_words(items[index].text))
-    shared = sum(word in lede for word in words)
-    return shared >= LEDE_ECHO_WORDS and shared >= LEDE_ECHO_SHARE * len(words)
+    return lede
 
 
 def _decide_headings(items: list[_Item], doubts: list[Doubt]) -> dict[int, bool]:
     """Heading item -> True for a headline, False for a subheading."""
     breaks = _breaks(items)
     labels: dict[int, bool] = {}
-    free: list[int] = []
-    segment_of: dict[int, tuple[int, int]] = {}
     for start, end in zip(breaks, breaks[1:]):
         paragraphs = [k for k in range(start, end) if items[k].kind == "paragraph"]
-        for k in range(start, end):
-            if items[k].kind != "heading":
-                continue
-            segment_of[k] = (start, end)
+        headings = [k for k in range(start, end) if items[k].kind == "heading"]
+        for k in headings:
             if not paragraphs or k < paragraphs[0] or k > paragraphs[-1]:
-                labels[k] = True
-            else:
-                free.append(k)
-    if not free:
-        return labels
-    continuity = _Continuity(items)
-    evidence = {}
-    for k in free:
-        start, end = segment_of[k]
-        siblings = [j for j in range(start, end) if items[j].kind == "heading" and j != k]
-        evidence[k] = _headline_evidence(items, k, siblings)
-
-    def score(reading: dict[int, bool]) -> float:
-        total = 0.0
-        for k in free:
-            if reading[k]:
-                total += evidence[k]
+                labels[k] = True  # nothing of its own text above it, or below it
                 continue
-            start, _ = segment_of[k]
-            top = max([start] + [j + 1 for j in range(start, k) if items[j].kind == "heading" and (labels.get(j) or reading.get(j))])
-            above = [j for j in range(top, k) if items[j].kind == "paragraph"]
-            below = []
-            for j in range(k + 1, segment_of[k][1]):
-                if items[j].kind == "heading":
-                    break
-                if items[j].kind == "paragraph":
-                    below.append(j)
-            total += CONTINUITY_WEIGHT * (continuity.similarity(above, below) - CONTINUITY_EXPECTED)
-        return total
-
-    if len(free) <= MAX_EXHAUSTIVE_HEADINGS:
-        best_reading, best = None, -math.inf
-        scored = []
-        for choice in itertools.product((False, True), repeat=len(free)):
-            reading = dict(zip(free, choice))
-            value = score(reading)
-            scored.append((value, choice))
-            if value > best:
-                best_reading, best = reading, value
-        for position, k in enumerate(free):
-            flipped = max(value for value, choice in scored if choice[position] != best_reading[k])
-            _note_heading(items, k, best_reading[k], best - flipped, doubts)
-    else:
-        best_reading = {k: evidence[k] > 0 for k in free}
-        for _ in range(3):
-            for k in free:
-                with_head = score({**best_reading, k: True})
-                with_sub = score({**best_reading, k: False})
-                best_reading[k] = with_head > with_sub
-        for k in free:
-            margin = abs(score({**best_reading, k: True}) - score({**best_reading, k: False}))
-            _note_heading(items, k, best_reading[k], margin, doubts)
-    labels.update(best_reading)
+            evidence = _headline_evidence(items, k, [j for j in headings if j != k])
+            labels[k] = evidence > 0
+            _note_heading(items, k, labels[k], abs(evidence), doubts)
     return labels
 
 
@@ -528,11 +453,6 @@ def _assign_headlines(bodies: list[_Body], headlines: list[_Headline], doubts: l
 # --- kicker, title and subtitle -----------------------------------------------------------------
 
 
-def _runs_on(line: str) -> bool:
-    words = _tagged(line)
-    return bool(words) and (words[-1][1] in _RUNS_ON_TAGS or words[-1][1].startswith("u"))
-
-
 def _names_subject(line: str) -> bool:
     return any(flag in _SUBJECT_TAGS for _, flag in _tagged(line)) or bool(re.match(r"^[^，：:]{2,8}[：:]", line))
 
@@ -550,36 +470,74 @@ def _kicker_title_subtitle(headline: _Headline, body: str, doubts: list[Doubt]) 
         subtitle = join_lines(lines[last + 1 :]) if last + 1 < len(lines) else None
         return kicker, title, subtitle
     kicker = None
-    if len(lines) > 1 and not _runs_on(lines[0]) and _is_kicker(lines[0], lines[1]):
-        kicker = lines.pop(0)
+    if len(lines) > 1:
+        evidence = _kicker_evidence(lines[0], lines[1], body)
+        if evidence >= KICKER_EVIDENCE:
+            kicker = lines.pop(0)
+        if abs(evidence - KICKER_EVIDENCE + 0.5) <= 0.5:
+            reading = f"“{kicker}” read as a kicker over the title" if kicker else f"“{lines[0]}” read as the title, not a kicker"
+            doubts.append(Doubt(headline.first_line, join_lines(list(headline.lines)), reading, 0.6))
     title, subtitle = title_and_subtitle(lines, body)
     return kicker, title, subtitle
 
 
-def _is_kicker(first: str, second: str) -> bool:
-    """A kicker is a short line over the title: shorter by far, without the subject the title names."""
-    return len(first) <= 0.6 * len(second) and _names_subject(second) and not _names_subject(first)
+def _kicker_evidence(first: str, second: str, body: str) -> float:
+    """How much the first of two headline lines reads as a kicker over the title (not the title over
+    a subtitle): it is shorter, names no subject while the line under it does, and its words are not
+    the lede's (a title restates the lede; a kicker names a theme or a rubric)."""
+    if runs_on(first, second, body):
+        return -2.0
+    evidence = 0.0
+    if len(first) <= 0.75 * len(second):
+        evidence += 1.0
+    if _names_subject(first):
+        evidence -= 1.0
+    elif _names_subject(second):
+        evidence += 1.0
+    first_share, second_share = _share(first, body), _share(second, body)
+    if first_share <= 0.3 < second_share:
+        evidence += 2.0 if first_share <= 0.1 else 1.0
+    return evidence
 
 
 def title_and_subtitle(headline_lines: list[str], body: str) -> tuple[str, str | None]:
     """Split a headline's lines into the title and an optional subtitle.
 
-    A line continues the title when the reading runs on: the body repeats the two lines joined, or
-    the line above ends in a word that needs what follows.
+    A line continues the title when the reading runs on (``runs_on``); otherwise the rest is the
+    subtitle (a dash before it dropped).
     """
     title = headline_lines[0]
     rest = list(headline_lines[1:])
-    while rest:
-        joined = join_lines([title, rest[0]])
-        if joined[: len(title) + 2] in body or _runs_on(title):
-            title = joined
-            rest.pop(0)
-        else:
-            break
+    while rest and runs_on(title, rest[0], body):
+        title = join_lines([title, rest.pop(0)])
     subtitle = join_lines(rest) if rest else None
     if subtitle is not None:
         subtitle = subtitle.lstrip("—－-– ") or None
     return title, subtitle
+
+
+def runs_on(line: str, following: str, body: str) -> bool:
+    """Whether a headline line runs on into the next one: the body repeats the two joined, or the line
+    names its subject and ends in a word that needs an object (召开, 部署; a preposition), and the next
+    line, no longer than it, brings that object rather than a subject of its own.
+    """
+    joined = join_lines([line, following])
+    if joined[: len(line) + 2] in body:
+        return True
+    words = [(word, flag) for word, flag in _tagged(line) if flag != "x"]
+    if not words or _opens_with_subject(following) or len(line) > len(following):
+        return False
+    needs_object = words[-1][1] in _RUNS_ON_TAGS or words[-1][1].startswith("u")
+    # A subject and one word after it (民政厅 部署) is no title yet, whatever jieba tags the word.
+    subject = 0
+    while subject < len(words) and words[subject][1] in _SUBJECT_TAGS:
+        subject += 1
+    return subject > 0 and (needs_object or len(words) - subject <= 1)
+
+
+def _opens_with_subject(line: str) -> bool:
+    words = _tagged(line)
+    return bool(words) and words[0][1] in _SUBJECT_TAGS
 
 
 def _title_from_body(body: _Body) -> str:
