@@ -27,6 +27,8 @@ from corpus.sentences import split_sentences
 from corpus.writer import article_yaml
 
 KINDS = ("text", "image", "pdf")
+# A line OCR read with less confidence than this is listed for the user to check.
+OCR_UNSURE_BELOW = 0.8
 # Photos and PDFs are larger than text pages; a cap still keeps a stray huge file out.
 MAX_PAGE_FILE_BYTES = 64 * 1024 * 1024
 
@@ -167,7 +169,12 @@ def _read_lines(lines: list[PrintedLine]) -> tuple[list[Story], list[Doubt], lis
     layout = read_layout(lines)
     stories, doubts = read_stories(layout)
     asides = [SetAside(aside.kind, aside.lines[0].number, aside.text) for aside in layout.asides]
-    unsure = sorted({(d.line, d.decision): d for d in [*layout.doubts, *doubts]}.values(), key=lambda d: d.line)
+    misread = [
+        Doubt(line.number, line.raw.strip(), "OCR was unsure of this line's text", line.ocr_score)
+        for line in lines
+        if line.ocr_score is not None and line.ocr_score < OCR_UNSURE_BELOW
+    ]
+    unsure = sorted({(d.line, d.decision): d for d in [*layout.doubts, *doubts, *misread]}.values(), key=lambda d: d.line)
     return stories, unsure, asides
 
 

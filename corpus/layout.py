@@ -71,6 +71,8 @@ BODY_OVERHANG = 1.5
 RESTATED_MIN_CHARS = 8
 RESTATED_SHARE = 0.75
 RESTATED_WINDOW = 40
+# OCR boxes of body text vary in height (quotes, digits, descenders) up to this ratio to the median.
+BODY_HEIGHT = 1.25
 # A decision whose probability is below this is reported to the user as one to check.
 UNSURE_BELOW = 0.8
 
@@ -103,6 +105,7 @@ class PrintedLine:
     column_width: float | None = None
     height: float | None = None
     ocr_score: float | None = None
+    width: float | None = None  # measured on the page, in body glyphs (else counted from the text)
 
 
 def text_lines(page: str) -> list[PrintedLine]:
@@ -187,6 +190,8 @@ class Line:
 
 def measure(printed: PrintedLine) -> Line:
     text = clean(printed.raw)
+    if printed.width is not None:
+        return Line(printed, text, printed.width, printed.width)
     return Line(printed, text, print_width(text), print_width(text, squeeze=False))
 
 
@@ -286,7 +291,7 @@ def _caption_at(lines: list[Line], index: int) -> int:
         if last.ends_sentence:
             # The credit may stand on the next line by itself.
             follows = lines[index + count] if index + count < len(lines) else None
-            if follows is not None and _is_photo_credit(follows):
+            if follows is not None and (_is_photo_credit(follows) or (caption_ends(follows.text) and len(follows.text) <= 8)):
                 return count + 1
             return count
         if index + count >= len(lines):
@@ -411,8 +416,8 @@ class _Scores:
             # Capped: where the column is misjudged (a narrow passage nearby), other signals decide.
             score -= min(6.0, 3.0 * (over - BODY_OVERHANG))
         height = self.lines[i].printed.height
-        if height is not None and height > 1.15:
-            score -= 20.0 * (height - 1.15)
+        if height is not None and height > BODY_HEIGHT:
+            score -= 20.0 * (height - BODY_HEIGHT)
         return score
 
     def first(self, i: int) -> float:
@@ -468,7 +473,7 @@ class _Scores:
             score -= 1.0  # filling its column exactly, as text does; a heading rarely does
         height = line.printed.height
         if height is not None:
-            score += _clip(20.0 * (height - 1.1), -2.0, 4.0)
+            score += _clip(20.0 * (height - BODY_HEIGHT), -2.0, 4.0)
         if len(line.text) > 40:
             score -= 0.2 * (len(line.text) - 40)
         if _opens_subtitle(line):

@@ -55,7 +55,7 @@ from corpus.text import join_lines
 ACROSS_COLUMNS = 1.5
 SOMEWHAT_WIDER = 1.15
 # Taller glyphs than the body text by this much mark a headline.
-HEADLINE_HEIGHT = 1.25
+HEADLINE_HEIGHT = 1.35
 # A headline restates its lede: the share of its two-letter runs found in the lede counts this much
 # per unit above (or below) what a subheading's words share with its section by chance.
 RESTATE_EXPECTED = 0.5
