@@ -101,7 +101,9 @@ def _pdf_page_lines(document, number: int) -> list[PrintedLine]:
         boxes = _text_layer_boxes(page)
         if sum(len(box.text.strip()) for box in boxes) >= MIN_TEXT_LAYER_CHARS:
             return boxes_to_lines(boxes)
-        bitmap = page.render(scale=PDF_RENDER_DPI / 72)
+        # As fine as OCR takes (its longest side), never finer than the print needs.
+        scale = min(PDF_RENDER_DPI / 72, MAX_IMAGE_SIDE / max(page.get_width(), page.get_height()))
+        bitmap = page.render(scale=scale)
         image = bitmap.to_pil()
         return boxes_to_lines(ocr_boxes(image.convert("RGB")))
     finally:
@@ -168,7 +170,7 @@ def ocr_boxes(image) -> list[TextBox]:
     boxes = []
     for points, text, score in result or []:
         text = _tidy_ocr_text(text)
-        if text and float(score) >= MIN_OCR_SCORE:
+        if text and float(score) >= MIN_OCR_SCORE and not _SPECK.match(text):
             boxes.append((points, text, float(score)))
     return _upright(boxes, image.width / 2, image.height / 2)
 
@@ -177,6 +179,8 @@ def ocr_boxes(image) -> list[TextBox]:
 _LOOK_ALIKES = str.maketrans({"丶": "、", "﹐": "，", "﹒": "．"})
 
 
+# A letter or two and nothing else: a speck, a picture's edge, read as print.
+_SPECK = re.compile(r"^[A-Za-z\W_]{1,2}$")
 # A hyphen between two Han characters is 一 read as a dash.
 _DASH_FOR_ONE = re.compile(r"(?<=[\u3400-\u9fff“‘（《])[-－‐](?=[\u3400-\u9fff])")
 
