@@ -50,6 +50,14 @@ def typeset(text: str, width: float, indent: int = 2) -> list[str]:
     return lines + [line] if line else lines
 
 
+def ocr_spaced(line: str, rng: random.Random) -> str:
+    """The line with, one time in ten, a space inside it where OCR saw a gap."""
+    if rng.random() < 0.1 and len(line) > 4:
+        cut = rng.randrange(1, len(line) - 1)
+        line = f"{line[:cut]} {line[cut:]}"
+    return line
+
+
 def paragraphs(article: dict) -> list[tuple[str | None, str]]:
     """(subheading, text) of each paragraph, as the spec writes them."""
     result = []
@@ -76,10 +84,7 @@ def page_text(spec: dict, width: float, rng: random.Random) -> str:
     out: list[str] = []
 
     def emit(line: str) -> None:
-        if rng.random() < 0.1 and len(line) > 4:
-            cut = rng.randrange(1, len(line) - 1)
-            line = f"{line[:cut]} {line[cut:]}"
-        out.append(line)
+        out.append(ocr_spaced(line, rng))
         if rng.random() < 0.4:
             out.append("")
 

@@ -12,7 +12,6 @@ page tells where one ends.
 from __future__ import annotations
 
 import random
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -20,44 +19,16 @@ import pytest
 from corpus.ingest import read_page_text
 from corpus.loader import load_corpus
 from corpus.model import Article
+from pagemaker import ocr_spaced, typeset
 
 SEED_ARTICLES = Path(__file__).resolve().parent.parent / "corpus" / "articles"
-_NEVER_STARTS_A_LINE = "，。、；：！？”）》…"
-
-
-def _columns(char: str) -> float:
-    if unicodedata.category(char)[0] == "P" or unicodedata.east_asian_width(char) in "WF":
-        return 1.0
-    return 0.5
-
-
-def typeset(text: str, width: int) -> list[str]:
-    """Fill lines to ``width`` columns, the first indented by two; a closing mark never starts a line."""
-    lines: list[str] = []
-    line, used, limit, index = "", 0.0, width - 2, 0
-    while index < len(text):
-        char = text[index]
-        if used + _columns(char) > limit and line:
-            if char in _NEVER_STARTS_A_LINE and len(line) > 1:
-                index -= 1  # the character before it moves down with it
-                line = line[:-1]
-            lines.append(line)
-            line, used, limit = "", 0.0, width
-            continue
-        line += char
-        used += _columns(char)
-        index += 1
-    return lines + [line] if line else lines
 
 
 def page(articles: list[tuple[Article, str]], width: int, rng: random.Random) -> str:
     out: list[str] = []
 
     def emit(line: str) -> None:
-        if rng.random() < 0.1 and len(line) > 4:
-            cut = rng.randrange(1, len(line) - 1)
-            line = f"{line[:cut]} {line[cut:]}"
-        out.append(line)
+        out.append(ocr_spaced(line, rng))
         if rng.random() < 0.6:
             out.append("")
 
