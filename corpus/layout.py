@@ -15,8 +15,10 @@ close is reported with its confidence.
 
 The features, all relative to the page itself:
 
-- **The column width** around each line: the most common line width among its neighbours (before and
-  after it separately, since text narrows around pictures), not the longest.
+- **The column width** around each line: the width most of its neighbours reach (a high quantile of
+  their widths: first lines are indented and last lines short, and one long headline does not move
+  it), before and after it separately, since text narrows around pictures; headings found by a
+  first reading are left out of it. With geometry, the column's own edges.
 - **Indentation**: a paragraph's first line is about two columns shorter than the column below it
   (or, with geometry, starts about two glyphs in); much shorter than that without ending a sentence,
   it is not a first line.
