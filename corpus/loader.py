@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,10 +29,11 @@ __all__ = ["ARTICLE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "CorpusError", "article
 
 ARTICLE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
-_FIELDS = frozenset({"id", "title", "subtitle", "source", "date", "paragraphs"})
+_FIELDS = frozenset({"id", "title", "subtitle", "source", "date", "paragraphs", "kicker", "byline", "dateline", "captions"})
 _PARAGRAPH_FIELDS = frozenset({"heading", "text"})
 _DISAPPEARED = "the file disappeared while the corpus was being read (deleted meanwhile?)"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+log = logging.getLogger(__name__)
 
 
 def load_corpus(path: str | os.PathLike, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
@@ -39,16 +41,19 @@ def load_corpus(path: str | os.PathLike, max_file_bytes: int = DEFAULT_MAX_FILE_
     root = Path(path)
     files = article_files(root)
     articles: list[Article] = []
+    warnings: list[str] = []
     defined_at: dict[str, str] = {}
     for file in files:
-        for article, where in _read_file(file, root, max_file_bytes):
+        for article, where in _read_file(file, root, max_file_bytes, warnings):
             if article.id in defined_at:
                 raise CorpusError(file, f"duplicate article id {article.id!r} (first in {defined_at[article.id]})", where)
             defined_at[article.id] = f"{file}:{where}" if where else str(file)
             articles.append(article)
     if not articles:
         raise CorpusError(root, "the corpus is empty: its files hold no articles")
-    return Corpus(tuple(articles), tuple(str(f) for f in files))
+    for warning in warnings:
+        log.warning("%s", warning)
+    return Corpus(tuple(articles), tuple(str(f) for f in files), tuple(warnings))
 
 
 def article_files(root: Path) -> list[Path]:
@@ -77,7 +82,7 @@ def article_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _read_file(file: Path, root: Path, max_file_bytes: int) -> Iterator[tuple[Article, int | None]]:
+def _read_file(file: Path, root: Path, max_file_bytes: int, warnings: list[str]) -> Iterator[tuple[Article, int | None]]:
     suffix = file.suffix.lower()
     if suffix == ".jsonl":
         yield from _read_jsonl(file, max_file_bytes)
@@ -88,6 +93,13 @@ def _read_file(file: Path, root: Path, max_file_bytes: int) -> Iterator[tuple[Ar
     if suffix in (".yaml", ".yml"):
         yield from _read_yaml(file, text)
     else:
+        looks_raw = raw_ocr_page(text)
+        if looks_raw:
+            warnings.append(
+                f"{file}: this looks like a raw OCR page ({looks_raw}), so it is read as one article of "
+                f"fragments; run `qabot ingest {file}` to split it into articles, and keep the page itself "
+                "outside the corpus folder"
+            )
         yield _read_plain_text(file, root, text), 1
 
 
@@ -227,6 +239,36 @@ def _read_plain_text(file: Path, root: Path, text: str) -> Article:
     return _article(_Place(file, 1), {"id": article_id, "title": title, "paragraphs": paragraphs})
 
 
+# A raw OCR page: at least this many lines, most of them (this share) short, and its blank-line
+# blocks mostly ending mid-sentence (OCR puts blank lines anywhere) or no blocks at all.
+RAW_PAGE_MIN_LINES = 8
+RAW_PAGE_SHORT_LINE = 30
+RAW_PAGE_SHORT_SHARE = 0.8
+_SENTENCE_END = tuple("。！？…!?”’）)")
+
+
+def raw_ocr_page(text: str) -> str | None:
+    """Why a clean-text article file looks like a raw OCR page instead (None if it does not): printed
+    lines, most of them short, without blank lines between paragraphs.
+
+    >>> raw_ocr_page("标题\\n\\n" + "\\n\\n".join(["一段短短的文字。"] * 9)) is None
+    True
+    >>> raw_ocr_page("\\n".join(["近日，某市民政局召", "开会议，总结上半年", "工作。会议要求，各"] * 4))
+    '12 lines, 12 of them short, 1 blank-line blocks, 1 ending mid-sentence'
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < RAW_PAGE_MIN_LINES:
+        return None
+    short = sum(len(line) <= RAW_PAGE_SHORT_LINE for line in lines)
+    if short < RAW_PAGE_SHORT_SHARE * len(lines):
+        return None
+    blocks = _split_blank_lines(text)
+    open_blocks = sum(not block[-1].strip().endswith(_SENTENCE_END) for block in blocks)
+    if len(blocks) > 1 and open_blocks < 0.5 * len(blocks):
+        return None
+    return f"{len(lines)} lines, {short} of them short, {len(blocks)} blank-line blocks, {open_blocks} ending mid-sentence"
+
+
 def _split_blank_lines(text: str) -> list[list[str]]:
     """The runs of non-blank lines, in order."""
     blocks: list[list[str]] = []
@@ -296,7 +338,29 @@ def _article(place: _Place, data: Any) -> Article:
     if not raw_paragraphs:
         raise place.error(f"{name} has no paragraphs", "paragraphs")
     paragraphs = tuple(_paragraph(place, article_id, position, item) for position, item in enumerate(raw_paragraphs))
-    return Article(article_id, title, paragraphs, subtitle=subtitle, source=source, date=date)
+    return Article(
+        article_id,
+        title,
+        paragraphs,
+        subtitle=subtitle,
+        source=source,
+        date=date,
+        kicker=_text_field(place, data, "kicker", name),
+        byline=_text_field(place, data, "byline", name),
+        dateline=_text_field(place, data, "dateline", name),
+        captions=_captions(place, data, name),
+    )
+
+
+def _captions(place: _Place, data: dict, name: str) -> tuple[str, ...]:
+    value = data.get("captions")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise place.error(f"{name}: 'captions' must be a list of text, got {_kind(value)}", "captions")
+    return tuple(item.strip() for item in value if item.strip())
 
 
 def _paragraph(place: _Place, article_id: str, position: int, item: Any) -> Paragraph:

@@ -29,6 +29,10 @@ class Article:
     subtitle: str | None = None
     source: str | None = None  # e.g. 河北省民政厅, from an attribution line （据河北省民政厅）
     date: str | None = None
+    kicker: str | None = None  # the line printed above the headline (引题), e.g. 聚焦民生实事
+    byline: str | None = None  # who wrote it, e.g. 本报记者 王某
+    dateline: str | None = None  # where and when it was filed, e.g. 本报讯, 新华社北京6月1日电
+    captions: tuple[str, ...] = ()  # photo captions printed with it
 
     @property
     def sentence_count(self) -> int:
@@ -41,6 +45,7 @@ class Corpus:
 
     articles: tuple[Article, ...]
     files: tuple[str, ...] = ()  # the files they were read from, for fingerprinting
+    warnings: tuple[str, ...] = ()  # files that loaded but look wrong (a raw OCR page saved as .txt)
 
     def paragraphs(self) -> Iterator[tuple[Article, Paragraph]]:
         for article in self.articles:

@@ -115,6 +115,36 @@ def remove_spaces_in_chinese(text: str) -> str:
     return _SPLIT_NUMBER_IN_CHINESE.sub(lambda match: match.group(0).replace(" ", ""), text)
 
 
+_SPACE_BEFORE_UNIT = re.compile(r"(?<=[0-9])[ ]+(?=[%‰℃])")
+_SPACED_DECIMAL = re.compile(r"([0-9]+)(?:[ ]+\.[ ]*|\.[ ]+)([0-9]+)")
+
+
+def join_spaced_decimals(text: str) -> str:
+    """A decimal number that OCR split with a space beside its point, in Chinese text, is one number.
+
+    >>> join_spaced_decimals("筹集资金9 .6亿元，增长3. 5%，version 2. 3")
+    '筹集资金9.6亿元，增长3.5%，version 2. 3'
+    """
+
+    def join(match: re.Match[str]) -> str:
+        before = text[match.start() - 1 : match.start()]
+        after = text[match.end() : match.end() + 1]
+        if re.match(_CJK, before) or re.match(rf"{_CJK}|[%‰]", after):
+            return f"{match.group(1)}.{match.group(2)}"
+        return match.group(0)
+
+    return _SPACED_DECIMAL.sub(join, text)
+
+
+def attach_units(text: str) -> str:
+    """A percent or degree sign belongs to the number before it, whatever space OCR or a line break put between.
+
+    >>> attach_units("不低于55 %，气温 3 ℃")
+    '不低于55%，气温 3℃'
+    """
+    return _SPACE_BEFORE_UNIT.sub("", text)
+
+
 def clean(text: str) -> str:
     """The whole clean-up, for a title, a heading or a paragraph on one line.
 
@@ -127,7 +157,7 @@ def clean(text: str) -> str:
     text = normalize_keeping_chinese_punctuation(text)
     text = collapse_whitespace(text)
     text = full_width_punctuation_in_chinese(text)
-    return remove_spaces_in_chinese(text)
+    return attach_units(join_spaced_decimals(remove_spaces_in_chinese(text)))
 
 
 def join_lines(lines: list[str]) -> str:

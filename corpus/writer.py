@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
@@ -24,14 +25,16 @@ def article_yaml(article: Article, origin: str | None = None) -> str:
     paragraphs:
     - 第一段。
     """
-    fields: dict[str, object] = {"id": article.id, "title": article.title}
-    for name in ("subtitle", "source", "date"):
+    fields: dict[str, object] = {"id": article.id}
+    for name in ("kicker", "title", "subtitle", "source", "byline", "dateline", "date"):
         value = getattr(article, name)
         if value is not None:
             fields[name] = value
     fields["paragraphs"] = [
         {"heading": p.heading, "text": p.text} if p.heading else p.text for p in article.paragraphs
     ]
+    if article.captions:
+        fields["captions"] = list(article.captions)
     body = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, width=1 << 30, default_flow_style=False)
     header = f"# Written by `qabot ingest` from {origin}.\n" if origin else ""
     return header + body
@@ -58,16 +61,17 @@ def write_atomically(path: Path, text: str) -> bool:
     return True
 
 
-def write_page_articles(articles: tuple[Article, ...], out_dir: Path, page_prefix: str, origin: str) -> list[Path]:
-    """Write one YAML file per article into ``out_dir`` and remove files an earlier run wrote for the
-    same page that this run no longer produces. Returns the files written or already up to date."""
+def write_page_files(files: Iterable[tuple[str, str]], out_dir: Path, page_prefix: str) -> list[Path]:
+    """Write each (name, text) into ``out_dir`` and remove files an earlier run wrote for the same page
+    (``PREFIX-NN-HASH.yaml``) that this run no longer produces. Returns the files written or already
+    up to date."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CorpusError(out_dir, f"cannot create the output directory: {exc.strerror or exc}") from None
     if not out_dir.is_dir():
         raise CorpusError(out_dir, "the output must be a directory")
-    rendered = {out_dir / f"{article.id}.yaml": article_yaml(article, origin) for article in articles}
+    rendered = {out_dir / name: text for name, text in files}
     try:
         for path, text in rendered.items():
             write_atomically(path, text)

@@ -1,4 +1,4 @@
-"""`qabot` subcommands for the corpus: ``ingest`` a raw OCR page into article files, list ``articles``."""
+"""`qabot` subcommands for the corpus: ``ingest`` a newspaper page into article files, list ``articles``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.cli.arguments import global_options
 from bot.settings import Settings
-from corpus.errors import CorpusError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -16,11 +15,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     ingest = commands.add_parser(
         "ingest",
         parents=global_options(),
-        help="turn a raw OCR newspaper page into article files",
-        description="Split a raw OCR page into articles (title, subtitle, source, paragraphs) and write one "
-        "YAML file per article. Running it again on the same page gives the same files.",
+        help="turn a newspaper page (OCR text, a photo or scan, a PDF) into article files",
+        description="Read one newspaper page into articles (title, subtitle, source, byline, paragraphs) and write "
+        "one YAML file per article. The page is OCR text (UTF-8), an image (a phone photo or a scan: .jpg, .png, "
+        ".tif, ...) read by OCR, or a PDF (its text layer, or OCR of each page when it has none). Prints what it "
+        "found and the lines it was unsure of. Running it again on the same page gives the same files.",
     )
-    ingest.add_argument("page", metavar="PAGE.txt", help="the OCR text of one page (UTF-8)")
+    ingest.add_argument("page", metavar="PAGE", help="the page: OCR text (.txt), an image or a PDF")
     ingest.add_argument("--out", metavar="DIR", help="where to write the articles (default: the corpus directory)")
     ingest.set_defaults(handler=run_ingest)
 
@@ -34,22 +35,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.ingest import ingest_page, page_slug
-    from corpus.loader import read_text
-    from corpus.writer import write_page_articles
+    from corpus.ingest import ingest_page
+    from corpus.writer import write_page_files
 
-    page = Path(args.page)
     out = Path(args.out) if args.out else settings.corpus.path
-    text = read_text(page, settings.corpus.max_file_bytes)
-    if not text.strip():
-        raise CorpusError(page, "the page is empty")
-    articles = ingest_page(text, page.name)
-    if not articles:
-        raise CorpusError(page, "no article found on this page (no paragraph ends a sentence)")
-    written = write_page_articles(articles, out, page_slug(page.name), page.name)
+    report = ingest_page(Path(args.page), quiet=args.quiet)
+    write_page_files(((file.name, file.text) for file in report.files), out, report.prefix)
     if not args.quiet:
-        for path, article in zip(written, articles):
-            print(f"{path}  {article.title}  ({len(article.paragraphs)} paragraphs, {article.sentence_count} sentences)")
+        print(f"Wrote {len(report.files)} files into {out}.")
+        print(report.summary())
     return 0
 
 

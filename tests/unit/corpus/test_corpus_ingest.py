@@ -16,7 +16,7 @@ import yaml
 
 from bot.cli.main import main
 from bot.settings import PROJECT_ROOT
-from corpus.ingest import title_and_subtitle
+from corpus.segment import title_and_subtitle
 from corpus.loader import load_corpus
 from corpus.model import Corpus
 
