@@ -22,9 +22,9 @@ from retrieval.chitchat import chitchat_kind
 from retrieval.config import AnswerConfig
 from retrieval.highlight import candidate_spans, choose_highlight
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import detect_language, english_words, is_question_word, question_type
+from retrieval.question import asked_words, detect_language, english_words, question_type
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
-from retrieval.typing_variants import Vocabulary, abbreviation_words, shared_character_words
+from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, shared_character_words
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +205,18 @@ class Answerer:
         if self.coverage(terms, best.paragraph_id) < floor:
             return Answer(question, False, language, reason="no_match")
         if self.config.near_miss:
-            from retrieval.near_miss import missing_answer
+            from retrieval.near_miss import KIND_MARGIN, missing_answer
 
-            if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id)):
-                related = self._alternative(best)
-                return Answer(question, False, language, reason="not_stated", related=related)
+            # A sentence nearly as good that holds the kind of answer asked for beats one that does not.
+            close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
+            for candidate in [best, *close]:
+                if not missing_answer(text, kind, candidate.text, self._article_text(candidate.paragraph_id)):
+                    if candidate is not best:
+                        ranked = [candidate, *(s for s in ranked if s is not candidate)]
+                    break
+            else:
+                return Answer(question, False, language, reason="not_stated", related=self._alternative(best))
+            best = ranked[0]
         article, paragraph = self._entries[best.paragraph_id]
         weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
         highlight = choose_highlight(best.text, kind, text, weights)
@@ -233,9 +240,12 @@ class Answerer:
         CC-CEDICT translations."""
         if language == "en":
             return self._english_terms(text)
-        words = self.tokenizer.content_words(text)
         if self.config.colloquial:
-            words = [word for word in words if not is_question_word(word)]
+            words = asked_words(self.tokenizer.words(text), self.tokenizer.stopwords)
+        else:
+            words = self.tokenizer.content_words(text)
+        if self.config.shared_characters:
+            words = [part for word in words for part in known_parts(word, self.vocabulary)]
         return [self._chinese_term(word) for word in words]
 
     def _chinese_term(self, word: str) -> QueryTerm:
@@ -290,8 +300,13 @@ class Answerer:
         if language == "en":
             ids, scores = self._translated_closest(terms, k)
         elif any(len(term.alternatives) > 1 or term.translated for term in terms):
-            # Words the corpus lacks add the scores of their best alternative to the question's own.
-            expanded = [term for term in terms if len(term.alternatives) > 1 or term.translated]
+            # Words the corpus lacks add the scores of their best alternative to the question's own; the
+            # loosest guesses (one character of two changed) only help pick the sentence.
+            expanded = [
+                QueryTerm(term.word, tuple((a, w) for a, w in term.alternatives if w >= 0.5), term.translated)
+                for term in terms
+                if len(term.alternatives) > 1 or term.translated
+            ]
             ids, scores = self._translated_closest(expanded, k, self.index.scores(self.tokenizer.tokens(text)))
         else:
             ids, scores = self.index.closest_docs(self.tokenizer.tokens(text), k)

@@ -23,6 +23,9 @@ from retrieval.tokenize import normalise
 # Question kinds whose answer is a span the sentence must hold. "where" is left out: its answer is
 # often an organisation or a venue, which jieba does not tag as a place.
 CHECKED_KINDS = ("how_many", "when", "who")
+# A sentence scoring at most this much below the best, that holds the kind of answer asked for, is
+# quoted instead of a best sentence that does not (sentence scores run from about 1 to 4).
+KIND_MARGIN = 0.3
 _PLACE_SUFFIXES = ("省", "市", "县", "区")
 _NUMBER = re.compile(r"\d|[零〇两二三四五六七八九十百千万亿]")
 # "When" is also answered by a relative time (近日, 今年上半年), unless the question asks for the day.

@@ -60,6 +60,24 @@ def is_question_word(word: str) -> bool:
     return False
 
 
+def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
+    """A question's content words without question words, fillers, and the measure word that follows
+    多少 or 几 when jieba cuts it off (多少/个).
+
+    >>> asked_words(["河北", "那边", "关", "了", "多少", "个", "组织", "啊"], frozenset({"了", "多少"}))
+    ['河北', '关', '组织']
+    """
+    measures = set(load_cues().measures)
+    kept = []
+    for i, word in enumerate(words):
+        if word in stopwords or is_question_word(word):
+            continue
+        if word in measures and i and words[i - 1] in ("多少", "几", "哪几"):
+            continue
+        kept.append(word)
+    return kept
+
+
 def detect_language(text: str) -> str:
     """"en" for a question written in Latin letters, "zh-Hant" when it holds Traditional characters,
     else "zh" (also the default for text with no letters at all).

@@ -3,9 +3,10 @@
 A question word the corpus does not hold (neither as a word nor, for its characters, as index bigrams)
 gets weighted alternatives from the corpus vocabulary:
 
-- **shared characters**: a single character stands for the corpus words it starts or ends (抓 for 抓获,
-  开 for 召开); a longer word for the corpus words of its length that keep one of its characters in
-  place and change the other (自己 for 自行), at a lower weight;
+- **shared characters**: a single character stands for the two-character corpus words it starts or
+  ends (抓 for 抓获, 开 for 召开). (A two-character word standing for the corpus words that keep one of
+  its characters, 自己 for 自行, was tried and left out: on seed-dev it answered nothing more, and on
+  the project's own questions it lost one, 厅里 matching 厅直);
 - **abbreviations**: a short word stands for the longer corpus words that start with its first
   character and hold its others in order (人行 for 人民银行), and a two-character word for two
   adjacent corpus words it takes the first characters of (打非 for 打击 + 非法, found through the index
@@ -29,7 +30,6 @@ _CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Weights of the alternatives, relative to the word itself (set by judgment: an expansion is a guess).
 CONTAINING_WEIGHT = 0.6  # 抓 -> 抓获
 ABBREVIATION_WEIGHT = 0.8  # 人行 -> 人民银行, 打非 -> 打击 非法
-ONE_CHARACTER_WEIGHT = 0.25  # 自己 -> 自行
 MAX_ALTERNATIVES = 8  # per question word; the most frequent corpus words first
 
 
@@ -79,26 +79,43 @@ class Vocabulary:
         return self.by_character.get(character, ())
 
 
+def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
+    """A word the corpus lacks, as the parts of it the corpus holds when they make it up whole (jieba's
+    search-mode cut: 非法组织 -> 非法, 组织, matching a text that says 非法社会组织); else the word.
+
+    >>> v = Vocabulary({w: i for i, w in enumerate(["非法", "组织", "社会"])})
+    >>> known_parts("非法组织", v), known_parts("社会", v), known_parts("开会", v)
+    (['非法', '组织'], ['社会'], ['开会'])
+    """
+    if len(word) < 3 or vocabulary.holds(word) or not _CHINESE.fullmatch(word):
+        return [word]
+    from retrieval.tokenize import _jieba
+
+    parts = [p for p in _jieba().cut_for_search(word, HMM=False) if p != word]
+    # Keep the shortest cover: parts that do not overlap, left to right.
+    cover, at = [], 0
+    for part in sorted(parts, key=lambda p: (word.find(p), -len(p))):
+        start = word.find(part, at)
+        if start == at and vocabulary.holds(part):
+            cover.append(part)
+            at += len(part)
+    return cover if at == len(word) and len(cover) > 1 else [word]
+
+
 def shared_character_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:
-    """Corpus words a question word the corpus lacks may stand for, by the characters they share.
+    """The two-character corpus words a single character the corpus lacks as a word may stand for.
 
     >>> v = Vocabulary({w: i for i, w in enumerate(["抓获", "召开", "开展", "自行", "自身", "公开"])})
     >>> [e.words[0] for e in shared_character_words("抓", v)], [e.words[0] for e in shared_character_words("开", v)]
     (['抓获'], ['公开', '召开', '开展'])
-    >>> [(e.words[0], e.weight) for e in shared_character_words("自己", v)]
-    [('自行', 0.25), ('自身', 0.25)]
+    >>> shared_character_words("自己", v)
+    []
     """
     found: list[Expansion] = []
     if len(word) == 1:
         for other in vocabulary.containing(word):
             if len(other) == 2 and word in (other[0], other[1]):
                 found.append(Expansion((other,), CONTAINING_WEIGHT))
-    elif len(word) == 2:
-        # One character kept in its place, the other changed: 自己 -> 自行, 侦破 -> 侦查.
-        for place, character in enumerate(word):
-            for other in vocabulary.containing(character):
-                if len(other) == 2 and other[place] == character and other != word:
-                    found.append(Expansion((other,), ONE_CHARACTER_WEIGHT))
     return _best(found)
 
 
