@@ -189,28 +189,25 @@ class Answerer:
             previous = after.question if isinstance(after, Answer) else after
             text = with_context(text, clean_question(previous if isinstance(previous, str) else ""))
             language = detect_language(text) if language != "en" else language
-        if language != "en" and self.config.typo_correction:
-            text = self._corrected(text)
-        terms = self.query_terms(text, language)
-        if not terms:
+        found = self._search(text, language)
+        if found is None and language != "en" and self.config.typo_correction:
+            # Only a question that finds nothing as typed is read as a typo: a question whose words the
+            # corpus holds is never changed.
+            corrected = self._corrected(text)
+            if corrected != text:
+                text, found = corrected, self._search(corrected, language)
+        if found is None:
             return Answer(question, False, language, reason="no_match")
-        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
-        if not ids:
-            return Answer(question, False, language, reason="no_match")
-        kind = question_type(text)
-        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
-        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
+        terms, kind, ranked = found
         best = ranked[0]
-        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
-        if self.coverage(terms, best.paragraph_id) < floor:
-            return Answer(question, False, language, reason="no_match")
         if self.config.near_miss:
             from retrieval.near_miss import KIND_MARGIN, missing_answer
 
             # A sentence nearly as good that holds the kind of answer asked for beats one that does not.
             close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
             for candidate in [best, *close]:
-                if not missing_answer(text, kind, candidate.text, self._article_text(candidate.paragraph_id)):
+                article_text = self._article_text(candidate.paragraph_id)
+                if not missing_answer(text, kind, candidate.text, article_text, self.index.term_ids.__contains__):
                     if candidate is not best:
                         ranked = [candidate, *(s for s in ranked if s is not candidate)]
                     break
@@ -234,6 +231,23 @@ class Answerer:
             score=round(best.score, 6),
             alternatives=self._alternatives(ranked),
         )
+
+    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[_Sentence]] | None:
+        """The question's terms, its kind and the competing sentences, best first; None when no
+        paragraph holds enough of the question (``min_coverage``)."""
+        terms = self.query_terms(text, language)
+        if not terms:
+            return None
+        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
+        if not ids:
+            return None
+        kind = question_type(text)
+        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
+        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
+        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
+        if self.coverage(terms, ranked[0].paragraph_id) < floor:
+            return None
+        return terms, kind, ranked
 
     def query_terms(self, text: str, language: str) -> list[QueryTerm]:
         """The question's words sentences are matched by: its content words, or for English their
