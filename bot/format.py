@@ -170,7 +170,7 @@ def chitchat_reply(answer: Answer, titles: Sequence[str]) -> str:
     不客氣！還有問題隨時問。
     """
     reply = phrase(answer.language, f"chitchat_{answer.chitchat or 'greeting'}")
-    if answer.chitchat == "help":
+    if answer.chitchat == "help" and titles:
         return render_covers(reply, titles, answer.language)
     return reply
 
