@@ -18,6 +18,7 @@ from retrieval.typing_variants import Vocabulary
 
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 MAX_WINDOW = 4
+_PLACE_ENDS = ("省", "市", "县", "区")
 
 
 def toneless(text: str) -> tuple[str, ...]:
@@ -42,8 +43,11 @@ class SoundTable:
     def table(self) -> dict[tuple[str, ...], tuple[str, ...]]:
         table: dict[tuple[str, ...], list[str]] = {}
         for word in (*self.vocabulary.words, *self.extra_words):
-            if 2 <= len(word) <= MAX_WINDOW:
-                table.setdefault(toneless(word), []).append(word)
+            # A place is typed without its 省/市/县 as often as with it (秦皇岛 for 秦皇岛市).
+            forms = (word, word[:-1]) if word.endswith(_PLACE_ENDS) and len(word) >= 3 else (word,)
+            for form in forms:
+                if 2 <= len(form) <= MAX_WINDOW:
+                    table.setdefault(toneless(form), []).append(form)
         return {sound: tuple(words) for sound, words in table.items()}
 
     def sounding_like(self, text: str) -> tuple[str, ...]:
