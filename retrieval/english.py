@@ -80,7 +80,7 @@ def base_forms(word: str) -> list[str]:
     """The word and the forms it may come from, most likely first.
 
     >>> base_forms("organizations"), base_forms("banned"), base_forms("cities")
-    (['organizations', 'organization'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
+    (['organizations', 'organization', 'organiz', 'organize'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
     >>> base_forms("held"), base_forms("publicly")
     (['held', 'hold'], ['publicly', 'public'])
     """
@@ -105,11 +105,31 @@ def base_forms(word: str) -> list[str]:
             forms.extend(stem + r for r in replacements)
             if suffix in ("ed", "ing") and len(stem) >= 2 and stem[-1] == stem[-2]:
                 forms.append(stem[:-1])  # banned -> ban, planning -> plan
+    # A noun made from a verb is asked for as the verb (implementation -> implement, arrangements ->
+    # arrange): tried after the inflections, so a noun the dictionary has wins.
+    for form in list(forms):
+        for suffix, replacements in (("ation", ("", "e")), ("ment", ("",))):
+            if form.endswith(suffix) and len(form) - len(suffix) >= 4:
+                forms.extend(form[: -len(suffix)] + r for r in replacements)
     seen: list[str] = []
     for form in forms:
         if form not in seen:
             seen.append(form)
     return seen
+
+
+def compound_parts(word: str, known: Callable[[str], bool]) -> str | None:
+    """A closed compound written as one word, split where its two parts make a known phrase
+    (crackdown -> "crack down", shutdown -> "shut down"), else None.
+
+    >>> compound_parts("crackdown", {"crack down"}.__contains__), compound_parts("banana", lambda p: False)
+    ('crack down', None)
+    """
+    for cut in range(3, len(word) - 1):
+        phrase = f"{word[:cut]} {word[cut:]}"
+        if known(phrase):
+            return phrase
+    return None
 
 
 def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
@@ -224,6 +244,9 @@ class Dictionary:
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
                 translations = self._lookup_forms(phrase, limit)
+                if not translations and n == 1:
+                    split = compound_parts(phrase[0], self.entries.__contains__)
+                    translations = self._lookup_forms(split.split(), limit) if split else []
                 if translations or n == 1:
                     if n > 1:
                         # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯;
