@@ -5,11 +5,10 @@ about another place), "那自行解散的呢？" (the same question about anothe
 (the same subject, another predicate) or "他是谁" (someone the previous question named). The rules
 are about the shape of such questions, never about any corpus:
 
-- "(那)X呢" / "what about X": X takes the place of the previous question's word of the same kind (a
-  place for a place); with no such word, X is asked together with the previous question;
-- a question with a pronoun (他, 其中, it, they ...), or one naming no place or organisation while the
-  previous one did, gets the previous question's places and organisations (and, for English, its
-  capitalised names) put in front;
+- "(那)X呢" / "what about X": the name X takes the place of the previous question's first name (a
+  place, person or organisation); when either has none, X is asked together with the previous question;
+- a question with a pronoun (他, 其中, it, they ...), or one naming no place while the previous one
+  did, gets the previous question's places (for English, its capitalised names) put in front;
 - any other question stands on its own.
 """
 
@@ -25,8 +24,9 @@ _ASK_AGAIN = re.compile(r"^(?:那么|那|还有|然后|另外|再问|and\s+|what
 _TRAILING_NE = re.compile(r"^(.*?)呢[\s?？!！。.]*$")
 _PRONOUNS_ZH = ("他们", "她们", "它们", "他", "她", "它", "其中", "该", "此", "这个", "那个", "这些", "那些", "这次", "那次")
 _PRONOUNS_EN = {"he", "she", "it", "they", "them", "his", "her", "its", "their", "this", "that", "these", "those", "there"}
-_ENTITY_FLAGS = ("ns", "nt")  # jieba: place, organisation
-_ORGANISATION_ENDS = ("省", "市", "县", "厅", "局", "部", "委", "院", "会", "办")
+_PLACE_FLAGS = ("ns",)  # jieba: place
+_NAME_FLAGS = ("ns", "nr", "nt", "nz")  # place, person (jieba's HMM calls some cities so), organisation, other name
+_PLACE_ENDS = ("省", "市", "县", "区")
 
 
 def with_context(question: str, previous: str) -> str:
@@ -49,8 +49,8 @@ def with_context(question: str, previous: str) -> str:
         return _english(question, previous)
     fragment = _asked_again(question)
     if fragment is not None:
-        ours = _entities(fragment)
-        theirs = _entities(previous)
+        ours = _entities(fragment, _NAME_FLAGS)
+        theirs = _entities(previous, _NAME_FLAGS)
         if ours and theirs:
             replaced = previous
             for old, new in zip(theirs, ours):
@@ -83,16 +83,16 @@ def _asked_again(question: str) -> str | None:
     return None
 
 
-def _entities(text: str) -> list[str]:
-    """Places and organisations a Chinese text names, in order (jieba's ns and nt tags, and words
-    ending as offices and administrations do: 民政厅, 公安局).
+def _entities(text: str, flags: tuple[str, ...] = _PLACE_FLAGS) -> list[str]:
+    """The places (or with ``flags``, other names) a Chinese text names, in order: jieba's tags, and
+    nouns ending as a place does (杭州市).
 
-    >>> _entities("陕西省民政厅开的是什么会"), _entities("哪些人参加了")
-    (['陕西省', '民政厅'], [])
+    >>> _entities("陕西省民政厅开的是什么会"), _entities("哪些人参加了"), _entities("石家庄怎么做的", _NAME_FLAGS)
+    (['陕西省'], [], ['石家庄'])
     """
     found = []
     for word, flag in _tagged(normalise(text)):
-        if len(word) >= 2 and (flag in _ENTITY_FLAGS or (flag.startswith("n") and word.endswith(_ORGANISATION_ENDS))):
+        if len(word) >= 2 and (flag in flags or (flag.startswith("n") and word.endswith(_PLACE_ENDS))):
             if word not in found:
                 found.append(word)
     return found
