@@ -201,18 +201,20 @@ class Answerer:
         terms, kind, ranked = found
         best = ranked[0]
         if self.config.near_miss:
-            from retrieval.near_miss import KIND_MARGIN, missing_answer
+            from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
 
             # A sentence nearly as good that holds the kind of answer asked for beats one that does not.
+            known = self.index.term_ids.__contains__
             close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
             for candidate in [best, *close]:
                 article_text = self._article_text(candidate.paragraph_id)
-                if not missing_answer(text, kind, candidate.text, article_text, self.index.term_ids.__contains__):
+                if not missing_answer(text, kind, candidate.text, article_text, known, PREFERRED_KINDS):
                     if candidate is not best:
                         ranked = [candidate, *(s for s in ranked if s is not candidate)]
                     break
             else:
-                return Answer(question, False, language, reason="not_stated", related=self._alternative(best))
+                if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id), known):
+                    return Answer(question, False, language, reason="not_stated", related=self._alternative(best))
             best = ranked[0]
         article, paragraph = self._entries[best.paragraph_id]
         weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]

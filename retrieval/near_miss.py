@@ -25,6 +25,9 @@ from retrieval.tokenize import normalise
 # answers are often organisations, venues, or names jieba does not tag (on the CMRC trial set a who
 # check refused 14 answerable questions of 1,002).
 CHECKED_KINDS = ("how_many", "when")
+# Kinds a close sentence is preferred for when it holds one and the best does not; a who question is
+# not refused for lack of a name, but a close sentence naming someone still beats one naming nobody.
+PREFERRED_KINDS = ("how_many", "when", "who")
 # A sentence scoring at most this much below the best, that holds the kind of answer asked for, is
 # quoted instead of a best sentence that does not (sentence scores run from about 1 to 4).
 KIND_MARGIN = 0.3
@@ -43,7 +46,12 @@ _ROLES = ("成员", "人员", "同志", "负责人", "代表", "干部", "领导
 
 
 def missing_answer(
-    question: str, kind: str, sentence: str, article_text: str, known: Callable[[str], bool] = lambda word: False
+    question: str,
+    kind: str,
+    sentence: str,
+    article_text: str,
+    known: Callable[[str], bool] = lambda word: False,
+    kinds: tuple[str, ...] = CHECKED_KINDS,
 ) -> str | None:
     """Why ``sentence`` cannot answer ``question`` ("kind", "place", "office"), or None if it may.
 
@@ -56,7 +64,7 @@ def missing_answer(
     >>> missing_answer("民政厅副厅长是谁？", "who", "厅长王明出席。", "民政厅厅长王明出席")
     'office'
     """
-    if kind in CHECKED_KINDS and not holds_kind(sentence, kind, question):
+    if kind in kinds and not holds_kind(sentence, kind, question):
         return "kind"
     text = normalise(question)
     for place in question_places(text, known):
