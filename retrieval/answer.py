@@ -24,7 +24,7 @@ from retrieval.highlight import candidate_spans, choose_highlight
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import asked_words, detect_language, english_words, question_type
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
-from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, shared_character_words
+from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,10 @@ class Answerer:
             words = self.tokenizer.content_words(text)
         if self.config.shared_characters:
             words = [part for word in words for part in known_parts(word, self.vocabulary)]
-        return [self._chinese_term(word) for word in words]
+        # jieba leaves a name it does not know in single characters (史/继/偕): guessing words for
+        # each of them would only add noise.
+        pieces = name_pieces(self.tokenizer.words(text), self.tokenizer.stopwords)
+        return [self._chinese_term(word) if word not in pieces else QueryTerm(word, (((word,), 1.0),)) for word in words]
 
     def _chinese_term(self, word: str) -> QueryTerm:
         """A Chinese question's word: itself, and where the corpus does not hold it, the corpus words

@@ -37,7 +37,8 @@ _NUMBER = re.compile(r"\d|[零〇两二三四五六七八九十百千万亿半]|
 _RELATIVE_TIMES = ("近日", "日前", "近期", "目前", "当前", "今年", "去年", "明年", "前年", "上半年", "下半年", "年初",
     "年底", "年末", "月初", "月底", "当天", "当日", "同日", "此前", "今天", "昨天", "本月", "上月", "下月", "近年", "以来")
 # Events that date another (赛后, 四国征伐后, 化雪的时候) answer a when question as well as a date.
-_TIME_MARK = re.compile(r"时候|时期|时代|期间|之后|以后|之前|以前|[后前]，|年|月|世纪|朝|季|[末初]|早上|晚上|上午|下午|中午|凌晨|夜间|平日|周末|每天|每周")
+_WHICH_ONES = ("哪几", "哪些")
+_TIME_MARK = re.compile(r"岁|时候|时期|时代|期间|之后|以后|之前|以前|[后前]，|年|月|世纪|朝|季|[末初]|早上|晚上|上午|下午|中午|凌晨|夜间|平日|周末|每天|每周")
 _EXACT_DATE_CUES = ("哪天", "哪一天", "几号", "几日", "哪日", "何日", "日期", "具体", "几月几")
 # Common nouns jieba tags as places; they name no particular place a corpus may lack.
 _GENERIC_PLACES = ("城市", "地区", "国家", "地方", "全国", "全省", "全市", "各地", "当地", "本地", "外地", "省份",
@@ -83,13 +84,14 @@ def holds_kind(sentence: str, kind: str, question: str) -> bool:
 
     >>> holds_kind("放养鲢鱼三万尾。", "how_many", "多少尾？"), holds_kind("近日召开。", "when", "哪天？")
     (True, False)
-    >>> holds_kind("近日召开。", "when", "什么时候召开的？")
-    True
+    >>> holds_kind("近日召开。", "when", "什么时候召开的？"), holds_kind("他精通英语和法语。", "how_many", "精通哪几门语言？")
+    (True, True)
     >>> holds_kind("各市民政局班子成员参加会议。", "who", "谁参加了？"), holds_kind("会议部署工作。", "who", "谁？")
     (True, False)
     """
     if kind == "how_many":
-        return bool(_NUMBER.search(sentence))
+        # 哪几门 asks which ones, and a list answers it as well as a count.
+        return bool(_NUMBER.search(sentence)) or any(cue in question for cue in _WHICH_ONES)
     if candidate_spans(sentence, kind, question):
         return True
     if kind == "when" and not any(cue in question for cue in _EXACT_DATE_CUES):

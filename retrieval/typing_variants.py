@@ -7,8 +7,8 @@ gets weighted alternatives from the corpus vocabulary:
   ends (抓 for 抓获, 开 for 召开). (A two-character word standing for the corpus words that keep one of
   its characters, 自己 for 自行, was tried and left out: on seed-dev it answered nothing more, and on
   the project's own questions it lost one, 厅里 matching 厅直);
-- **abbreviations**: a short word stands for the longer corpus words that start with its first
-  character and hold its others in order (人行 for 人民银行), and a two-character word for two
+- **abbreviations**: a short word stands for the longer corpus words, at most twice its length, that
+  start with its first character and hold its others in order (人行 for 人民银行), and a two-character word for two
   adjacent corpus words it takes the first characters of (打非 for 打击 + 非法, found through the index
   bigram at their junction).
 
@@ -79,6 +79,21 @@ class Vocabulary:
         return self.by_character.get(character, ())
 
 
+def name_pieces(words: Sequence[str], stopwords: frozenset[str]) -> set[str]:
+    """Single characters standing next to other single characters (not stopwords) in a question's
+    jieba words: the pieces of a name jieba does not know, not words typed short.
+
+    >>> sorted(name_pieces(["史", "继", "偕", "著", "书册"], frozenset())), name_pieces(["打非", "抓", "了"], frozenset({"了"}))
+    (['偕', '史', '继', '著'], set())
+    """
+    single = [len(w) == 1 and w not in stopwords and bool(_CHINESE.fullmatch(w)) for w in words]
+    return {
+        word
+        for i, word in enumerate(words)
+        if single[i] and ((i > 0 and single[i - 1]) or (i + 1 < len(words) and single[i + 1]))
+    }
+
+
 def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
     """A word the corpus lacks, as the parts of it the corpus holds when they make it up whole (jieba's
     search-mode cut: 非法组织 -> 非法, 组织, matching a text that says 非法社会组织); else the word.
@@ -125,15 +140,20 @@ def abbreviation_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:
     >>> v = Vocabulary({w: i for i, w in enumerate(["人民银行", "打击", "非法", "#击非", "非法社会组织", "人行道"])})
     >>> [e.words for e in abbreviation_words("人行", v)]
     [('人民银行',)]
+    >>> abbreviation_words("人银", Vocabulary({"人民共和国银行": 0}))  # at most twice as long
+    []
     >>> [e.words for e in abbreviation_words("打非", v)], [e.words for e in abbreviation_words("非法组织", v)]
-    ([('打击', '非法'), ('打击', '非法社会组织')], [('非法社会组织',)])
+    ([('打击', '非法')], [('非法社会组织',)])
     """
     if len(word) < 2 or not _CHINESE.fullmatch(word):
         return []
     found = [
         Expansion((other,), ABBREVIATION_WEIGHT)
         for other in vocabulary.containing(word[0])
-        if len(other) > len(word) and other[0] == word[0] and word not in other and _in_order(word[1:], other[1:])
+        if len(word) < len(other) <= 2 * len(word)
+        and other[0] == word[0]
+        and word not in other
+        and _in_order(word[1:], other[1:])
     ]
     if len(word) == 2:
         # Two words, each cut to its first character: 打击 + 非法 -> 打非. The index bigram across their
@@ -143,7 +163,7 @@ def abbreviation_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:
             if first[0] != word[0] or len(first) < 2:
                 continue
             for second in seconds:
-                if BIGRAM_MARK + first[-1] + second[0] in vocabulary.term_ids:
+                if len(first + second) <= 2 * len(word) and BIGRAM_MARK + first[-1] + second[0] in vocabulary.term_ids:
                     found.append(Expansion((first, second), ABBREVIATION_WEIGHT))
     return _best(found)
 
