@@ -35,7 +35,7 @@ _PLACE_SUFFIXES = ("地区", "省", "市", "县", "区")
 _NUMBER = re.compile(r"\d|[零〇两二三四五六七八九十百千万亿半]|一[^是些般起切直定样同致]")
 # "When" is also answered by a relative time (近日, 今年上半年), unless the question asks for the day.
 _RELATIVE_TIMES = ("近日", "日前", "近期", "目前", "当前", "今年", "去年", "明年", "前年", "上半年", "下半年", "年初",
-    "年底", "年末", "月初", "月底", "当天", "当日", "同日", "此前", "今天", "昨天", "本月", "上月", "下月", "近年", "以来")
+    "年底", "年末", "月初", "月底", "当天", "当日", "同日", "此前", "今天", "昨天", "本月", "上月", "下月", "近年")
 # Events that date another (赛后, 四国征伐后, 化雪的时候) answer a when question as well as a date.
 _WHICH_ONES = ("哪几", "哪些")
 _TIME_MARK = re.compile(r"岁|时候|时期|时代|期间|之后|以后|之前|以前|[后前]，|年|月|世纪|朝|季|[末初]|早上|晚上|上午|下午|中午|凌晨|夜间|平日|周末|每天|每周")
