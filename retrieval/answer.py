@@ -306,7 +306,7 @@ class Answerer:
         if self._sounds is None:
             # Question words with a measure (几名 for a typed 几命) are corrected too.
             asking = [f"{q}{m}" for q in ("几", "多少") for m in load_cues().measures if len(q + m) <= 4]
-            self._sounds = SoundTable(vocabulary, asking)
+            self._sounds = SoundTable(vocabulary, asking, self.cache_dir)
             self._asking = frozenset(asking)
         known = lambda word: vocabulary.holds(word) or word in self._asking  # noqa: E731
         return correct_homophones(text, known, self._sounds.sounding_like)

@@ -70,3 +70,20 @@ def test_typo_correction_leaves_words_the_corpus_holds_alone(answerer: Answerer)
     for question in ("河北省抓获了多少名犯罪嫌疑人？", "海南省民政厅厅长是谁？", "青海召开了什么会？"):
         assert answerer._corrected(question) == question
     assert answerer._corrected("秦黄岛") == "秦皇岛"
+
+
+def test_the_pinyin_table_is_cached_with_the_index_and_rebuilt_for_other_words(tmp_path, monkeypatch) -> None:
+    from retrieval.spelling import SoundTable
+    from retrieval.typing_variants import Vocabulary
+
+    vocabulary = Vocabulary({"河北": 0, "取缔": 1})
+    first = SoundTable(vocabulary, cache_dir=tmp_path).table
+    assert first[("qu", "di")] == ("取缔",) and (tmp_path / "pinyin-table.json").is_file()
+
+    def no_build(words):
+        raise AssertionError("the cached table should have been read")
+
+    monkeypatch.setattr(SoundTable, "_build", staticmethod(no_build))
+    assert SoundTable(Vocabulary({"河北": 0, "取缔": 1}), cache_dir=tmp_path).table == first
+    with pytest.raises(AssertionError):  # other words: the stamp differs, so the table is rebuilt
+        SoundTable(Vocabulary({"河南": 0}), cache_dir=tmp_path).table
