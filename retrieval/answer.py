@@ -506,7 +506,9 @@ class Answerer:
 
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
-        for word, translations in self._dictionary.translate(text, self.config.english_translations, self._known):
+        for word, translations in self._dictionary.translate(
+            text, self.config.english_translations, self._known, self.config.english_word_forms
+        ):
             alternatives = tuple(
                 (tuple(tokens), weight)
                 for chinese, weight in translations

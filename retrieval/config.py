@@ -40,6 +40,7 @@ class AnswerConfig:
     shared_characters: bool  # an unknown word also matches corpus words sharing its characters
     abbreviations: bool  # an unknown short word also matches the corpus words it abbreviates
     mixed_english: bool  # English words inside a Chinese question are translated
+    english_word_forms: bool  # English compounds split (crackdown), nouns read as verbs (implementation)
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
     followups: bool  # a question that only makes sense after the previous one borrows from it
 

