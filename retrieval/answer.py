@@ -164,7 +164,8 @@ class Answerer:
         self._paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
         self._dictionary = None
         self._vocabulary: Vocabulary | None = None
-        self._sounds = None
+        self._sounds = None  # the corpus words by their pinyin, built for the first typo
+        self._asking: frozenset[str] = frozenset()  # 几名, 多少家 ...: typos of these are corrected too
 
     def document_tokens(self) -> Iterable[list[str]]:
         """The token list indexed for each paragraph, in corpus order (what a persisted index must hold)."""
@@ -199,23 +200,12 @@ class Answerer:
         if found is None:
             return Answer(question, False, language, reason="no_match")
         terms, kind, ranked = found
-        best = ranked[0]
         if self.config.near_miss:
-            from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
-
-            # A sentence nearly as good that holds the kind of answer asked for beats one that does not.
-            known = self.index.term_ids.__contains__
-            close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
-            for candidate in [best, *close]:
-                article_text = self._article_text(candidate.paragraph_id)
-                if not missing_answer(text, kind, candidate.text, article_text, known, PREFERRED_KINDS):
-                    if candidate is not best:
-                        ranked = [candidate, *(s for s in ranked if s is not candidate)]
-                    break
-            else:
-                if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id), known):
-                    return Answer(question, False, language, reason="not_stated", related=self._alternative(best))
-            best = ranked[0]
+            checked = self._holding_the_answer(text, kind, ranked)
+            if checked is None:
+                return Answer(question, False, language, reason="not_stated", related=self._alternative(ranked[0]))
+            ranked = checked
+        best = ranked[0]
         article, paragraph = self._entries[best.paragraph_id]
         weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
         highlight = choose_highlight(best.text, kind, text, weights)
@@ -251,20 +241,34 @@ class Answerer:
             return None
         return terms, kind, ranked
 
+    def _holding_the_answer(self, text: str, kind: str, ranked: list[_Sentence]) -> list[_Sentence] | None:
+        """``ranked`` with a sentence nearly as good as the best first when it holds the kind of answer
+        asked for and the best does not; None for a near miss, whose best sentence is only related."""
+        from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
+
+        known = self.index.term_ids.__contains__
+        best = ranked[0]
+        close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
+        for candidate in [best, *close]:
+            article_text = self._article_text(candidate.paragraph_id)
+            if not missing_answer(text, kind, candidate.text, article_text, known, PREFERRED_KINDS):
+                return [candidate, *(s for s in ranked if s is not candidate)]
+        if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id), known):
+            return None
+        return ranked
+
     def query_terms(self, text: str, language: str) -> list[QueryTerm]:
         """The question's words sentences are matched by: its content words, or for English their
         CC-CEDICT translations."""
         if language == "en":
             return self._english_terms(text)
-        if self.config.colloquial:
-            words = asked_words(self.tokenizer.words(text), self.tokenizer.stopwords)
-        else:
-            words = self.tokenizer.content_words(text)
+        cut, stopwords = self.tokenizer.words(text), self.tokenizer.stopwords
+        words = asked_words(cut, stopwords) if self.config.colloquial else [w for w in cut if w not in stopwords]
         if self.config.shared_characters:
             words = [part for word in words for part in known_parts(word, self.vocabulary)]
         # jieba leaves a name it does not know in single characters (史/继/偕): guessing words for
         # each of them would only add noise.
-        pieces = name_pieces(self.tokenizer.words(text), self.tokenizer.stopwords)
+        pieces = name_pieces(cut, stopwords)
         return [self._chinese_term(word) if word not in pieces else QueryTerm(word, (((word,), 1.0),)) for word in words]
 
     def _chinese_term(self, word: str) -> QueryTerm:
