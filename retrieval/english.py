@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
-import logging
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,9 +28,9 @@ from typing import Callable, Iterable
 
 import yaml
 
+from retrieval.json_cache import read_stamped, write_stamped
 from retrieval.question import english_words
 
-log = logging.getLogger(__name__)
 
 # The weights below were set by judgment, not tuned on any question set (too few English questions).
 MAX_PHRASE_WORDS = 4
@@ -44,7 +41,7 @@ LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: the JSON cache file holds "stamp" and "payload"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
@@ -329,20 +326,9 @@ def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
     stat = source.stat()
     stamp = {"version": CACHE_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     cache = Path(cache_dir) / "cedict-reverse.json" if cache_dir else None
-    if cache and cache.is_file():
-        try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
-            if data.get("stamp") == stamp:
-                return Dictionary(data["entries"])
-        except (OSError, ValueError):
-            pass  # an unreadable cache is rebuilt below
+    entries = read_stamped(cache, stamp)
+    if isinstance(entries, dict):
+        return Dictionary(entries)
     dictionary = Dictionary.from_cedict(source)
-    if cache:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps({"stamp": stamp, "entries": dictionary.entries}, ensure_ascii=False), encoding="utf-8")
-            partial.replace(cache)
-        except OSError as exc:
-            log.warning("could not cache the English dictionary in %s: %s", cache, exc)
+    write_stamped(cache, stamp, dictionary.entries, "the English dictionary")
     return dictionary

@@ -11,17 +11,13 @@ of words the corpus holds is never changed. The pinyin of the corpus vocabulary 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import os
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
+from retrieval.json_cache import read_stamped, write_stamped
 from retrieval.typing_variants import Vocabulary
-
-log = logging.getLogger(__name__)
 
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 MAX_WINDOW = 4
@@ -56,23 +52,11 @@ class SoundTable:
         words = (*self.vocabulary.words, *self.extra_words)
         stamp = hashlib.sha256("\n".join(words).encode()).hexdigest() + ":" + _pypinyin_version()
         cache = Path(self.cache_dir) / "pinyin-table.json" if self.cache_dir else None
-        if cache and cache.is_file():
-            try:
-                data = json.loads(cache.read_text(encoding="utf-8"))
-                if data.get("stamp") == stamp:
-                    return {tuple(sound.split()): tuple(found) for sound, found in data["table"].items()}
-            except (OSError, ValueError, AttributeError):
-                pass  # an unreadable cache is rebuilt below
+        rows = read_stamped(cache, stamp)
+        if isinstance(rows, dict):
+            return {tuple(sound.split()): tuple(found) for sound, found in rows.items()}
         table = self._build(words)
-        if cache:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache.with_suffix(f".{os.getpid()}.tmp")
-                rows = {" ".join(sound): list(found) for sound, found in table.items()}
-                partial.write_text(json.dumps({"stamp": stamp, "table": rows}, ensure_ascii=False), encoding="utf-8")
-                partial.replace(cache)
-            except OSError as exc:
-                log.warning("could not cache the pinyin table in %s: %s", cache, exc)
+        write_stamped(cache, stamp, {" ".join(sound): list(found) for sound, found in table.items()}, "the pinyin table")
         return table
 
     @staticmethod
