@@ -57,6 +57,15 @@ _PHRASES: dict[str, dict[str, str]] = {
         "upload_name": "文件名无法使用，请改名后重新发送。",
         "upload_done": "已加入 {name}：现在共有 {articles} 篇文章、{paragraphs} 个段落，可以直接提问。",
         "upload_failed": "文件没有加入，文章保持不变。错误：\n<pre>{error}</pre>",
+        "not_stated": "文章里没有说。",
+        "related_label": "相关（但不是答案）：",
+        "chitchat_greeting": "你好！有什么关于这些文章的问题，直接问我吧。",
+        "chitchat_thanks": "不客气！还有问题随时问。",
+        "chitchat_acknowledgement": "好的。还有问题随时问。",
+        "chitchat_laughter": "😄 有问题随时问我。",
+        "chitchat_goodbye": "再见！",
+        "chitchat_help": "直接把问题发给我，我会引用文章里最能回答它的那句话。",
+        "chitchat_exit": "再见！",
     },
     "en": {
         "answer_label": "Answer: ",
@@ -110,6 +119,15 @@ _PHRASES: dict[str, dict[str, str]] = {
             "Added {name}: {articles} articles and {paragraphs} paragraphs now, answerable right away."
         ),
         "upload_failed": "The file was not added and the articles are unchanged. Error:\n<pre>{error}</pre>",
+        "not_stated": "The articles don't say.",
+        "related_label": "Related, but not the answer:",
+        "chitchat_greeting": "Hello! Ask me anything about the articles.",
+        "chitchat_thanks": "You're welcome! Ask again any time.",
+        "chitchat_acknowledgement": "OK. Ask again any time.",
+        "chitchat_laughter": "😄 Ask me anything about the articles.",
+        "chitchat_goodbye": "Goodbye!",
+        "chitchat_help": "Just send me a question; I answer by quoting the sentence of the articles that answers it best.",
+        "chitchat_exit": "Goodbye!",
     },
 }
 

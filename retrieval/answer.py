@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from corpus.model import Article, Corpus, Paragraph
+from retrieval.chitchat import chitchat_kind
 from retrieval.config import AnswerConfig
 from retrieval.documents import indexed_text
 from retrieval.highlight import candidate_spans, choose_highlight
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import detect_language, question_type
+from retrieval.question import asked_words, detect_language, english_words, question_type
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
+from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,11 @@ class Answer:
     sentence_index: int | None = None  # position of the quote among its paragraph's sentences
     score: float = 0.0
     alternatives: tuple[Alternative, ...] = ()
-    reason: str | None = None  # why not answered: "empty", "too_long", "no_match"
+    # why not answered: "empty", "too_long", "no_match", "chitchat" (no question: see ``chitchat``) or
+    # "not_stated" (the articles speak of it but do not say: see ``related``)
+    reason: str | None = None
+    chitchat: str | None = None  # the kind of small talk: "greeting", "thanks", "help", "exit" ...
+    related: Alternative | None = None  # for "not_stated": the closest sentence, only related
 
 
 @dataclass(frozen=True)
@@ -153,32 +159,49 @@ class Answerer:
         self._unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
         self._paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
         self._dictionary = None
+        self._vocabulary: Vocabulary | None = None
+        self._sounds = None  # the corpus words by their pinyin, built for the first typo
+        self._asking: frozenset[str] = frozenset()  # 几名, 多少家 ...: typos of these are corrected too
 
     def document_tokens(self) -> Iterable[list[str]]:
         """The token list indexed for each paragraph, in corpus order (what a persisted index must hold)."""
         return (self.tokenizer.tokens(indexed_text(a, p, self.config)) for a, p in self._entries)
 
-    def ask(self, question: str) -> Answer:
-        """The best sentence for ``question``, or a refusal with a reason; never raises on any str."""
+    def ask(self, question: str, after: "str | Answer | None" = None) -> Answer:
+        """The best sentence for ``question``, or a refusal with a reason; never raises on any str.
+
+        ``after`` is the previous question (or its Answer): a question that only makes sense after it
+        (那陕西呢？, 他是谁) borrows the subject or predicate it lacks."""
         text = clean_question(question if isinstance(question, str) else "")
         language = detect_language(text)
         if not text:
             return Answer(question, False, language, reason="empty")
         if len(text) > self.config.max_question_chars:
             return Answer(question, False, language, reason="too_long")
-        terms = self.query_terms(text, language)
-        if not terms:
+        if self.config.chitchat and (small_talk := chitchat_kind(text)):
+            return Answer(question, False, language, reason="chitchat", chitchat=small_talk)
+        if after is not None and self.config.followups:
+            from retrieval.followup import with_context
+
+            previous = after.question if isinstance(after, Answer) else after
+            text = with_context(text, clean_question(previous if isinstance(previous, str) else ""))
+            language = detect_language(text) if language != "en" else language
+        found = self._search(text, language)
+        if found is None and language != "en" and self.config.typo_correction:
+            # Only a question that finds nothing as typed is read as a typo: a question whose words the
+            # corpus holds is never changed.
+            corrected = self._corrected(text)
+            if corrected != text:
+                text, found = corrected, self._search(corrected, language)
+        if found is None:
             return Answer(question, False, language, reason="no_match")
-        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
-        if not ids:
-            return Answer(question, False, language, reason="no_match")
-        kind = question_type(text)
-        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
-        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
+        terms, kind, ranked = found
+        if self.config.near_miss:
+            checked = self._holding_the_answer(text, kind, ranked)
+            if checked is None:
+                return Answer(question, False, language, reason="not_stated", related=self._alternative(ranked[0]))
+            ranked = checked
         best = ranked[0]
-        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
-        if self.coverage(terms, best.paragraph_id) < floor:
-            return Answer(question, False, language, reason="no_match")
         article, paragraph = self._entries[best.paragraph_id]
         weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
         highlight = choose_highlight(best.text, kind, text, weights)
@@ -198,12 +221,96 @@ class Answerer:
             alternatives=self._alternatives(ranked),
         )
 
+    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[_Sentence]] | None:
+        """The question's terms, its kind and the competing sentences, best first; None when no
+        paragraph holds enough of the question (``min_coverage``)."""
+        terms = self.query_terms(text, language)
+        if not terms:
+            return None
+        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
+        if not ids:
+            return None
+        kind = question_type(text)
+        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
+        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
+        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
+        if self.coverage(terms, ranked[0].paragraph_id) < floor:
+            return None
+        return terms, kind, ranked
+
+    def _holding_the_answer(self, text: str, kind: str, ranked: list[_Sentence]) -> list[_Sentence] | None:
+        """``ranked`` with a sentence nearly as good as the best first when it holds the kind of answer
+        asked for and the best does not; None for a near miss, whose best sentence is only related."""
+        from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
+
+        known = self.index.term_ids.__contains__
+        best = ranked[0]
+        close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
+        for candidate in [best, *close]:
+            article_text = self._article_text(candidate.paragraph_id)
+            if not missing_answer(text, kind, candidate.text, article_text, known, PREFERRED_KINDS):
+                return [candidate, *(s for s in ranked if s is not candidate)]
+        if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id), known):
+            return None
+        return ranked
+
     def query_terms(self, text: str, language: str) -> list[QueryTerm]:
         """The question's words sentences are matched by: its content words, or for English their
         CC-CEDICT translations."""
         if language == "en":
             return self._english_terms(text)
-        return [QueryTerm(word, (((word,), 1.0),)) for word in self.tokenizer.content_words(text)]
+        cut, stopwords = self.tokenizer.words(text), self.tokenizer.stopwords
+        words = asked_words(cut, stopwords) if self.config.colloquial else [w for w in cut if w not in stopwords]
+        if self.config.shared_characters:
+            words = [part for word in words for part in known_parts(word, self.vocabulary)]
+        # jieba leaves a name it does not know in single characters (史/继/偕): guessing words for
+        # each of them would only add noise.
+        pieces = name_pieces(cut, stopwords)
+        return [self._chinese_term(word) if word not in pieces else QueryTerm(word, (((word,), 1.0),)) for word in words]
+
+    def _chinese_term(self, word: str) -> QueryTerm:
+        """A Chinese question's word: itself, and where the corpus does not hold it, the corpus words
+        it may stand for (shared characters, abbreviations) or, for an English word, its translations."""
+        itself = QueryTerm(word, (((word,), 1.0),))
+        if not (self.config.shared_characters or self.config.abbreviations or self.config.mixed_english):
+            return itself
+        vocabulary = self.vocabulary
+        if vocabulary.holds(word):
+            return itself
+        if self.config.mixed_english and english_words(word) == [word]:
+            translated = self._english_terms(word)
+            if translated and translated[0].alternatives:
+                return translated[0]
+            return itself
+        expansions = []
+        if self.config.abbreviations:
+            expansions += abbreviation_words(word, vocabulary)
+        if self.config.shared_characters:
+            expansions += shared_character_words(word, vocabulary)
+        alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in expansions]
+        return QueryTerm(word, tuple(dict(alternatives).items()))
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The corpus' words, for matching question words it does not hold; built on first use."""
+        if self._vocabulary is None:
+            indptr, ids = self.index.indptr, self.index.term_ids
+            self._vocabulary = Vocabulary(ids, lambda term: int(indptr[ids[term] + 1] - indptr[ids[term]]))
+        return self._vocabulary
+
+    def _corrected(self, text: str) -> str:
+        """``text`` with pinyin-input typos replaced by the corpus words that sound the same."""
+        from retrieval.spelling import SoundTable, correct_homophones
+        from retrieval.question import load_cues
+
+        vocabulary = self.vocabulary
+        if self._sounds is None:
+            # Question words with a measure (几名 for a typed 几命) are corrected too.
+            asking = [f"{q}{m}" for q in ("几", "多少") for m in load_cues().measures if len(q + m) <= 4]
+            self._sounds = SoundTable(vocabulary, asking, self.cache_dir)
+            self._asking = frozenset(asking)
+        known = lambda word: vocabulary.holds(word) or word in self._asking  # noqa: E731
+        return correct_homophones(text, known, self._sounds.sounding_like)
 
     def closest_paragraphs(
         self, text: str, language: str, terms: Sequence[QueryTerm], k: int
@@ -212,20 +319,31 @@ class Answerer:
         over its index tokens; for an English one each word adds its best-scoring translation only."""
         if language == "en":
             ids, scores = self._translated_closest(terms, k)
+        elif any(len(term.alternatives) > 1 or term.translated for term in terms):
+            # Words the corpus lacks add the scores of their best alternative to the question's own; the
+            # loosest guesses (one character of two changed) only help pick the sentence.
+            expanded = [
+                QueryTerm(term.word, tuple((a, w) for a, w in term.alternatives if w >= 0.5), term.translated)
+                for term in terms
+                if len(term.alternatives) > 1 or term.translated
+            ]
+            ids, scores = self._translated_closest(expanded, k, self.index.scores(self.tokenizer.tokens(text)))
         else:
             ids, scores = self.index.closest_docs(self.tokenizer.tokens(text), k)
         kept = [(i, s) for i, s in zip(ids, scores) if s > 0]
         return [i for i, _ in kept], [s for _, s in kept]
 
     def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
-        """Share of the question's idf weight found in the paragraph (with its title and heading)."""
+        """Share of the question's idf weight found in the paragraph (with its title and heading). A
+        Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight."""
         whole = self._paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in self._distinct(terms):
             weight = self._term_weight(term)
             total += weight
-            if self._holds_any(term, whole):
-                found += weight
+            held = [w for alt, w in term.alternatives if self._holds(alt, *whole, term.translated)]
+            if held:
+                found += weight if term.translated else weight * max(held)
         return found / total if total else 0.0
 
     def _rank_sentences(
@@ -263,7 +381,14 @@ class Answerer:
             # credited to all of them, so a paragraph whose title holds them is not at a disadvantage.
             subject_credit = self.config.subject_credit * sum(w for w, s in zip(weights, in_subject) if s)
             # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
-            chars = {c for term, s in zip(distinct, in_subject) if not s for alt, _ in term.alternatives for c in "".join(alt)}
+            # A Chinese word's guessed alternatives (抓获 for 抓) bring no characters of the question's own.
+            chars = {
+                c
+                for term, s in zip(distinct, in_subject)
+                if not s
+                for alt, _ in (term.alternatives if term.translated else term.alternatives[:1])
+                for c in "".join(alt)
+            }
             relative = paragraph_weight * paragraph_score / scores[0]
             for index, sentence in enumerate(paragraph.sentences):
                 text = part.sentences[index][1]
@@ -283,6 +408,18 @@ class Answerer:
         ranked.sort(key=lambda s: -s.score)
         return ranked
 
+    def _alternative(self, sentence: _Sentence) -> Alternative:
+        article = self._entries[sentence.paragraph_id][0]
+        return Alternative(
+            sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id, sentence.index, article.source
+        )
+
+    def _article_text(self, paragraph_id: int) -> str:
+        """The normalised text of the paragraph's article: title, headings and all its paragraphs."""
+        article = self._entries[paragraph_id][0]
+        parts = [article.title] + [part for p in article.paragraphs for part in (p.heading, p.text) if part]
+        return normalise("\n".join(parts))
+
     def _alternatives(self, ranked: Sequence[_Sentence]) -> tuple[Alternative, ...]:
         """The best sentence of each other paragraph: first the best of each other article (the next
         candidates a reader wants are other articles' answers), then more of the answer's own article,
@@ -295,9 +432,7 @@ class Answerer:
                 continue
             seen_paragraphs.add(sentence.paragraph_id)
             article = self._entries[sentence.paragraph_id][0]
-            alternative = Alternative(
-                sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id, sentence.index, article.source
-            )
+            alternative = self._alternative(sentence)
             if article.id == answer_article:
                 own.append(alternative)
             elif article.id in seen_articles:
@@ -374,7 +509,9 @@ class Answerer:
 
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
-        for word, translations in self._dictionary.translate(text, self.config.english_translations, self._known):
+        for word, translations in self._dictionary.translate(
+            text, self.config.english_translations, self._known, self.config.english_word_forms
+        ):
             alternatives = tuple(
                 (tuple(tokens), weight)
                 for chinese, weight in translations
@@ -390,10 +527,9 @@ class Answerer:
         words = self.tokenizer.content_words(chinese)
         return bool(words) and all(word in ids or (len(word) == 2 and BIGRAM_MARK + word in ids) for word in words)
 
-    def _translated_closest(self, terms: Sequence[QueryTerm], k: int) -> tuple[list[int], list[float]]:
-        """Paragraph scores summed over the question's words, each word scoring by its best weighted
-        reading (wrong readings of a word then cost little)."""
-        total = None
+    def _translated_closest(self, terms: Sequence[QueryTerm], k: int, total=None) -> tuple[list[int], list[float]]:
+        """Paragraph scores summed over the question's words (added to ``total`` if given), each word
+        scoring by its best weighted reading (wrong readings of a word then cost little)."""
         for term in terms:
             best = None
             for words, weight in term.alternatives:

@@ -33,6 +33,16 @@ class AnswerConfig:
     min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
     min_coverage_english: float  # the same for English questions, whose words arrive via translation
     english_translations: int  # Chinese translations tried per English word
+    # Questions as people type them (README "Asking questions"); each can be switched off alone.
+    chitchat: bool  # greetings, thanks and commands typed as text get a friendly reply, never a quote
+    colloquial: bool  # drop fillers and colloquial question words (啥, 咋搞, 几家) from a question's words
+    typo_correction: bool  # replace unknown characters by the corpus word that sounds the same
+    shared_characters: bool  # an unknown word also matches corpus words sharing its characters
+    abbreviations: bool  # an unknown short word also matches the corpus words it abbreviates
+    mixed_english: bool  # English words inside a Chinese question are translated
+    english_word_forms: bool  # English compounds split (crackdown), nouns read as verbs (implementation)
+    near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
+    followups: bool  # a question that only makes sense after the previous one borrows from it
 
     @property
     def cue_weights(self) -> dict[str, float]:

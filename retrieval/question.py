@@ -26,6 +26,7 @@ class Cues:
     english: dict[str, tuple[tuple[str, ...], ...]]  # each cue as a tuple of words
     measures: tuple[str, ...]
     titles: tuple[str, ...]
+    fillers: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -38,7 +39,43 @@ def load_cues() -> Cues:
         english={kind: tuple(tuple(cue.split()) for cue in data[kind]["en"]) for kind in QUESTION_TYPES},
         measures=tuple(sorted({str(m) for m in data["measures"]}, key=len, reverse=True)),
         titles=tuple(sorted(set(data["titles"]), key=len, reverse=True)),
+        fillers=frozenset(data["fillers"]),
     )
+
+
+def is_question_word(word: str) -> bool:
+    """Whether a question's word only asks (几家, 多少个, 哪几项) or is a colloquial filler (啥, 咋搞):
+    it names nothing a sentence could hold.
+
+    >>> is_question_word("几家"), is_question_word("多少项"), is_question_word("咋搞"), is_question_word("家庭")
+    (True, True, True, False)
+    """
+    cues = load_cues()
+    if word in cues.fillers:
+        return True
+    for asking in ("多少", "哪几", "几"):
+        if word.startswith(asking):
+            rest = word[len(asking) :]
+            return not rest or rest in cues.measures
+    return False
+
+
+def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
+    """A question's content words without question words, fillers, and the measure word that follows
+    多少 or 几 when jieba cuts it off (多少/个).
+
+    >>> asked_words(["河北", "那边", "关", "了", "多少", "个", "组织", "啊"], frozenset({"了", "多少"}))
+    ['河北', '关', '组织']
+    """
+    measures = set(load_cues().measures)
+    kept = []
+    for i, word in enumerate(words):
+        if word in stopwords or is_question_word(word):
+            continue
+        if word in measures and i and words[i - 1] in ("多少", "几", "哪几"):
+            continue
+        kept.append(word)
+    return kept
 
 
 def detect_language(text: str) -> str:

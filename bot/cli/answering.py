@@ -77,23 +77,29 @@ def _load(args: argparse.Namespace, settings: Settings):
 def answer_json(answer: Answer, top: int | None = None) -> str:
     """One line of ``qabot ask --json``: exactly the keys the interface promises."""
     alternatives = answer.alternatives if top is None else answer.alternatives[:top]
-    return json.dumps(
-        {
-            "question": answer.question,
-            "answered": answer.answered,
-            "quote": answer.quote,
-            "highlight": answer.highlight,
-            "title": answer.title,
-            "source": answer.source,
-            "article_id": answer.article_id,
-            "paragraph": answer.paragraph,
-            "score": answer.score,
-            "alternatives": [
-                {"quote": a.quote, "title": a.title, "article_id": a.article_id, "score": a.score} for a in alternatives
-            ],
-        },
-        ensure_ascii=False,
-    )
+    line = {
+        "question": answer.question,
+        "answered": answer.answered,
+        "quote": answer.quote,
+        "highlight": answer.highlight,
+        "title": answer.title,
+        "source": answer.source,
+        "article_id": answer.article_id,
+        "paragraph": answer.paragraph,
+        "score": answer.score,
+        "alternatives": [
+            {"quote": a.quote, "title": a.title, "article_id": a.article_id, "score": a.score} for a in alternatives
+        ],
+    }
+    # A refusal says why; a near miss names the closest sentence, only related, under its own key.
+    if not answer.answered:
+        line["reason"] = answer.reason
+    if answer.chitchat:
+        line["chitchat"] = answer.chitchat
+    if answer.related is not None:
+        related = answer.related
+        line["related"] = {"quote": related.quote, "title": related.title, "article_id": related.article_id, "score": related.score}
+    return json.dumps(line, ensure_ascii=False)
 
 
 def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, top: int = 0) -> str:
@@ -113,6 +119,19 @@ def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, t
             return _plain(phrase(language, "empty_question", example="…"))
         if answer.reason == "too_long":
             return _plain(phrase(language, "too_long", length=len(answer.question), limit=max_question_chars))
+        if answer.reason == "chitchat":
+            from bot.format import chitchat_reply
+
+            return _plain(chitchat_reply(answer, []))
+        if answer.reason == "not_stated" and answer.related is not None:
+            related = answer.related
+            return "\n".join(
+                [
+                    _plain(phrase(language, "not_stated")),
+                    _plain(phrase(language, "related_label")) + " " + related.quote,
+                    "—— " + _source(related.title, None, language),
+                ]
+            )
         return _plain(phrase(language, "no_answer"))
     lines = [mark(answer.quote, answer.highlight, colour), "—— " + _source(answer.title, answer.source, language)]
     for alternative in answer.alternatives[:top]:
@@ -154,13 +173,34 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("qabot ask: type one question per line; Ctrl-D to finish.", file=sys.stderr, flush=True)
     questions = args.questions if args.questions else _stdin_lines(sys.stdin)
     for question in questions:
-        answer = answerer.ask(question)
+        after = None
+        if args.json and not args.questions:
+            question, after = json_question(question)
+        answer = answerer.ask(question, after=after)
         if args.json:
             print(answer_json(answer, args.top), flush=not args.questions)
         else:
             print(answer_text(answer, limit, colour=False, top=args.top or 0))
             print()
     return 0
+
+
+def json_question(line: str) -> tuple[str, str | None]:
+    """A line of ``qabot ask --json`` input: a plain question, or ``{"question": ..., "after": ...}``
+    for a follow-up asked after an earlier question.
+
+    >>> json_question('{"question": "那浙江呢？", "after": "江苏关停了几家？"}'), json_question("几家？")
+    (('那浙江呢？', '江苏关停了几家？'), ('几家？', None))
+    """
+    if line.lstrip().startswith("{"):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return line, None
+        if isinstance(data, dict) and isinstance(data.get("question"), str):
+            after = data.get("after")
+            return data["question"], after if isinstance(after, str) else None
+    return line, None
 
 
 def _stdin_lines(stream: TextIO):
@@ -181,7 +221,8 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     limit = settings.answer.max_question_chars
     titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles[:5])
     print(f"{len(answerer.corpus.articles)} 篇文章 / articles: {titles}")
-    print("提问吧（空行或 Ctrl-D 退出）/ Ask away (an empty line or Ctrl-D quits).")
+    print("提问吧（空行、exit 或 Ctrl-D 退出）/ Ask away (an empty line, exit or Ctrl-D quits).")
+    previous = None
     try:
         while True:
             try:
@@ -192,7 +233,12 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             if not question.strip():
                 break
             started = time.perf_counter()
-            answer = answerer.ask(question)
+            # The previous question gives a follow-up (那陕西呢？) what it leaves out.
+            answer = answerer.ask(question, after=previous)
+            if answer.chitchat == "exit":
+                break
+            if answer.reason != "chitchat":
+                previous = question
             print(answer_text(answer, limit, colour=colour, top=0))
             if args.verbose:
                 print(f"({(time.perf_counter() - started) * 1000:.0f} ms, score {answer.score})")

@@ -146,7 +146,33 @@ def render_answer(answer: Answer, titles: Sequence[str], max_question_chars: int
     language = answer.language
     if answer.reason == "too_long":
         return phrase(language, "too_long", length=len(answer.question), limit=max_question_chars)
+    if answer.reason == "chitchat":
+        return chitchat_reply(answer, titles)
+    if answer.reason == "not_stated" and answer.related is not None:
+        related = answer.related
+        return "\n".join(
+            [
+                phrase(language, "not_stated"),
+                phrase(language, "related_label"),
+                f"<blockquote>{html.escape(clip(related.quote, 1000))}</blockquote>",
+                source_line(related.title, None, language),
+            ]
+        )
     return render_covers(phrase(language, "no_answer"), titles, language)
+
+
+def chitchat_reply(answer: Answer, titles: Sequence[str]) -> str:
+    """A short friendly reply to small talk, in the message's language; for "help", how to ask.
+
+    >>> print(chitchat_reply(Answer("hi", False, "en", reason="chitchat", chitchat="greeting"), []))
+    Hello! Ask me anything about the articles.
+    >>> print(chitchat_reply(Answer("謝謝", False, "zh-Hant", reason="chitchat", chitchat="thanks"), []))
+    不客氣！還有問題隨時問。
+    """
+    reply = phrase(answer.language, f"chitchat_{answer.chitchat or 'greeting'}")
+    if answer.chitchat == "help" and titles:
+        return render_covers(reply, titles, answer.language)
+    return reply
 
 
 def render_covers(opening: str, titles: Sequence[str], language: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -52,6 +53,9 @@ _ERROR_CHARS = 1500  # of a corpus error shown to an admin
 _INLINE_TITLE_CHARS = 100
 _INLINE_DESCRIPTION_CHARS = 200
 _LEADING_PUNCTUATION = " \t\n,，:：、"
+# A private message this soon after the previous question may be a follow-up to it (那陕西呢？).
+FOLLOWUP_SECONDS = 300
+_REMEMBERED_ANSWERS = 50  # per chat: the bot's answers a reply can follow up on
 
 
 # --- pure decisions ----------------------------------------------------------------------------------
@@ -151,9 +155,9 @@ def _language(update: Update) -> str:
     return user_language(user.language_code if user else None)
 
 
-async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply to ``message`` in its chat (and forum topic), quoting it so it is clear what is answered."""
-    await message.reply_html(
+    return await message.reply_html(
         text,
         reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
         reply_markup=markup,
@@ -161,9 +165,36 @@ async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | Non
     )
 
 
-async def _ask(context: BotContext, library: Library, question: str) -> Answer:
+async def _ask(context: BotContext, library: Library, question: str, after: str | None = None) -> Answer:
     """Answer off the event loop, so other chats are served while this one is searched."""
-    return await asyncio.get_running_loop().run_in_executor(context.bot_data.asker, library.answerer.ask, question)
+    ask = partial(library.answerer.ask, question, after=after)
+    return await asyncio.get_running_loop().run_in_executor(context.bot_data.asker, ask)
+
+
+def previous_question(message: Message, chat_data: dict | None, bot_id: int, now: float) -> str | None:
+    """The question a follow-up may borrow from: the one the bot's replied-to answer answered, or in a
+    private chat the last question asked within FOLLOWUP_SECONDS."""
+    if chat_data is None:
+        return None
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return chat_data.get("answered", {}).get(replied.message_id)
+    last = chat_data.get("last_question")
+    if message.chat.type == ChatType.PRIVATE and last and now - last[1] <= FOLLOWUP_SECONDS:
+        return last[0]
+    return None
+
+
+def remember_question(chat_data: dict | None, question: str, sent: Message | None, now: float) -> None:
+    """Note the question answered (and by which message of the bot) for the follow-ups after it."""
+    if chat_data is None:
+        return
+    chat_data["last_question"] = (question, now)
+    if sent is not None:
+        answered = chat_data.setdefault("answered", {})
+        answered[sent.message_id] = question
+        while len(answered) > _REMEMBERED_ANSWERS:
+            answered.pop(next(iter(answered)))
 
 
 async def _show_typing(message: Message) -> None:
@@ -180,14 +211,18 @@ async def _answer(message: Message, context: BotContext, question: str, language
         await _reply(message, phrase(language, "empty_question", example=example))
         return
     typing = asyncio.create_task(_show_typing(message))
+    now = time.monotonic()
+    after = previous_question(message, context.chat_data, context.bot.id, now)
     try:
-        answer = await _ask(context, library, question)
+        answer = await _ask(context, library, question, after)
     except Exception:
         await _reply(message, phrase(language, "answer_failed"))
         raise  # for the error handler, which logs it once with the update id
     await typing
     text = render_answer(answer, library.titles, context.bot_data.settings.answer.max_question_chars)
-    await _reply(message, text, answer_buttons(answer, library))
+    sent = await _reply(message, text, answer_buttons(answer, library))
+    if answer.reason != "chitchat":
+        remember_question(context.chat_data, question, sent, now)
 
 
 # --- handlers --------------------------------------------------------------------------------------

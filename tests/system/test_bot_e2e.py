@@ -221,6 +221,19 @@ def test_reply_to_the_bot_is_answered(served: Served) -> None:
     assert not api.replies_to(other)
 
 
+def test_small_talk_gets_a_short_reply_and_follow_ups_borrow_the_previous_question(served: Served) -> None:
+    api = served.api
+    hello = reply_to(api, api.private_text(1011, "你好！"))["text"]
+    assert "<blockquote>" not in hello and "你好" in hello
+    assert "<blockquote>" not in reply_to(api, api.private_text(1011, "thanks!"))["text"]
+    # In private, the next question within minutes follows up on the last one.
+    reply_to(api, api.private_text(1011, "海南省民政厅厅长是谁？"))
+    assert "董杰人" in reply_to(api, api.private_text(1011, "那青海呢？"))["text"]
+    # In a group, a reply to the bot's answer follows up on the question that answer answered.
+    answer = reply_to(api, api.group_mention(-2011, "海南省民政厅厅长是谁？"))
+    assert "董杰人" in reply_to(api, api.reply_to_bot(answer, "那青海呢？"))["text"]
+
+
 def test_ask_command_in_a_group_with_and_without_the_bot_name(served: Served) -> None:
     api = served.api
     assert "248家" in reply_to(api, api.group_text(-2004, f"/ask@{BOT_USERNAME} {HEBEI}"))["text"]

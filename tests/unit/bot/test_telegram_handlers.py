@@ -62,7 +62,7 @@ CORPUS = Corpus(ARTICLES)
 class StubAnswerer:
     """Answers every question with the first sentence of the corpus, and one alternative."""
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, after: str | None = None) -> Answer:
         if len(question) > SETTINGS.answer.max_question_chars:
             return Answer(question, False, "zh", reason="too_long")
         if "天气" in question:
@@ -107,7 +107,7 @@ def run_handler(handler, update_data: dict[str, Any], failing: bool = False) -> 
         update = Update.de_json(update_data, bot)
         bot_data = BotData()
         bot_data.start(SETTINGS, LIBRARY)
-        context = SimpleNamespace(bot=bot, bot_data=bot_data)
+        context = SimpleNamespace(bot=bot, chat_data={}, bot_data=bot_data)
         try:
             await handler(update, context)
         except Exception as exc:
@@ -168,6 +168,22 @@ def test_group_messages_count_only_when_they_address_the_bot() -> None:
     from_person = Message(2, None, Chat(-5, Chat.SUPERGROUP), from_user=User(6, "P", False), text="话")
     assert handlers.addressed_question(message("同意", reply_to=from_person), BOT_NAME, BOT_ID) is None
 
+
+
+def test_a_follow_up_borrows_the_question_its_reply_or_the_recent_private_question_answered() -> None:
+    bot_user = User(BOT_ID, "QA", True, username=BOT_NAME)
+    chat_data: dict = {}
+    answer_message = Message(77, None, Chat(-5, Chat.SUPERGROUP), from_user=bot_user, text="答")
+    handlers.remember_question(chat_data, "甲地关闭了多少家？", answer_message, now=100.0)
+    # A reply to the bot's answer follows up on the question that answer answered, however late.
+    group_reply = message("那乙地呢？", reply_to=answer_message)
+    assert handlers.previous_question(group_reply, chat_data, BOT_ID, now=10_000.0) == "甲地关闭了多少家？"
+    # In a group, a message that replies to nothing is no follow-up.
+    assert handlers.previous_question(message("那乙地呢？"), chat_data, BOT_ID, now=101.0) is None
+    # In private, the next message within a few minutes is; later it stands on its own.
+    private = message("那乙地呢？", Chat.PRIVATE)
+    assert handlers.previous_question(private, chat_data, BOT_ID, now=100.0 + handlers.FOLLOWUP_SECONDS) == "甲地关闭了多少家？"
+    assert handlers.previous_question(private, chat_data, BOT_ID, now=101.0 + handlers.FOLLOWUP_SECONDS) is None
 
 
 def test_an_answer_sent_through_inline_mode_is_not_taken_for_a_question() -> None:
@@ -238,7 +254,7 @@ def test_english_question_gets_english_buttons() -> None:
 def test_a_failing_answerer_still_gets_the_user_a_reply_and_the_error_goes_on_to_be_logged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(question: str) -> Answer:
+    def broken(question: str, after: str | None = None) -> Answer:
         raise ValueError("index corrupt")
 
     monkeypatch.setattr(LIBRARY.answerer, "ask", broken)

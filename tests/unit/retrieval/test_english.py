@@ -71,7 +71,7 @@ def test_unknown_words_are_kept_without_translations(dictionary):
 def test_the_reverse_index_is_cached_as_json_and_a_bad_cache_is_rebuilt(tmp_path, dictionary):
     built = load_dictionary(tmp_path)
     cache = tmp_path / "cedict-reverse.json"
-    assert json.loads(cache.read_text(encoding="utf-8"))["entries"]["illegal"] == built.entries["illegal"]
+    assert json.loads(cache.read_text(encoding="utf-8"))["payload"]["illegal"] == built.entries["illegal"]
     load_dictionary.cache_clear()
     assert load_dictionary(tmp_path).entries == built.entries
     cache.write_text("{not json", encoding="utf-8")

@@ -116,8 +116,12 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
     assert isinstance(answer, Answer) and answer.question == text
     assert answer.language in ("zh", "zh-Hant", "en")
     if not answer.answered:
-        assert answer.reason in ("empty", "too_long", "no_match")
+        assert answer.reason in ("empty", "too_long", "no_match", "chitchat", "not_stated")
         assert answer.quote is None and answer.highlight is None and answer.alternatives == ()
+        assert (answer.chitchat is not None) == (answer.reason == "chitchat")
+        # A near miss names the closest sentence, a real one, only as related.
+        assert (answer.related is not None) == (answer.reason == "not_stated")
+        assert answer.related is None or answer.related.quote in corpus_sentences
         return
     # The quote is a real sentence of the corpus, in the paragraph and article the answer names.
     assert answer.quote in corpus_sentences

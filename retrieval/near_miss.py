@@ -1,0 +1,169 @@
+"""Near misses: the articles speak of what a question asks about, but do not say what it asks.
+
+A question about a subject the corpus covers can still ask for a fact it never states: who chaired a
+meeting whose chair is never named, the director of one province where only another's is named. The
+best sentence is then only related, and quoting it as the answer would mislead. Two generic signals
+say so, after ranking:
+
+- the kind of answer asked for is missing: a how-many question whose sentence holds no count, a when
+  question whose sentence holds no date, a who question whose sentence names nobody;
+- a place or an office the question names is missing from the answer's whole article (陕西 asked,
+  an article about 海南 found; 厅长 asked, only 副厅长 written).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable
+
+from retrieval.highlight import candidate_spans
+from retrieval.question import load_cues
+from retrieval.tokenize import normalise
+
+# Question kinds whose answer is a span the sentence must hold. "where" and "who" are left out: their
+# answers are often organisations, venues, or names jieba does not tag (on the CMRC trial set a who
+# check refused 14 answerable questions of 1,002).
+CHECKED_KINDS = ("how_many", "when")
+# Kinds a close sentence is preferred for when it holds one and the best does not; a who question is
+# not refused for lack of a name, but a close sentence naming someone still beats one naming nobody.
+PREFERRED_KINDS = ("how_many", "when", "who")
+# A sentence scoring at most this much below the best, that holds the kind of answer asked for, is
+# quoted instead of a best sentence that does not (sentence scores run from about 1 to 4).
+KIND_MARGIN = 0.3
+_PLACE_SUFFIXES = ("地区", "省", "市", "县", "区")
+_NUMBER = re.compile(r"\d|[零〇两二三四五六七八九十百千万亿半]|一[^是些般起切直定样同致]")
+# "When" is also answered by a relative time (近日, 今年上半年), unless the question asks for the day.
+_RELATIVE_TIMES = ("近日", "日前", "近期", "目前", "当前", "今年", "去年", "明年", "前年", "上半年", "下半年", "年初",
+    "年底", "年末", "月初", "月底", "当天", "当日", "同日", "此前", "今天", "昨天", "本月", "上月", "下月", "近年")
+# Events that date another (赛后, 四国征伐后, 化雪的时候) answer a when question as well as a date.
+_WHICH_ONES = ("哪几", "哪些")
+_TIME_MARK = re.compile(r"岁|时候|时期|时代|期间|之后|以后|之前|以前|[后前]，|年|月|世纪|朝|季|[末初]|早上|晚上|上午|下午|中午|凌晨|夜间|平日|周末|每天|每周")
+_EXACT_DATE_CUES = ("哪天", "哪一天", "几号", "几日", "哪日", "何日", "日期", "具体", "几月几")
+# Common nouns jieba tags as places; they name no particular place a corpus may lack.
+_GENERIC_PLACES = ("城市", "地区", "国家", "地方", "全国", "全省", "全市", "各地", "当地", "本地", "外地", "省份",
+    "首都", "农村", "城乡", "基层", "海外", "境外", "国内", "省内", "市内")
+_ROLES = ("成员", "人员", "同志", "负责人", "代表", "干部", "领导", "专家", "嘉宾", "群众", "团队")
+
+
+def missing_answer(
+    question: str,
+    kind: str,
+    sentence: str,
+    article_text: str,
+    known: Callable[[str], bool] = lambda word: False,
+    kinds: tuple[str, ...] = CHECKED_KINDS,
+) -> str | None:
+    """Why ``sentence`` cannot answer ``question`` ("kind", "place", "office"), or None if it may.
+
+    >>> missing_answer("会议是哪天召开的？", "when", "近日，省民政厅召开座谈会。", "省民政厅召开座谈会")
+    'kind'
+    >>> missing_answer("会议是哪天召开的？", "when", "5月8日，省民政厅召开座谈会。", "") is None
+    True
+    >>> missing_answer("浙江省民政厅厅长是谁？", "who", "厅长王明出席。", "江苏省民政厅厅长王明出席")
+    'place'
+    >>> missing_answer("民政厅副厅长是谁？", "who", "厅长王明出席。", "民政厅厅长王明出席")
+    'office'
+    """
+    if kind in kinds and not holds_kind(sentence, kind, question):
+        return "kind"
+    text = normalise(question)
+    for place in question_places(text, known):
+        if not any(form in article_text for form in _place_forms(place)):
+            return "place"
+    for office in question_offices(text):
+        if deputy_only(article_text, office):
+            return "office"
+    return None
+
+
+def holds_kind(sentence: str, kind: str, question: str) -> bool:
+    """Whether ``sentence`` holds an answer of the kind asked: for how-many any number (the measure
+    list cannot know every measure word), for when a date, for who a person or a role (成员, 负责人,
+    an office: "who attended" is often answered by who they were).
+
+    >>> holds_kind("放养鲢鱼三万尾。", "how_many", "多少尾？"), holds_kind("近日召开。", "when", "哪天？")
+    (True, False)
+    >>> holds_kind("近日召开。", "when", "什么时候召开的？"), holds_kind("他精通英语和法语。", "how_many", "精通哪几门语言？")
+    (True, True)
+    >>> holds_kind("各市民政局班子成员参加会议。", "who", "谁参加了？"), holds_kind("会议部署工作。", "who", "谁？")
+    (True, False)
+    """
+    if kind == "how_many":
+        # 哪几门 asks which ones, and a list answers it as well as a count.
+        return bool(_NUMBER.search(sentence)) or any(cue in question for cue in _WHICH_ONES)
+    if candidate_spans(sentence, kind, question):
+        return True
+    if kind == "when" and not any(cue in question for cue in _EXACT_DATE_CUES):
+        return any(word in sentence for word in _RELATIVE_TIMES) or bool(_TIME_MARK.search(sentence))
+    return kind == "who" and (any(t in sentence for t in load_cues().titles) or any(r in sentence for r in _ROLES))
+
+
+def question_places(text: str, known: Callable[[str], bool] = lambda word: False) -> list[str]:
+    """The names of administrative places in a (normalised) question: jieba's ``ns`` words that end
+    as one (浙江省, 杭州市) or that the corpus (``known``) also writes so (浙江 for a corpus saying
+    浙江省). jieba tags some common nouns ``ns`` too, which this leaves out.
+
+    >>> question_places("陕西省民政厅厅长是谁"), question_places("陕西厅长是谁", lambda w: w == "陕西省")
+    (['陕西省'], ['陕西'])
+    >>> question_places("谁主持了会议"), question_places("环抱着哪座城市"), question_places("长度是多少")
+    ([], [], [])
+    """
+    return [
+        word
+        for word, flag in _tagged(text)
+        if flag == "ns"
+        and len(word) >= 2
+        and word not in _GENERIC_PLACES
+        and (word.endswith(_PLACE_SUFFIXES) or any(known(word + suffix) for suffix in _PLACE_SUFFIXES))
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words and tags, without its HMM: an unknown word (a new name) is then left in pieces
+    rather than guessed to be a place."""
+    from jieba import posseg
+
+    from retrieval.tokenize import _jieba
+
+    _jieba()
+    return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=False))
+
+
+def question_offices(text: str) -> list[str]:
+    """The offices a question names (厅长, 副厅长), longest first, none inside another.
+
+    >>> question_offices("海南省民政厅副厅长是谁"), question_offices("厅长是谁")
+    (['副厅长'], ['厅长'])
+    """
+    found: list[str] = []
+    for title in load_cues().titles:  # longest first
+        start = text.find(title)
+        if start >= 0 and not any(title in other for other in found):
+            found.append(title)
+    return found
+
+
+def deputy_only(text: str, office: str) -> bool:
+    """Whether ``text`` names only the other rank of ``office``: the deputy (副厅长) where the office
+    itself (厅长) is asked, or the office where its deputy is asked. A text naming neither says
+    nothing either way (the office may be written otherwise: 宣武帝 for 皇帝).
+
+    >>> deputy_only("副厅长石清理主持", "厅长"), deputy_only("厅长曾锋、副厅长石清理", "厅长")
+    (True, False)
+    >>> deputy_only("厅长董杰人讲话", "副厅长"), deputy_only("宣武帝的皇后", "皇帝")
+    (True, False)
+    """
+    if office.startswith("副"):
+        return office not in text and office[1:] in text
+    itself = any(text[max(m.start() - 1, 0) : m.start()] != "副" for m in re.finditer(re.escape(office), text))
+    return not itself and "副" + office in text
+
+
+def _place_forms(place: str) -> tuple[str, ...]:
+    """A place as it may be written: 陕西省 also as 陕西."""
+    for suffix in _PLACE_SUFFIXES:
+        if place.endswith(suffix) and len(place) > 2:
+            return (place, place[: -len(suffix)])
+    return (place,)
