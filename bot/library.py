@@ -60,11 +60,16 @@ class Library:
             return None
 
     def locate(self, paragraph_id: int | None, quote: str | None) -> Sentence | None:
-        """Where ``quote`` stands: its paragraph id and its index among the paragraph's sentences."""
+        """Where ``quote`` stands: its paragraph id and the index of its (first) sentence among the
+        paragraph's sentences; a quote may run over up to three adjacent sentences."""
         if paragraph_id is None or quote is None or not 0 <= paragraph_id < len(self.paragraphs):
             return None
         sentences = self.paragraphs[paragraph_id][1].sentences
-        return Sentence(paragraph_id, sentences.index(quote)) if quote in sentences else None
+        for count in (1, 2, 3):
+            for index in range(len(sentences) - count + 1):
+                if "".join(sentences[index : index + count]) == quote:
+                    return Sentence(paragraph_id, index)
+        return None
 
     def find(self, sentence: Sentence) -> tuple[Article, Paragraph] | None:
         """The article and paragraph ``sentence`` points into, if it exists in this corpus."""
