@@ -19,7 +19,7 @@ from corpus.model import Article, Corpus, Paragraph
 from retrieval.config import AnswerConfig
 from retrieval.documents import Document, indexed_documents
 from retrieval.features import Candidate, Matcher, sentence_candidates
-from retrieval.highlight import choose_highlight
+from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import detect_language, question_type
 from retrieval.ranker import cached_ranker
@@ -131,8 +131,8 @@ class Answerer:
         if self.coverage(terms, best.paragraph_id) < floor:
             return Answer(question, False, language, reason="no_match", competing=competing)
         article, paragraph = self._entries[best.paragraph_id]
-        weights = [("".join(alt), self.matcher.term_idf(alt)) for term in terms for alt, _ in term.alternatives]
-        highlight = choose_highlight(best.text, kind, text, weights)
+        choice, gate = self.highlight(ranked, kind, text, terms)
+        highlight = choice.text if choice.text and (not self._gated(language) or self.ranker.shows(gate)) else None
         return Answer(
             question=question,
             answered=True,
@@ -195,15 +195,48 @@ class Answerer:
         scored.sort(key=lambda c: -c.score)
         return scored
 
+    def highlight(
+        self, ranked: Sequence[Candidate], kind: str, text: str, terms: Sequence[QueryTerm]
+    ) -> tuple[HighlightChoice, tuple[float, ...]]:
+        """The span of the best candidate's quote that answers the question (if one is certain), and
+        the features the ranker's gate judges its confidence by (``GATE_FEATURES``; empty without a span)."""
+        best = ranked[0]
+        weights = [("".join(alt), self.matcher.term_idf(alt)) for term in terms for alt, _ in term.alternatives]
+        choice = highlight_choice(best.text, kind, text, weights)
+        if choice.text is None:
+            return choice, ()
+        end = best.index + best.count
+        others = (c.score for c in ranked[1:] if c.paragraph_id != best.paragraph_id or c.index >= end or c.index + c.count <= best.index)
+        lead = best.score - next(others, best.score - 2.0)
+        return choice, (min(max(lead, 0.0) / 5.0, 1.0), 1.0 if best.count > 1 else 0.0, *choice.features)
+
+    def _gated(self, language: str) -> bool:
+        """Whether the ranker's highlight gate judges this language's highlights: it was fitted on
+        Chinese questions, and an English question's scores run on translations, so its leads are not
+        comparable."""
+        return self.config.highlight_gate and (language != "en" or self.config.highlight_gate_english)
+
+    def highlight_evidence(self, question: str) -> tuple[Candidate, HighlightChoice, tuple[float, ...]] | None:
+        """The best candidate for ``question``, its highlight before the gate, and the gate's features:
+        what the fitting tool learns the gate from. None when nothing is found."""
+        text = clean_question(question)
+        language = detect_language(text)
+        terms = self.query_terms(text, language) if text else []
+        kind = question_type(text)
+        ranked = self.rank_sentences(text, language, terms, kind) if terms else []
+        if not ranked:
+            return None
+        return (ranked[0], *self.highlight(ranked, kind, text, terms))
+
     def _alternatives(self, ranked: Sequence[Candidate]) -> tuple[Alternative, ...]:
-        """The best sentence of each other paragraph: first the best of each other article (the next
-        candidates a reader wants are other articles' answers), then more of the answer's own article,
-        then the other articles' further paragraphs."""
+        """The best single sentence of each other paragraph: first the best of each other article (the
+        next candidates a reader wants are other articles' answers), then more of the answer's own
+        article, then the other articles' further paragraphs."""
         answer_article = self._entries[ranked[0].paragraph_id][0].id
         seen_paragraphs, seen_articles = {ranked[0].paragraph_id}, {answer_article}
         firsts, own, further = [], [], []
         for sentence in ranked:
-            if sentence.paragraph_id in seen_paragraphs:
+            if sentence.paragraph_id in seen_paragraphs or sentence.count > 1:
                 continue
             seen_paragraphs.add(sentence.paragraph_id)
             article = self._entries[sentence.paragraph_id][0]

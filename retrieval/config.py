@@ -24,6 +24,8 @@ class AnswerConfig:
     ranker_off: tuple[str, ...]  # features switched off (weight 0), to measure what each adds
     max_quote_sentences: int  # a quote runs over at most this many adjacent sentences (1: always one)
     run_min_share: float  # each sentence of a longer quote holds this share of the question's evidence alone
+    highlight_gate: bool  # show a highlight only when the ranker file's gate finds it likely right
+    highlight_gate_english: bool  # ... for English questions too
     english_paragraph_scale: float  # paragraph features count this much for English questions
     subject_discount: float  # 0..1: how much less a question word counts when the title holds it
     proximity_window: int  # characters within which question words count as close together

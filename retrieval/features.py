@@ -24,10 +24,6 @@ from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 _NUMBER = re.compile(r"\d+")
 # Words opening a sentence that lean on the one before it.
 _POINTS_BACK = re.compile(r"^(?:他们|她们|它们|他|她|它|牠|其|此|这|该|那|同时|此外|因此|因而|所以|但|而|并且|后来|之后|随后|然而)")
-# The question word itself: what the answer stands in for.
-_QUESTION_WORD = re.compile(
-    r"(?<![如任为凭])(?:什么|哪一?(?:个|位|种|座|所|家|条|部|本|支|场|年|些)?|谁|何(?:时|处|地|人|种)?|多少|几(?:个|名|位|年|次|项|家)?|怎么|怎样|如何)"
-)
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 if TYPE_CHECKING:
@@ -198,66 +194,6 @@ def question_bigrams(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def slot_contexts(question: str, terms: Sequence[QueryTerm]) -> tuple[QueryTerm | None, QueryTerm | None]:
-    """The question's words standing right before and right after its question word (None where
-    there is none): an answer's sentence tends to hold them around the answer.
-
-    >>> from retrieval.answer import QueryTerm
-    >>> terms = [QueryTerm(w, (((w,), 1.0),)) for w in ("海南", "慈善", "主持")]
-    >>> [t.word if t else None for t in slot_contexts("海南慈善会谁主持的", terms)]
-    ['慈善', '主持']
-    """
-    match = _QUESTION_WORD.search(question)
-    if not match:
-        return None, None
-    before = after = None
-    best_before, best_after = -1, len(question) + 1
-    for term in terms:
-        place = first_place(term, question)
-        if place is None:
-            continue
-        end = place + len("".join(term.alternatives[0][0])) if term.alternatives else place
-        if end <= match.start() and end > best_before:
-            before, best_before = term, end
-        if place >= match.end() and place < best_after:
-            after, best_after = term, place
-    return before, after
-
-
-def slot_match(text: str, question_text: str, before: QueryTerm | None, after: QueryTerm | None) -> float:
-    """1 when the words around the question word stand in ``text`` with two or more characters the
-    question lacks between them (the answer's place); 0.5 when one of them stands there with such
-    characters on the question word's side; else 0."""
-    def new_chars(piece: str) -> int:
-        return sum(1 for c in piece if c not in question_text and not c.isspace())
-
-    left = first_place(before, text) if before else None
-    right = first_place(after, text) if after else None
-    if left is not None and right is not None and right > left:
-        return 1.0 if new_chars(text[left:right]) >= 2 else 0.0
-    if left is not None and after is None:
-        return 0.5 if new_chars(text[left : left + 8]) >= 2 else 0.0
-    if right is not None and before is None:
-        return 0.5 if new_chars(text[max(0, right - 8) : right]) >= 2 else 0.0
-    return 0.0
-
-
-def common_run(question: str, text: str) -> int:
-    """The length of the longest run of characters that ``question`` and ``text`` share.
-
-    >>> common_run("石清理主持了会议", "会议由副厅长石清理主持。"), common_run("甲乙", "丙丁")
-    (5, 0)
-    """
-    low, high = 0, len(question)
-    while low < high:  # a shared run of n characters holds one of n - 1: search the length
-        n = (low + high + 1) // 2
-        if any(question[i : i + n] in text for i in range(len(question) - n + 1)):
-            low = n
-        else:
-            high = n - 1
-    return low
-
-
 def first_place(term: QueryTerm, text: str) -> int | None:
     """Where the first of the term's readings that ``text`` holds as written starts."""
     for alternative, _ in term.alternatives:
@@ -297,21 +233,17 @@ def sentence_candidates(
     competing = sum(len(part.sentences) for part in words)
     held_by = [sum(1 for rows in matched for weight in rows[t] if weight) for t in range(len(distinct))]
     specificity = [sentence_idf(held, competing) for held in held_by]
-    lengths = [len(tokens) for part in words for tokens, _ in part.sentences]
-    average_length = (sum(lengths) / len(lengths) if lengths else 1.0) or 1.0
     question_text = normalise(question)
     head = answer_head(question_text) if kind not in _TYPED else None
     head = head[:2] if head else None
     bigrams = [(b, matcher.index.idf(BIGRAM_MARK + b)) for b in question_bigrams(question_text)]
     bigrams = [(b, w) for b, w in bigrams if w > 0]  # a bigram no paragraph holds matches nothing
     numbers = set(_NUMBER.findall(question_text))
-    before, after = slot_contexts(question_text, distinct)
-    plain_question = "".join(question_text.split())
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
-    for rank, (paragraph_id, paragraph_score, part, rows) in enumerate(zip(ids, scores, words, matched)):
+    for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
         _, paragraph = matcher.entries[paragraph_id]
         in_subject = [matcher.holds_any(term, part.subject) for term in distinct]
         factors = [f * (1 - config.subject_discount) if s else f for f, s in zip(specificity, in_subject)]
@@ -339,25 +271,20 @@ def sentence_candidates(
                 for term, e, s in zip(distinct, earned, in_subject)
                 if e and not s and (place := first_place(term, text)) is not None
             ]
-            length = sum(len(part.sentences[i][0]) for i in members)
-            saturation = (config.k1 + 1) / (1 + config.k1 * (1 - config.b + config.b * length / average_length))
             neighbours = [word_matches[j] for j in (first - 1, last + 1) if 0 <= j < len(word_matches)]
             values = [0.0] * len(FEATURE_NAMES)
             values[_POSITION["paragraph_score"]] = relative * paragraph_scale
-            values[_POSITION["paragraph_first"]] = (1.0 if rank == 0 else 0.0) * paragraph_scale
             passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
             values[_POSITION["passage_score"]] = passage / best_passage * paragraph_scale
             values[_POSITION["word_match"]] = sum(e * f for e, f in zip(earned, factors)) / total
             values[_POSITION["subject_credit"]] = subject_share
             values[_POSITION["proximity"]] = densest_window(places, config.proximity_window) / total
             values[_POSITION["char_match"]] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
-            values[_POSITION["sentence_bm25"]] = sum(e * f * saturation for e, f in zip(earned, factors))
             values[_POSITION["neighbour_match"]] = max(neighbours, default=0.0)
             values[_POSITION["novelty"]] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
             values[_POSITION["first_sentence"]] = 1.0 if first == 0 else 0.0
             values[_POSITION["bigram_match"]] = sum(w for b, w in pair_weights if b in text) / pair_total
             values[_POSITION["extra_sentences"]] = float(last - first)
-            values[_POSITION["slot_match"]] = slot_match(text, question_text, before, after)
             if numbers:
                 values[_POSITION["numbers_match"]] = sum(1 for n in numbers if n in text) / len(numbers)
                 held = set(_NUMBER.findall(text))
@@ -365,8 +292,6 @@ def sentence_candidates(
                     values[_POSITION["numbers_conflict"]] = 1.0
             values[_POSITION["pronoun_start"]] = 1.0 if _POINTS_BACK.match(text) else 0.0
             values[_POSITION["length"]] = min(len(text), 100) / 100
-            values[_POSITION["common_run"]] = min(common_run(plain_question, text), 10) / 10
-            values[_POSITION["terms_share"]] = sum(1 for e in earned if e) / len(earned) if earned else 0.0
             values[_POSITION["paragraph_coverage"]] = coverage * paragraph_scale
             if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):
                 values[_POSITION["head_match"]] = 1.0
@@ -403,9 +328,4 @@ def sentence_candidates(
                 if spans_evidence(first, first + size - 1):
                     text = "".join(paragraph.sentences[first : first + size])
                     rows_out.append((paragraph_id, first, size, text, unit(first, first + size - 1)))
-    best_bm25 = max((v[_POSITION["sentence_bm25"]] for *_, v in rows_out), default=0.0) or 1.0
-    candidates = []
-    for paragraph_id, index, size, text, values in rows_out:
-        values[_POSITION["sentence_bm25"]] /= best_bm25
-        candidates.append(Candidate(paragraph_id, index, text, tuple(values), count=size))
-    return candidates
+    return [Candidate(paragraph_id, index, text, tuple(values), count=size) for paragraph_id, index, size, text, values in rows_out]

@@ -21,6 +21,8 @@ from retrieval.tokenize import normalise
 _DIGITS = r"\d+(?:[.,]\d+)*"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
 _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
+_NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
+_YEAR = re.compile(r"(?:1\d|20)\d\d年")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\s]")
 
 _DATE = re.compile(
@@ -83,8 +85,8 @@ def count_spans(sentence: str) -> list[Span]:
 
     >>> [s.text for s in count_spans("已关停120家，自行整改45家，让50万余人次受益，一是加强")]
     ['120家', '45家', '50万余人次']
-    >>> [s.text for s in count_spans("共有２４項個性目標")]
-    ['２４項']
+    >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
+    ['２４項', '15至25公里']
     """
     text, _ = comparable(sentence)
     places = []
@@ -100,7 +102,9 @@ def count_spans(sentence: str) -> list[Span]:
 @lru_cache(maxsize=1)
 def _count_pattern() -> re.Pattern[str]:
     measures = "|".join(re.escape(m) for m in load_cues().measures)
-    return re.compile(rf"(?:{_DIGITS}|{_HAN_NUMBER}){_MAGNITUDE}(?:{measures})")
+    number = rf"(?:{_DIGITS}|{_HAN_NUMBER}){_MAGNITUDE}"
+    # A range is one answer: 15至25公里, 50～75公斤.
+    return re.compile(rf"{number}(?:\s*[～~\-—–至到]\s*{number})?(?:{measures})")
 
 
 def date_spans(sentence: str) -> list[Span]:
@@ -163,7 +167,8 @@ def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
                 end = words[j][0] + len(words[j][1])
                 j += 1
             joined = end - start > len(word)
-            if (joined or flag != "nr" or word[0] in _surnames()) and end - start >= 2 and start not in found:
+            named = joined or flag != "nr" or word[0] in _surnames()
+            if named and word[0] not in _NUMERALS and end - start >= 2 and start not in found:
                 found[start] = ((start, end), _title_of(words[i - 1][1]) if i else None)
             i = j
             continue
@@ -189,7 +194,7 @@ def place_spans(sentence: str) -> list[Span]:
     ['石家庄市']
     """
     text, _ = comparable(sentence)
-    return _mapped(sentence, [(start, start + len(word)) for start, word, flag in _tagged(text, False) if flag == "ns"])
+    return _mapped(sentence, [(start, start + len(word)) for start, word, flag in _tagged(text, False) if flag == "ns" and len(word) >= 2])
 
 
 def answer_spans(sentence: str, kind: str, hmm: bool = True) -> list[Span]:
@@ -234,10 +239,12 @@ def asked_measure(question: str) -> str | None:
 def fits_measure(span: str, measure: str) -> bool:
     """Whether a count is in the asked measure (people counted by 人, 名 or 位 alike).
 
-    >>> fits_measure("8名", "人"), fits_measure("45家", "家"), fits_measure("45家", "名")
-    (True, True, False)
+    >>> fits_measure("8名", "人"), fits_measure("45家", "家"), fits_measure("45家", "名"), fits_measure("45家", "个")
+    (True, True, False, True)
     """
     text = normalise(span)
+    if measure == "个":  # the classifier of anything: 多少个组织 is answered in 家 as often as in 个
+        return not any(text.endswith(m) for m in _PEOPLE)
     if measure in _PEOPLE:
         return any(text.endswith(m) for m in _PEOPLE)
     return text.endswith(measure)
@@ -272,6 +279,7 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
         measure = asked_measure(question)
         if measure:
             candidates = [s for s in candidates if fits_measure(s.text, measure)]
+        candidates = [s for s in candidates if not _YEAR.fullmatch(normalise(s.text))]  # 1989年 is a date
     elif kind == "when":
         part = asked_date_part(question)
         if part:
@@ -279,14 +287,37 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
     return candidates
 
 
+# What the confidence of a highlight is judged by (``HighlightChoice.features``), in this order.
+HIGHLIGHT_FEATURES = (
+    "how_many", "when", "where", "who",  # the question's kind
+    "only_candidate",  # the one span of the kind in the quote
+    "context",  # characters around it repeating the question's words around its question word (/ 4, at most 1)
+    "clause",  # share of the question's weight in the span's clause
+    "lead",  # how far it leads the runner-up: 1 when alone, else the gap in clause share
+    "office",  # a person named by the office asked for, or a person's office asked for
+    "near",  # 1 / (1 + d / 10) for the distance d in characters to the nearest question word in the quote
+    "candidates",  # spans of the asked kind in the quote (/ 5, at most 1)
+    "typed",  # a count in the measure the question names (多少家 -> 248家), a person after an office title
+)
+
+
+@dataclass(frozen=True)
+class HighlightChoice:
+    """The span chosen to highlight (None: none is certain) and what its confidence is judged by."""
+
+    text: str | None
+    features: tuple[float, ...] = ()
+
+
 def choose_highlight(
     sentence: str, kind: str, question: str, terms: Sequence[tuple[str, float]]
 ) -> str | None:
     """The one span of ``sentence`` that answers a ``kind`` question, or None when it is not certain.
 
-    ``terms`` are the question's words (normalised) with their weights; the clause sharing the most
-    weight with them holds the answer. Spans the question itself contains are never the answer. A
-    who-question naming an office (厅长) takes only the name right after exactly that office (not
+    ``terms`` are the question's words (normalised) with their weights; the candidate whose
+    surroundings repeat the question's words around its question word wins, then the one in the
+    clause sharing the most weight with them. Spans the question itself contains are never the answer.
+    A who-question naming an office (厅长) takes only the name right after exactly that office (not
     副厅长); one naming the person it asks about (石清理是谁) takes the office before that name.
 
     >>> s = "已关停违规网吧120家，自行整改45家，新开门店70家。"
@@ -298,35 +329,92 @@ def choose_highlight(
     >>> choose_highlight(s, "who", "厅长是谁？", []), choose_highlight(s, "who", "石清理是谁？", [])
     ('曾锋', '副厅长')
     """
+    return highlight_choice(sentence, kind, question, terms).text
+
+
+def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tuple[str, float]]) -> HighlightChoice:
+    """``choose_highlight`` with the features its confidence is judged by."""
+    if kind not in _KINDS:
+        return HighlightChoice(None)
+    total = sum(w for _, w in terms) or 1.0
+    office = False
     if kind == "who":
         role = _role_asked(sentence, question)
         if role is not None:
-            return role or None
+            return _choice(role or None, kind, True, 0, 0.0, 1.0, True, 1.0, 1, True)
     candidates = candidate_spans(sentence, kind, question)
     if kind == "who":
-        office = _office_asked(question)
-        if office:
-            candidates = [s for s in candidates if office_of(sentence, s.text) == office]
-    if len(candidates) <= 1:
-        return candidates[0].text if candidates else None
+        asked_office = _office_asked(question)
+        if asked_office:
+            candidates = [s for s in candidates if office_of(sentence, s.text) == asked_office]
+            office = True
+    if not candidates:
+        return HighlightChoice(None)
     scored = sorted(
-        (((context_match(sentence, span, question), _clause_weight(sentence, span, terms)), span) for span in candidates),
-        key=lambda x: (-x[0][0], -x[0][1]),
+        ((context_match(sentence, span, question), _clause_weight(sentence, span, terms) / total, span) for span in candidates),
+        key=lambda x: (-x[0], -x[1]),
     )
-    (best, span), (runner_up, _) = scored[0], scored[1]
-    return span.text if (best[0] > 0 or best[1] > 0) and best > runner_up else None
+    context, clause, span = scored[0]
+    near = _nearness(sentence, span, terms)
+    if kind == "how_many":
+        typed = asked_measure(question) not in (None, "个")
+    else:
+        typed = kind == "who" and office_of(sentence, span.text) is not None
+    if len(scored) == 1:
+        return _choice(span.text, kind, True, context, clause, 1.0, office, near, 1, typed)
+    runner_context, runner_clause, _ = scored[1]
+    if (context, clause) == (runner_context, runner_clause) or (context == 0 and clause == 0):
+        return HighlightChoice(None)  # two candidates equally likely
+    lead = 1.0 if context > runner_context else clause - runner_clause
+    return _choice(span.text, kind, False, context, clause, lead, office, near, len(scored), typed)
+
+
+_KINDS = ("how_many", "when", "where", "who")
+
+
+def _choice(
+    text: str | None, kind: str, alone: bool, context: int, clause: float, lead: float, office: bool, near: float,
+    count: int, typed: bool,
+) -> HighlightChoice:
+    if text is None:
+        return HighlightChoice(None)
+    values = [1.0 if kind == k else 0.0 for k in _KINDS]
+    values += [1.0 if alone else 0.0, min(context, 4) / 4, min(clause, 1.0), min(lead, 1.0), 1.0 if office else 0.0]
+    values += [near, min(count, 5) / 5, 1.0 if typed else 0.0]
+    return HighlightChoice(text, tuple(values))
+
+
+def _nearness(sentence: str, span: Span, terms: Sequence[tuple[str, float]]) -> float:
+    """1 / (1 + d / 10) for the distance d from the span to the nearest question word in the sentence."""
+    text, offsets = comparable(sentence)
+    distances = []
+    for term, _ in terms:
+        at = text.find(term) if term else -1
+        while at >= 0:
+            start, end = offsets[at], offsets[min(at + len(term), len(offsets) - 1)]
+            if end <= span.start:
+                distances.append(span.start - end)
+            elif start >= span.end:
+                distances.append(start - span.end)
+            at = text.find(term, at + 1)
+    return 1.0 / (1.0 + min(distances) / 10) if distances else 0.0
 
 
 _PARTICLES = "的了是有在为于和与及把被将等着过呢吗啊呀吧"
 
 
 def context_match(sentence: str, span: Span, question: str) -> int:
-    """How many characters around the span repeat the words around the question's own question word:
-    多少项个性目标 asks for the count followed by 个性目标 (24项个性目标, not 22项共性目标).
+    """How many of the character bigrams around the question's own question word (six characters
+    each side) stand within six characters on the same side of the span: 多少项个性目标 asks for the
+    count followed by 个性目标 (24项个性目标, not 22项共性目标). When no span leads, the clause decides
+    (``choose_highlight``).
 
     >>> s = "下达的24项个性目标和22项共性目标"
     >>> [context_match(s, x, "下达了多少项个性目标？") for x in count_spans(s)]
-    [6, 0]
+    [4, 2]
+    >>> s = "取缔劝散非法社会组织248家，自行解散33家，引导登记416家"
+    >>> [context_match(s, x, "河北引导多少家社会组织进行了登记？") for x in count_spans(s)]
+    [0, 0, 1]
     """
     asked = normalise(question)
     place = _question_word(asked)
@@ -337,9 +425,13 @@ def context_match(sentence: str, span: Span, question: str) -> int:
     end = next((i for i, o in enumerate(offsets) if o >= span.end), None)
     if start is None or end is None:
         return 0
-    before = asked[: place[0]].rstrip(_PARTICLES)
-    after = asked[place[1] :].lstrip(_PARTICLES)
-    return _common_suffix(before, text[:start].rstrip(_PARTICLES)) + _common_prefix(after, text[end:].lstrip(_PARTICLES))
+    before, after = asked[max(0, place[0] - 6) : place[0]], asked[place[1] : place[1] + 6]
+    window_before, window_after = text[max(0, start - 6) : start], text[end : end + 6]
+    return sum(1 for b in _bigrams(before) if b in window_before) + sum(1 for b in _bigrams(after) if b in window_after)
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1) if not (set(text[i : i + 2]) & set(_PARTICLES + "，,。？?！!；;：: "))}
 
 
 @lru_cache(maxsize=1)
@@ -355,18 +447,6 @@ def _question_word(question: str) -> tuple[int, int] | None:
     return match.span() if match else None
 
 
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    while n < len(a) and n < len(b) and a[n] == b[n] and a[n] not in "，,。？?！!；;：:":
-        n += 1
-    return n
-
-
-def _common_suffix(a: str, b: str) -> int:
-    n = 0
-    while n < len(a) and n < len(b) and a[-1 - n] == b[-1 - n] and a[-1 - n] not in "，,。？?！!；;：:":
-        n += 1
-    return n
 
 
 def _office_asked(question: str) -> str | None:

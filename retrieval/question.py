@@ -79,6 +79,9 @@ def question_type(text: str) -> str:
         for kind in QUESTION_TYPES:
             if head in cues.heads.get(kind, ()):
                 return kind
+        # 哪位 asks for a person whatever noun follows; a noun of no known kind (哪一场战争, 哪个机构)
+        # asks for a thing, though the question may hold 在哪.
+        return "who" if _WHO_MEASURE.search(simplified) else "what"
     words = english_words(text)
     for kind in QUESTION_TYPES:
         if any(cue in simplified for cue in cues.chinese[kind]):
@@ -90,6 +93,7 @@ def question_type(text: str) -> str:
 
 # 哪 / 哪一 / 哪个 / 哪一个 / 什么 / 何, then perhaps a measure word, then the noun asked for.
 _WH_HEAD = re.compile(r"(?<![如任为凭])(?:哪一?|什么|何)(?:些|个|位|种|座|所|家|条|部|本|支|场|间|片|块|只|类|项|件|次|届|名|样)?")
+_WHO_MEASURE = re.compile(r"(?<![如任为凭])(?:哪一?|何)位")
 _HEAD_END = re.compile(r"[\s，,。？?！!、；;：:的了是呢吗啊在被和与及把将之]")
 
 

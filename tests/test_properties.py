@@ -126,10 +126,13 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(text: str) -> None:
         assert answer.reason in ("empty", "too_long", "no_match")
         assert answer.quote is None and answer.highlight is None and answer.alternatives == ()
         return
-    # The quote is a real sentence of the corpus, in the paragraph and article the answer names.
-    assert answer.quote in corpus_sentences()
+    # The quote is a real sentence of the corpus (or up to three adjacent ones, when the question's
+    # evidence runs across them), in the paragraph and article the answer names.
     article, paragraph = list(answerer().corpus.paragraphs())[answer.paragraph_id]
-    assert answer.quote in paragraph.sentences and answer.paragraph == paragraph.text
+    first, count = answer.sentence_index, answer.sentence_count
+    assert 1 <= count <= 3 and answer.quote == "".join(paragraph.sentences[first : first + count])
+    assert count > 1 or answer.quote in corpus_sentences()
+    assert answer.paragraph == paragraph.text
     assert (answer.title, answer.article_id, answer.source) == (article.title, article.id, article.source)
     assert answer.highlight is None or (answer.highlight and answer.highlight in answer.quote)
     assert math.isfinite(answer.score)

@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from retrieval.measure.reading import HALVES, load_reading_set
-from retrieval.ranker import FEATURE_NAMES
+from retrieval.ranker import FEATURE_NAMES, GATE_FEATURES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETS = (
@@ -72,6 +72,10 @@ class Groups:
 
 def extract(path: Path, config, quiet: bool = False) -> Groups:
     """Every question of the set as a group of candidate feature vectors (cached)."""
+    import dataclasses
+
+    # The features do not depend on the weights: any ranker file serves, the shipped one may not exist yet.
+    config = dataclasses.replace(config, sentence_ranker="sentence_ranker_hand.json", ranker_off=())
     key = _cache_key(path, config)
     cached = CACHE_DIR / f"{path.stem}-{key}.npz"
     if cached.exists():
@@ -214,6 +218,59 @@ def fit_trees(train: Groups, seed: int = 0):
     return lightgbm.train(params, data, num_boost_round=300)
 
 
+def gate_evidence(path: Path, config, ranker_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every answerable question of the set that gets a highlight before the gate: the gate's
+    features, whether the highlight overlaps a gold answer in the quote, and the question's article."""
+    import dataclasses
+
+    from retrieval.answer import Answerer
+    from retrieval.measure.reading import highlight_overlaps
+
+    reading = load_reading_set(path)
+    answerer = Answerer(reading.corpus, dataclasses.replace(config, sentence_ranker=str(ranker_file), ranker_off=()))
+    rows, labels, articles = [], [], []
+    for question in reading.questions:
+        if not question.answerable:
+            continue
+        found = answerer.highlight_evidence(question.question)
+        if found is None or found[1].text is None:
+            continue
+        best, choice, values = found
+        rows.append(values)
+        labels.append(1 if highlight_overlaps(best.text, choice.text, question.answers) else 0)
+        articles.append(question.article_index)
+    return np.array(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES)), np.array(labels), np.array(articles)
+
+
+def fit_gate(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    """Logistic regression (weights, bias) of a highlight being right on the gate's features."""
+    from scipy.optimize import minimize
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        eps = 1e-12
+        loss = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)) + l2 * w @ w
+        g = p - y
+        return loss, np.concatenate([x.T @ g / len(y) + 2 * l2 * w, [g.mean()]])
+
+    result = minimize(objective, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B")
+    return result.x[:-1], float(result.x[-1])
+
+
+def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    """The lowest probability threshold at which the highlights shown are at least ``precision`` right
+    (on the data it is chosen on); above 1 when none is.
+
+    >>> gate_threshold(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 1, 0, 1]), 0.75)
+    0.6
+    """
+    order = np.argsort(-p)
+    right_share = np.cumsum(y[order]) / np.arange(1, len(p) + 1)
+    good = np.flatnonzero(right_share >= precision)
+    return float(p[order][good[-1]]) if len(good) else 1.01
+
+
 def versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
     for name in ("numpy", "scipy", "jieba", "lightgbm"):
@@ -222,6 +279,39 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return found
+
+
+def _fit_gate_on(sets: Sequence[Path], config, record: dict, parity: int, precision: float) -> dict:
+    """Fit the highlight gate on the fit half's highlights (found with the weights in ``record``),
+    print its effect on both halves, and return its part of the ranker file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / "ranker.json"
+        plain.write_text(json.dumps(record), encoding="utf-8")
+        evidence = {path: gate_evidence(path, config, plain) for path in sets}
+    fit_x = np.concatenate([x[a % 2 == parity] for x, _, a in evidence.values()])
+    fit_y = np.concatenate([y[a % 2 == parity] for _, y, a in evidence.values()])
+    gate, bias = fit_gate(fit_x, fit_y)
+    threshold = gate_threshold(1 / (1 + np.exp(-(fit_x @ gate + bias))), fit_y, precision)
+    print(f"highlight gate: shown when its probability is {threshold:.3f} or more ({precision:.0%} precise on the fit half)")
+    print(f"{'highlights right':<28}{'fit half':>24}{'check half':>24}   (before -> after the gate / share shown)")
+    for path, (x, y, a) in evidence.items():
+        cells = []
+        for half_parity in (parity, 1 - parity):
+            keep = a % 2 == half_parity
+            shown = 1 / (1 + np.exp(-(x[keep] @ gate + bias))) >= threshold
+            after = y[keep][shown].mean() if shown.any() else 0.0
+            cells.append(f"{y[keep].mean() if keep.any() else 0:.3f} -> {after:.3f} / {shown.mean() if keep.any() else 0:.2f}")
+        print(f"{path.name:<28}{cells[0]:>24}{cells[1]:>24}")
+    return {
+        "features": list(GATE_FEATURES),
+        "weights": {name: round(float(w), 6) for name, w in zip(GATE_FEATURES, gate)},
+        "bias": round(bias, 6),
+        "threshold": round(threshold, 6),
+        "precision_on_fit_half": precision,
+        "highlights_on_fit_half": int(len(fit_y)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights (default: %(default)s)")
     parser.add_argument("--max-multi", type=float, default=0.06, help="lower the weight of quotes longer than one sentence until at most this share of the fit half's best candidates are such quotes (default: %(default)s)")
     parser.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
+    parser.add_argument("--precision", type=float, default=0.95, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
+    parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
     parser.add_argument("--settings", metavar="FILE", help="a settings file merged over settings.yaml")
     args = parser.parse_args(argv)
 
@@ -250,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     train = concatenate([g.half(args.half) for g in extracted.values()])
     weights = fit_linear(train, args.l2, args.drop)
     penalty = limit_runs(train, weights, args.max_multi)
-    hand = np.array(load_ranker("sentence_ranker_hand.json").weights)
+    hand = np.array(load_ranker("sentence_ranker_hand.json").sentences.weights)
 
     print(f"fitted on the {args.half} halves: {train.count} questions, {len(train.labels)} candidate sentences")
     print(f"quotes of several sentences weighed down by {penalty:.2f} to keep them at most {args.max_multi:.0%} of the fit half's")
@@ -273,12 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     print("weights:")
     for name, weight in zip(FEATURE_NAMES, weights):
         print(f"  {name:<18}{weight:>9.4f}")
-    if args.dry_run:
-        return 0
     out = args.out or DEFAULT_OUT
     record = {
         "note": "Weights of the sentence ranker (retrieval/ranker.py), a conditional logit fitted by "
-        "`python -m retrieval.measure.fit`; see README 'Asking questions'.",
+        "`python -m retrieval.measure.fit`, and of its highlight gate, a logistic regression; see README "
+        "'Asking questions'.",
         "weights": {name: round(float(w), 6) for name, w in zip(FEATURE_NAMES, weights) if w != 0.0},
         "bias": 0.0,
         "features": list(FEATURE_NAMES),
@@ -288,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m retrieval.measure.fit " + " ".join(argv if argv is not None else sys.argv[1:]),
         "versions": versions(),
     }
+    if not args.no_gate:
+        record["highlight"] = _fit_gate_on(sets, config, record, HALVES.index(args.half), args.precision)
+    if args.dry_run:
+        return 0
     out.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}")
     return 0
