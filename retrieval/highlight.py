@@ -355,6 +355,8 @@ def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tu
         key=lambda x: (-x[0], -x[1]),
     )
     context, clause, span = scored[0]
+    if any(_coordinated(sentence, span, other) for *_, other in scored[1:]):
+        return HighlightChoice(None)  # 王小明和李华都出席: either is half the answer
     near = _nearness(sentence, span, terms)
     if kind == "how_many":
         typed = asked_measure(question) not in (None, "个")
@@ -382,6 +384,20 @@ def _choice(
     values += [1.0 if alone else 0.0, min(context, 4) / 4, min(clause, 1.0), min(lead, 1.0), 1.0 if office else 0.0]
     values += [near, min(count, 5) / 5, 1.0 if typed else 0.0]
     return HighlightChoice(text, tuple(values))
+
+
+_CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|或|,|，)\s*")
+
+
+def _coordinated(sentence: str, a: Span, b: Span) -> bool:
+    """Whether two spans stand side by side joined only by 和, 与, 、 ... (both, or either, answer).
+
+    >>> s = "王小明和李华都出席了会议"
+    >>> _coordinated(s, Span(0, 3, "王小明"), Span(4, 6, "李华"))
+    True
+    """
+    first, second = (a, b) if a.start < b.start else (b, a)
+    return bool(_CONJUNCTION.fullmatch(sentence[first.end : second.start]))
 
 
 def _nearness(sentence: str, span: Span, terms: Sequence[tuple[str, float]]) -> float:
@@ -412,6 +428,9 @@ def context_match(sentence: str, span: Span, question: str) -> int:
     >>> s = "下达的24项个性目标和22项共性目标"
     >>> [context_match(s, x, "下达了多少项个性目标？") for x in count_spans(s)]
     [4, 2]
+    >>> s = "已关停违规网吧120家，自行整改45家"
+    >>> [context_match(s, x, "有多少家自行整改？") for x in count_spans(s)]
+    [0, 0]
     >>> s = "取缔劝散非法社会组织248家，自行解散33家，引导登记416家"
     >>> [context_match(s, x, "河北引导多少家社会组织进行了登记？") for x in count_spans(s)]
     [0, 0, 1]
@@ -426,7 +445,9 @@ def context_match(sentence: str, span: Span, question: str) -> int:
     if start is None or end is None:
         return 0
     before, after = asked[max(0, place[0] - 6) : place[0]], asked[place[1] : place[1] + 6]
-    window_before, window_after = text[max(0, start - 6) : start], text[end : end + 6]
+    # Within the span's clause: the next clause's words belong to its own count (120家，自行整改45家).
+    window_before = _CLAUSE_END.split(text[max(0, start - 6) : start])[-1]
+    window_after = _CLAUSE_END.split(text[end : end + 6])[0]
     return sum(1 for b in _bigrams(before) if b in window_before) + sum(1 for b in _bigrams(after) if b in window_after)
 
 

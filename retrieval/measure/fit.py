@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights (default: %(default)s)")
     parser.add_argument("--max-multi", type=float, default=0.06, help="lower the weight of quotes longer than one sentence until at most this share of the fit half's best candidates are such quotes (default: %(default)s)")
     parser.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
-    parser.add_argument("--precision", type=float, default=0.95, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
+    parser.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
     parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
     parser.add_argument("--settings", metavar="FILE", help="a settings file merged over settings.yaml")
     args = parser.parse_args(argv)
