@@ -57,6 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--articles", action="store_true", help="keep each SQuAD article whole (one article, many paragraphs) instead of one article per context")
     evaluate.add_argument("--joined", action="store_true", help="make each SQuAD article one long paragraph (as long documents arrive)")
     evaluate.add_argument("--half", choices=("even", "odd"), help="only the questions of the even- or odd-numbered SQuAD articles (0-based; the corpus stays whole), or of question-file entries")
+    evaluate.add_argument("--limit", type=_count, metavar="N", help="only the first N questions (after --half): a quick sample")
     evaluate.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per FILE, one per line")
     evaluate.add_argument("--min", action="append", default=[], type=_floor, metavar="STYLE=X", help="fail (exit 1) when a style's accuracy (or 'highlights') is below X; repeatable")
@@ -274,6 +275,7 @@ def _eval_questions(args: argparse.Namespace, name: str) -> list[str]:
         raise CommandError(error) from None
     if args.half:
         questions = questions[("even", "odd").index(args.half) :: 2]
+    questions = questions[: args.limit] if args.limit is not None else questions
     answerer = _load(args)
     outcomes = run_questions(answerer, questions)
     scores = {s.group: s for s in group_scores(outcomes)}
@@ -308,7 +310,7 @@ def _eval_reading(args: argparse.Namespace, name: str) -> list[str]:
     from retrieval.measure.reading import ReadingSetError, evaluate_reading_set, failure_lines, load_reading_set
 
     try:
-        reading = load_reading_set(name, whole_articles=args.articles, joined=args.joined).half(args.half)
+        reading = load_reading_set(name, whole_articles=args.articles, joined=args.joined).half(args.half).first(args.limit)
     except ReadingSetError as error:
         raise CommandError(error) from None
     report = evaluate_reading_set(reading, args.settings_obj.answer, baseline=not args.no_baseline, keep_failures=args.show_failures)

@@ -277,7 +277,7 @@ def sentence_candidates(
             passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
             values[_POSITION["passage_score"]] = passage / best_passage * paragraph_scale
             values[_POSITION["word_match"]] = sum(e * f for e, f in zip(earned, factors)) / total
-            values[_POSITION["subject_credit"]] = subject_share
+            values[_POSITION["subject_credit"]] = subject_share * paragraph_scale
             values[_POSITION["proximity"]] = densest_window(places, config.proximity_window) / total
             values[_POSITION["char_match"]] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
             values[_POSITION["neighbour_match"]] = max(neighbours, default=0.0)

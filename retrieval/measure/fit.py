@@ -70,14 +70,14 @@ class Groups:
         return len(self.offsets) - 1
 
 
-def extract(path: Path, config, quiet: bool = False) -> Groups:
-    """Every question of the set as a group of candidate feature vectors (cached)."""
+def extract(path: Path, config, quiet: bool = False, cache_dir: Path = CACHE_DIR) -> Groups:
+    """Every question of the set as a group of candidate feature vectors (cached in ``cache_dir``)."""
     import dataclasses
 
     # The features do not depend on the weights: any ranker file serves, the shipped one may not exist yet.
     config = dataclasses.replace(config, sentence_ranker="sentence_ranker_hand.json", ranker_off=())
     key = _cache_key(path, config)
-    cached = CACHE_DIR / f"{path.stem}-{key}.npz"
+    cached = cache_dir / f"{path.stem}-{key}.npz"
     if cached.exists():
         data = np.load(cached)
         return Groups(data["features"], data["labels"], data["gold"], data["offsets"], data["article_index"])
@@ -105,7 +105,7 @@ def extract(path: Path, config, quiet: bool = False) -> Groups:
         np.array(offsets, dtype=np.int64),
         np.array(articles, dtype=np.int64),
     )
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cached, features=groups.features, labels=groups.labels, gold=groups.gold, offsets=groups.offsets,
                         article_index=groups.article_index)
     return groups
@@ -327,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
     parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
     parser.add_argument("--settings", metavar="FILE", help="a settings file merged over settings.yaml")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where feature vectors are cached (default: .cache/fit)")
     args = parser.parse_args(argv)
 
     from bot.settings import load_settings
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"no such file: {', '.join(missing)}")
     other = HALVES[1 - HALVES.index(args.half)]
-    extracted = {path: extract(path, config) for path in sets}
+    extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
     train = concatenate([g.half(args.half) for g in extracted.values()])
     weights = fit_linear(train, args.l2, args.drop)
     penalty = limit_runs(train, weights, args.max_multi)

@@ -53,6 +53,12 @@ class ReadingSet:
     contexts: int
     skipped: int = 0  # questions with no text, left out
 
+    def first(self, limit: int | None) -> "ReadingSet":
+        """Only the first ``limit`` questions (None: all): a quick sample for tests."""
+        if limit is None:
+            return self
+        return ReadingSet(f"{self.name} (first {limit})", self.corpus, self.questions[:limit], self.articles, self.contexts, self.skipped)
+
     def half(self, half: str | None) -> "ReadingSet":
         """The questions of the even- or odd-numbered articles (None: all of them)."""
         if half is None:
