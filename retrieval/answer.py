@@ -1,10 +1,11 @@
 """The answer interface shared by the CLI and the bot: ``Answerer.ask(question) -> Answer``.
 
 A question becomes a list of weighted terms (its own jieba tokens, or CC-CEDICT translations of an
-English question's words). BM25 ranks the paragraphs; the sentences of the best few compete for the
-quote. A sentence scores by the question words it holds, each weighted by corpus idf and by how few
-sentences of its paragraph share it (the article's subject is in every sentence and tells none apart),
-plus its paragraph's relative BM25 score and a bonus when it holds the kind of answer asked for.
+English question's words). BM25 ranks the indexed documents (paragraphs, and passages of the long
+ones); the sentences of the best few paragraphs compete for the quote, with runs of adjacent sentences
+where the question's evidence spreads over them. Each candidate is a feature vector
+(``retrieval.features``) scored by the fitted ranker (``retrieval.ranker``); the best is quoted, and its
+answer span highlighted when the ranker's gate finds it likely right.
 """
 
 from __future__ import annotations

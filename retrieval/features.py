@@ -55,9 +55,6 @@ class Candidate:
     score: float = 0.0
     count: int = 1
 
-    def feature(self, name: str) -> float:
-        return self.features[_POSITION[name]]
-
 
 def sentence_idf(holding: int, competing: int) -> float:
     """BM25's idf of a word held by ``holding`` of ``competing`` sentences, scaled so that a word only
