@@ -146,9 +146,21 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         files.append(user_path)
     names = " + ".join(str(f) for f in files)
     sections = {name: _section(cls, merged.get(name) or {}, name, names) for name, cls in _SECTIONS.items()}
+    _check_ranker(sections["answer"], names)
     return Settings(**sections, source_files=tuple(files))
 
 
 def with_corpus_path(settings: Settings, path: str | os.PathLike) -> Settings:
     """``settings`` serving the corpus at ``path`` (a directory or one file) instead of ``corpus.path``."""
     return dataclasses.replace(settings, corpus=dataclasses.replace(settings.corpus, path=Path(path)))
+
+
+def _check_ranker(answer: AnswerConfig, files: str) -> None:
+    """A missing or malformed ranker file, or an unknown feature switched off, is a settings error now,
+    not a crash on the first question."""
+    from retrieval.ranker import RankerError, cached_ranker
+
+    try:
+        cached_ranker(answer.sentence_ranker, tuple(answer.ranker_off))
+    except RankerError as exc:
+        raise SettingsError(f"{files}: answer: {exc}") from None

@@ -1,29 +1,30 @@
 """The answer interface shared by the CLI and the bot: ``Answerer.ask(question) -> Answer``.
 
 A question becomes a list of weighted terms (its own jieba tokens, or CC-CEDICT translations of an
-English question's words). BM25 ranks the paragraphs; the sentences of the best few compete for the
-quote. A sentence scores by the question words it holds, each weighted by corpus idf and by how few
-sentences of its paragraph share it (the article's subject is in every sentence and tells none apart),
-plus its paragraph's relative BM25 score and a bonus when it holds the kind of answer asked for.
+English question's words). BM25 ranks the indexed documents (paragraphs, and passages of the long
+ones); the sentences of the best few paragraphs compete for the quote, with runs of adjacent sentences
+where the question's evidence spreads over them. Each candidate is a feature vector
+(``retrieval.features``) scored by the fitted ranker (``retrieval.ranker``); the best is quoted, and its
+answer span highlighted when the ranker's gate finds it likely right.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.chitchat import chitchat_kind
 from retrieval.config import AnswerConfig
-from retrieval.documents import indexed_text
-from retrieval.highlight import candidate_spans, choose_highlight
+from retrieval.documents import Document, indexed_documents
+from retrieval.features import Candidate, Matcher, sentence_candidates
+from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import asked_words, detect_language, english_words, question_type
+from retrieval.ranker import cached_ranker
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
 
@@ -53,7 +54,6 @@ class Answer:
     article_id: str | None = None
     paragraph: str | None = None  # the whole paragraph the quote stands in
     paragraph_id: int | None = None
-    sentence_index: int | None = None  # position of the quote among its paragraph's sentences
     score: float = 0.0
     alternatives: tuple[Alternative, ...] = ()
     # why not answered: "empty", "too_long", "no_match", "chitchat" (no question: see ``chitchat``) or
@@ -61,6 +61,9 @@ class Answer:
     reason: str | None = None
     chitchat: str | None = None  # the kind of small talk: "greeting", "thanks", "help", "exit" ...
     related: Alternative | None = None  # for "not_stated": the closest sentence, only related
+    competing: tuple[int, ...] = ()  # ids of the paragraphs whose sentences competed, best first
+    sentence_index: int | None = None  # the quote's (first) sentence's position in its paragraph
+    sentence_count: int = 1  # sentences the quote runs over: 1, or up to 3 when the evidence spans them
 
 
 @dataclass(frozen=True)
@@ -73,24 +76,6 @@ class QueryTerm:
     translated: bool = False  # dictionary readings: found only as written, never less a character
 
 
-@dataclass(frozen=True)
-class _ParagraphWords:
-    """A paragraph's content words, tokenized once and cached: per sentence, for its article title and
-    heading (the subject), and for all of it. Each part is (word set, normalised text)."""
-
-    sentences: tuple[tuple[frozenset[str], str], ...]
-    subject: tuple[frozenset[str], str]
-    whole: tuple[frozenset[str], str]
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    paragraph_id: int
-    index: int
-    text: str
-    score: float
-
-
 def clean_question(text: str) -> str:
     """The question without control and format characters, white space collapsed.
 
@@ -99,40 +84,6 @@ def clean_question(text: str) -> str:
     """
     kept = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C" or ch.isspace())
     return " ".join(kept.split())
-
-
-def sentence_idf(holding: int, competing: int) -> float:
-    """BM25's idf of a word held by ``holding`` of ``competing`` sentences, scaled so that a word only
-    one sentence holds counts 1 and a word none holds counts 0.
-
-    >>> sentence_idf(1, 20), round(sentence_idf(10, 20), 2), sentence_idf(0, 20), sentence_idf(1, 1)
-    (1.0, 0.26, 0.0, 1.0)
-    """
-    if not holding:
-        return 0.0
-    return math.log(1 + (competing - holding + 0.5) / (holding + 0.5)) / math.log(1 + (competing - 0.5) / 1.5)
-
-
-def densest_window(places: Sequence[tuple[int, float]], width: int) -> float:
-    """The most weight that (character offset, weight) pairs put within ``width`` characters, when
-    two or more words are found: question words standing together in a sentence say more than the
-    same words scattered over it.
-
-    >>> densest_window([(0, 1.0), (5, 2.0), (40, 3.0)], 15), densest_window([(3, 1.0)], 15)
-    (3.0, 0.0)
-    """
-    if len(places) < 2:
-        return 0.0
-    return max(sum(w for p, w in places if start <= p <= start + width) for start, _ in places)
-
-
-def _first_place(term: QueryTerm, text: str) -> int | None:
-    """Where the first of the term's readings that ``text`` holds as written starts."""
-    for alternative, _ in term.alternatives:
-        place = text.find("".join(alternative))
-        if place >= 0:
-            return place
-    return None
 
 
 class Answerer:
@@ -153,19 +104,23 @@ class Answerer:
         self.config = config
         self.tokenizer = tokenizer or Tokenizer()
         self._entries: list[tuple[Article, Paragraph]] = list(corpus.paragraphs())
+        self.documents: list[Document] = indexed_documents(corpus, config)
         if index is None:
             index = BM25Index.build(self.document_tokens(), BM25Params(config.k1, config.b, config.epsilon))
+        if index.doc_count != len(self.documents):
+            raise ValueError(f"the index holds {index.doc_count} documents, the corpus {len(self.documents)}")
         self.index = index
-        self._unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
-        self._paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
+        self.matcher = Matcher(self._entries, self.tokenizer, index)
+        self.ranker = cached_ranker(config.sentence_ranker, tuple(config.ranker_off))
         self._dictionary = None
         self._vocabulary: Vocabulary | None = None
         self._sounds = None  # the corpus words by their pinyin, built for the first typo
         self._asking: frozenset[str] = frozenset()  # 几名, 多少家 ...: typos of these are corrected too
 
     def document_tokens(self) -> Iterable[list[str]]:
-        """The token list indexed for each paragraph, in corpus order (what a persisted index must hold)."""
-        return (self.tokenizer.tokens(indexed_text(a, p, self.config)) for a, p in self._entries)
+        """The token list indexed for each document (paragraphs, then passages), in index order: what a
+        persisted index must hold."""
+        return (self.tokenizer.tokens(document.text) for document in self.documents)
 
     def ask(self, question: str, after: "str | Answer | None" = None) -> Answer:
         """The best sentence for ``question``, or a refusal with a reason; never raises on any str.
@@ -196,15 +151,19 @@ class Answerer:
         if found is None:
             return Answer(question, False, language, reason="no_match")
         terms, kind, ranked = found
+        competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
         if self.config.near_miss:
             checked = self._holding_the_answer(text, kind, ranked)
             if checked is None:
-                return Answer(question, False, language, reason="not_stated", related=self._alternative(ranked[0]))
+                related = next((c for c in ranked if c.count == 1), ranked[0])
+                return Answer(
+                    question, False, language, reason="not_stated", related=self._alternative(related), competing=competing
+                )
             ranked = checked
         best = ranked[0]
         article, paragraph = self._entries[best.paragraph_id]
-        weights = [("".join(alt), self._term_idf(alt)) for term in terms for alt, _ in term.alternatives]
-        highlight = choose_highlight(best.text, kind, text, weights)
+        choice, gate = self.highlight(ranked, kind, text, terms)
+        highlight = choice.text if choice.text and (not self._gated(language) or self.ranker.shows(gate)) else None
         return Answer(
             question=question,
             answered=True,
@@ -217,28 +176,28 @@ class Answerer:
             paragraph=paragraph.text,
             paragraph_id=best.paragraph_id,
             sentence_index=best.index,
+            sentence_count=best.count,
             score=round(best.score, 6),
             alternatives=self._alternatives(ranked),
+            competing=competing,
         )
 
-    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[_Sentence]] | None:
-        """The question's terms, its kind and the competing sentences, best first; None when no
-        paragraph holds enough of the question (``min_coverage``)."""
+    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[Candidate]] | None:
+        """The question's terms, its kind and the competing candidates, best first; None when nothing is
+        found or the best paragraph holds too little of the question (``min_coverage``)."""
         terms = self.query_terms(text, language)
         if not terms:
             return None
-        ids, scores = self.closest_paragraphs(text, language, terms, self.config.top_paragraphs)
-        if not ids:
-            return None
         kind = question_type(text)
-        weight = self.config.paragraph_weight_english if language == "en" else self.config.paragraph_weight
-        ranked = self._rank_sentences(text, terms, kind, ids, scores, weight)
+        ranked = self.rank_sentences(text, language, terms, kind)
+        if not ranked:
+            return None
         floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
         if self.coverage(terms, ranked[0].paragraph_id) < floor:
             return None
         return terms, kind, ranked
 
-    def _holding_the_answer(self, text: str, kind: str, ranked: list[_Sentence]) -> list[_Sentence] | None:
+    def _holding_the_answer(self, text: str, kind: str, ranked: list[Candidate]) -> list[Candidate] | None:
         """``ranked`` with a sentence nearly as good as the best first when it holds the kind of answer
         asked for and the best does not; None for a near miss, whose best sentence is only related."""
         from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
@@ -317,118 +276,80 @@ class Answerer:
     ) -> tuple[list[int], list[float]]:
         """The k best paragraphs with positive score. A Chinese question is ranked exactly by BM25Okapi
         over its index tokens; for an English one each word adds its best-scoring translation only."""
-        if language == "en":
-            ids, scores = self._translated_closest(terms, k)
-        elif any(len(term.alternatives) > 1 or term.translated for term in terms):
-            # Words the corpus lacks add the scores of their best alternative to the question's own; the
-            # loosest guesses (one character of two changed) only help pick the sentence.
-            expanded = [
-                QueryTerm(term.word, tuple((a, w) for a, w in term.alternatives if w >= 0.5), term.translated)
-                for term in terms
-                if len(term.alternatives) > 1 or term.translated
-            ]
-            ids, scores = self._translated_closest(expanded, k, self.index.scores(self.tokenizer.tokens(text)))
-        else:
-            ids, scores = self.index.closest_docs(self.tokenizer.tokens(text), k)
-        kept = [(i, s) for i, s in zip(ids, scores) if s > 0]
-        return [i for i, _ in kept], [s for _, s in kept]
+        ids, scores, _ = self._closest(text, language, terms, k)
+        return ids, scores
 
     def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
-        """Share of the question's idf weight found in the paragraph (with its title and heading). A
-        Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight."""
-        whole = self._paragraph_words(paragraph_id).whole
-        total = found = 0.0
-        for term in self._distinct(terms):
-            weight = self._term_weight(term)
-            total += weight
-            held = [w for alt, w in term.alternatives if self._holds(alt, *whole, term.translated)]
-            if held:
-                found += weight if term.translated else weight * max(held)
-        return found / total if total else 0.0
+        """Share of the question's idf weight found in the paragraph (with its title and heading)."""
+        return self.matcher.coverage(terms, paragraph_id)
 
-    def _rank_sentences(
-        self,
-        question: str,
-        terms: Sequence[QueryTerm],
-        kind: str,
-        ids: Sequence[int],
-        scores: Sequence[float],
-        paragraph_weight: float,
-    ) -> list[_Sentence]:
-        cue = self.config.cue_weights.get(kind, 0.0)
-        distinct = self._distinct(terms)
-        weights = [self._term_weight(t) for t in distinct]
-        total = sum(weights) or 1.0
-        words = [self._paragraph_words(paragraph_id) for paragraph_id in ids]
-        # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
-        matched = [
-            [[self._matched_weight(term, tokens, text) for tokens, text in part.sentences] for term in distinct]
-            for part in words
-        ]
-        # A word counts by how few of all competing sentences hold it: the article's subject is in
-        # many of them and tells none apart.
-        competing = sum(len(part.sentences) for part in words)
-        specificity = [
-            sentence_idf(sum(1 for rows in matched for weight in rows[t] if weight), competing)
-            for t in range(len(distinct))
-        ]
-        ranked = []
-        for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
-            _, paragraph = self._entries[paragraph_id]
-            in_subject = [self._holds_any(term, part.subject) for term in distinct]
-            factors = [f * (1 - self.config.subject_discount) if s else f for f, s in zip(specificity, in_subject)]
-            # Every sentence of the article speaks of its subject, named or not: the subject's words are
-            # credited to all of them, so a paragraph whose title holds them is not at a disadvantage.
-            subject_credit = self.config.subject_credit * sum(w for w, s in zip(weights, in_subject) if s)
-            # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
-            # A Chinese word's guessed alternatives (抓获 for 抓) bring no characters of the question's own.
-            chars = {
-                c
-                for term, s in zip(distinct, in_subject)
-                if not s
-                for alt, _ in (term.alternatives if term.translated else term.alternatives[:1])
-                for c in "".join(alt)
-            }
-            relative = paragraph_weight * paragraph_score / scores[0]
-            for index, sentence in enumerate(paragraph.sentences):
-                text = part.sentences[index][1]
-                earned = [row[index] * factor for row, factor in zip(rows, factors)]
-                places = [
-                    (place, row[index])
-                    for term, row, s in zip(distinct, rows, in_subject)
-                    if row[index] and not s and (place := _first_place(term, text)) is not None
-                ]
-                near = densest_window(places, self.config.proximity_window)
-                match = (sum(earned) + subject_credit + self.config.proximity_weight * near) / total
-                char_match = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
-                score = relative + match + self.config.char_weight * char_match
-                if cue and candidate_spans(sentence, kind, question):
-                    score += cue
-                ranked.append(_Sentence(paragraph_id, index, sentence, score))
-        ranked.sort(key=lambda s: -s.score)
-        return ranked
+    def candidates(self, question: str) -> list[Candidate]:
+        """The candidate sentences for ``question``, unscored, as ``ask`` sees them (for the fitting
+        tool, which learns the ranker's weights from them)."""
+        text = clean_question(question)
+        language = detect_language(text)
+        if not text or len(text) > self.config.max_question_chars:
+            return []
+        terms = self.query_terms(text, language)
+        return self.sentence_candidates(text, language, terms, question_type(text)) if terms else []
 
-    def _alternative(self, sentence: _Sentence) -> Alternative:
-        article = self._entries[sentence.paragraph_id][0]
-        return Alternative(
-            sentence.text, article.title, article.id, round(sentence.score, 6), sentence.paragraph_id, sentence.index, article.source
-        )
+    def sentence_candidates(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
+        """The sentences of the best paragraphs as feature vectors, unscored, in corpus order within
+        paragraphs and paragraphs best first: what the ranker scores (and the fitting tool learns from)."""
+        ids, scores, passages = self._closest(text, language, terms, self.config.top_paragraphs)
+        if not ids:
+            return []
+        scale = self.config.english_paragraph_scale if language == "en" else 1.0
+        return sentence_candidates(self.matcher, self.config, text, terms, kind, ids, scores, passages, scale)
 
-    def _article_text(self, paragraph_id: int) -> str:
-        """The normalised text of the paragraph's article: title, headings and all its paragraphs."""
-        article = self._entries[paragraph_id][0]
-        parts = [article.title] + [part for p in article.paragraphs for part in (p.heading, p.text) if part]
-        return normalise("\n".join(parts))
+    def rank_sentences(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
+        """``sentence_candidates`` scored by the ranker, best first (ties keep corpus order)."""
+        scored = [replace(c, score=self.ranker.score(c.features)) for c in self.sentence_candidates(text, language, terms, kind)]
+        scored.sort(key=lambda c: -c.score)
+        return scored
 
-    def _alternatives(self, ranked: Sequence[_Sentence]) -> tuple[Alternative, ...]:
-        """The best sentence of each other paragraph: first the best of each other article (the next
-        candidates a reader wants are other articles' answers), then more of the answer's own article,
-        then the other articles' further paragraphs."""
+    def highlight(
+        self, ranked: Sequence[Candidate], kind: str, text: str, terms: Sequence[QueryTerm]
+    ) -> tuple[HighlightChoice, tuple[float, ...]]:
+        """The span of the best candidate's quote that answers the question (if one is certain), and
+        the features the ranker's gate judges its confidence by (``GATE_FEATURES``; empty without a span)."""
+        best = ranked[0]
+        weights = [("".join(alt), self.matcher.term_idf(alt)) for term in terms for alt, _ in term.alternatives]
+        choice = highlight_choice(best.text, kind, text, weights)
+        if choice.text is None:
+            return choice, ()
+        end = best.index + best.count
+        others = (c.score for c in ranked[1:] if c.paragraph_id != best.paragraph_id or c.index >= end or c.index + c.count <= best.index)
+        lead = best.score - next(others, best.score - 2.0)
+        return choice, (min(max(lead, 0.0) / 5.0, 1.0), 1.0 if best.count > 1 else 0.0, *choice.features)
+
+    def _gated(self, language: str) -> bool:
+        """Whether the ranker's highlight gate judges this language's highlights: it was fitted on
+        Chinese questions, and an English question's scores run on translations, so its leads are not
+        comparable."""
+        return self.config.highlight_gate and (language != "en" or self.config.highlight_gate_english)
+
+    def highlight_evidence(self, question: str) -> tuple[Candidate, HighlightChoice, tuple[float, ...]] | None:
+        """The best candidate for ``question``, its highlight before the gate, and the gate's features:
+        what the fitting tool learns the gate from. None when nothing is found."""
+        text = clean_question(question)
+        language = detect_language(text)
+        terms = self.query_terms(text, language) if text else []
+        kind = question_type(text)
+        ranked = self.rank_sentences(text, language, terms, kind) if terms else []
+        if not ranked:
+            return None
+        return (ranked[0], *self.highlight(ranked, kind, text, terms))
+
+    def _alternatives(self, ranked: Sequence[Candidate]) -> tuple[Alternative, ...]:
+        """The best single sentence of each other paragraph: first the best of each other article (the
+        next candidates a reader wants are other articles' answers), then more of the answer's own
+        article, then the other articles' further paragraphs."""
         answer_article = self._entries[ranked[0].paragraph_id][0].id
         seen_paragraphs, seen_articles = {ranked[0].paragraph_id}, {answer_article}
         firsts, own, further = [], [], []
         for sentence in ranked:
-            if sentence.paragraph_id in seen_paragraphs:
+            if sentence.paragraph_id in seen_paragraphs or sentence.count > 1:
                 continue
             seen_paragraphs.add(sentence.paragraph_id)
             article = self._entries[sentence.paragraph_id][0]
@@ -442,66 +363,59 @@ class Answerer:
                 firsts.append(alternative)
         return tuple((firsts + own + further)[: self.config.max_alternatives])
 
-    def _holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
-        return any(self._holds(alt, *where, term.translated) for alt, _ in term.alternatives)
-
-    def _read_paragraph(self, paragraph_id: int) -> _ParagraphWords:
-        article, paragraph = self._entries[paragraph_id]
-        sentences = tuple((frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences)
-        subject_text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
-        subject = (frozenset(self.tokenizer.content_words(subject_text)), subject_text)
-        whole_words = subject[0].union(*(words for words, _ in sentences))
-        whole = (whole_words, "\n".join([subject_text, *(text for _, text in sentences)]))
-        return _ParagraphWords(sentences, subject, whole)
-
-    def _term_weight(self, term: QueryTerm) -> float:
-        """A question word's weight: the idf of its likeliest reading (the highest for a word no
-        dictionary reading of which is known)."""
-        if not term.alternatives:
-            return self._unseen_idf
-        return max(self._term_idf(alternative) for alternative, _ in term.alternatives)
-
-    def _matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
-        return max(
-            (weight * self._term_idf(alt) for alt, weight in term.alternatives if self._holds(alt, tokens, text, term.translated)),
-            default=0.0,
+    def _alternative(self, candidate: Candidate) -> Alternative:
+        article = self._entries[candidate.paragraph_id][0]
+        return Alternative(
+            candidate.text, article.title, article.id, round(candidate.score, 6), candidate.paragraph_id, candidate.index, article.source
         )
 
-    @staticmethod
-    def _holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str, translated: bool = False) -> bool:
-        """A term is found as a token, or, when it is two characters or more, inside a longer word
-        (浙江 in 浙江省)."""
-        if all(t in tokens for t in alternative):
-            return True
-        joined = "".join(alternative)
-        if len(joined) >= 3 and not translated:
-            # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
-            # first character still names the same thing. A dictionary reading has no such glue, and
-            # less a character it is another word (生活费 "cost of living" is not 生活).
-            return joined in text or joined[:-1] in text or joined[1:] in text
-        return len(joined) >= 2 and joined in text
+    def _article_text(self, paragraph_id: int) -> str:
+        """The normalised text of the paragraph's article: title, headings and all its paragraphs."""
+        article = self._entries[paragraph_id][0]
+        parts = [article.title] + [part for p in article.paragraphs for part in (p.heading, p.text) if part]
+        return normalise("\n".join(parts))
 
-    def _term_idf(self, alternative: tuple[str, ...]) -> float:
-        """Mean idf of the alternative's words. A two-character word only found inside longer words
-        takes its bigram's idf; a word no paragraph holds at all gets the highest idf."""
-        values = []
-        for word in alternative:
-            for term in (word, BIGRAM_MARK + word if len(word) == 2 else None):
-                if term in self.index.term_ids:
-                    values.append(self.index.idf(term))
-                    break
+    def _closest(
+        self, text: str, language: str, terms: Sequence[QueryTerm], k: int
+    ) -> tuple[list[int], list[float], dict[tuple[int, int], float]]:
+        """The k best paragraphs (ids, scores) and, for each of their sentences, the best score of a
+        document holding it. A paragraph scores as its best document: itself or one of its passages."""
+        # Passages of one paragraph may fill the first places: ask for more documents until k paragraphs
+        # are found or the index has no more.
+        wanted = k if len(self.documents) == len(self._entries) else k * 4
+        query = None if language == "en" else self.tokenizer.tokens(text)
+        # Words the corpus lacks add the scores of their best alternative to the question's own; the
+        # loosest guesses (one character of two changed) only help pick the sentence.
+        expanded = [
+            QueryTerm(term.word, tuple((a, w) for a, w in term.alternatives if w >= 0.5), term.translated)
+            for term in terms
+            if len(term.alternatives) > 1 or term.translated
+        ]
+        while True:
+            if query is None:
+                doc_ids, doc_scores = self._translated_closest(terms, wanted)
+            elif expanded:
+                doc_ids, doc_scores = self._translated_closest(expanded, wanted, self.index.scores(query))
             else:
-                values.append(self._unseen_idf)
-        return sum(values) / len(values) if values else 0.0
-
-    @staticmethod
-    def _distinct(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
-        seen, distinct = set(), []
-        for term in terms:
-            if term.word not in seen:
-                seen.add(term.word)
-                distinct.append(term)
-        return distinct
+                doc_ids, doc_scores = self.index.closest_docs(query, wanted)
+            paragraphs = {self.documents[d].paragraph_id for d, s in zip(doc_ids, doc_scores) if s > 0}
+            if len(paragraphs) >= k or len(doc_ids) < wanted or wanted >= len(self.documents):
+                break
+            wanted *= 4
+        best: dict[int, float] = {}
+        passages: dict[tuple[int, int], float] = {}
+        for doc_id, score in zip(doc_ids, doc_scores):
+            if score <= 0:
+                continue
+            document = self.documents[doc_id]
+            paragraph_id = document.paragraph_id
+            if paragraph_id not in best:
+                if len(best) == k:
+                    continue
+                best[paragraph_id] = score
+            for sentence in range(document.first, document.last + 1):
+                passages.setdefault((paragraph_id, sentence), score)
+        return list(best), list(best.values()), passages
 
     def _english_terms(self, text: str) -> list[QueryTerm]:
         if self._dictionary is None:

@@ -18,18 +18,17 @@ class AnswerConfig:
     max_alternatives: int  # answers from other paragraphs offered beside the best one
     max_question_chars: int  # longer questions are refused politely, not searched
     index_titles: bool  # index a paragraph with its article's title and its heading in front
-    paragraph_weight: float  # weight of the paragraph's relative BM25 score in a sentence's score
-    paragraph_weight_english: float  # the same for English questions, ranked through translations
+    passage_sentences: int  # a longer paragraph is also indexed as passages of this many sentences (0: off)
+    passage_step: int  # sentences from one passage's start to the next one's
+    sentence_ranker: str  # the ranker's weights: a file in retrieval/data, or a path
+    ranker_off: tuple[str, ...]  # features switched off (weight 0), to measure what each adds
+    max_quote_sentences: int  # a quote runs over at most this many adjacent sentences (1: always one)
+    run_min_share: float  # each sentence of a longer quote holds this share of the question's evidence alone
+    highlight_gate: bool  # show a highlight only when the ranker file's gate finds it likely right
+    highlight_gate_english: bool  # ... for English questions too
+    english_paragraph_scale: float  # paragraph features count this much for English questions
     subject_discount: float  # 0..1: how much less a question word counts when the title holds it
-    subject_credit: float  # share of the subject words' weight every sentence of the article is credited
-    proximity_weight: float  # weight of the question words found close together in a sentence
     proximity_window: int  # characters within which question words count as close together
-    char_weight: float  # weight of the share of the question's characters a sentence holds
-    # Bonus for a sentence holding the kind of answer the question asks for, per question type.
-    cue_how_many: float
-    cue_who: float
-    cue_when: float
-    cue_where: float
     min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
     min_coverage_english: float  # the same for English questions, whose words arrive via translation
     english_translations: int  # Chinese translations tried per English word
@@ -43,7 +42,3 @@ class AnswerConfig:
     english_word_forms: bool  # English compounds split (crackdown), nouns read as verbs (implementation)
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
     followups: bool  # a question that only makes sense after the previous one borrows from it
-
-    @property
-    def cue_weights(self) -> dict[str, float]:
-        return {"how_many": self.cue_how_many, "who": self.cue_who, "when": self.cue_when, "where": self.cue_where}

@@ -9,6 +9,7 @@ most question words wins; if that does not single one out, there is no highlight
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,13 +21,16 @@ from retrieval.tokenize import normalise
 _DIGITS = r"\d+(?:[.,]\d+)*"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
 _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
+_NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
+_YEAR = re.compile(r"(?:1\d|20)\d\d年")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\s]")
 
 _DATE = re.compile(
     "|".join(
         (
             r"(?:公元前?)?\d{2,4}年代",
-            r"\d{1,2}世纪(?:\d{2}年代)?",
+            r"(?:公元前?)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})世纪(?:\d{2}年代|[一二三四五六七八九十]{2,3}年代)?(?:初期|中期|末期|中叶|初|末|前期|后期|早期|晚期)?",
+            r"[一二三四五六七八九十]{2,3}年代(?:初期|中期|末期|初|末)?",
             r"(?:公元前?)?\d{1,4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?",
             r"[一二三四五六七八九〇零]{4}年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?",
             r"\d{1,2}月(?:\d{1,2}[日号])?(?:初|中旬|上旬|下旬|底|末|份)?",
@@ -43,22 +47,64 @@ class Span:
     text: str
 
 
+@lru_cache(maxsize=8192)
+def comparable(sentence: str) -> tuple[str, tuple[int, ...]]:
+    """The sentence normalised (NFKC, Simplified, lower case) and, for each of its characters and its
+    end, the offset in ``sentence`` it came from: finders read the normalised text (jieba tags
+    Traditional text slowly and badly) and give spans of the sentence as stored.
+
+    >>> comparable("２℃時")
+    ('2°c时', (0, 1, 1, 2, 3))
+    """
+    offsets: list[int] = []
+    pieces = []
+    for position, char in enumerate(sentence):
+        piece = unicodedata.normalize("NFKC", char)
+        pieces.append(piece)
+        offsets.extend([position] * len(piece))
+    offsets.append(len(sentence))
+    folded = "".join(pieces)
+    simplified = normalise(folded)
+    if len(simplified) != len(folded):  # a conversion that changed the length: compare as folded only
+        simplified = folded.lower() if len(folded.lower()) == len(folded) else folded
+    return simplified, tuple(offsets)
+
+
+def _mapped(sentence: str, places: Sequence[tuple[int, int]]) -> list[Span]:
+    """Spans of ``sentence`` for (start, end) places in its normalised text."""
+    _, offsets = comparable(sentence)
+    spans = []
+    for start, end in places:
+        first, last = offsets[start], offsets[end - 1] + 1 if end > start else offsets[start]
+        spans.append(Span(first, last, sentence[first:last]))
+    return spans
+
+
 def count_spans(sentence: str) -> list[Span]:
     """Numbers followed by a measure word, longest measure first.
 
     >>> [s.text for s in count_spans("已关停120家，自行整改45家，让50万余人次受益，一是加强")]
     ['120家', '45家', '50万余人次']
+    >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
+    ['２４項', '15至25公里']
     """
-    measures = "|".join(re.escape(m) for m in load_cues().measures)
-    pattern = re.compile(rf"(?:{_DIGITS}|{_HAN_NUMBER}){_MAGNITUDE}(?:{measures})")
-    spans = []
-    for match in pattern.finditer(sentence):
+    text, _ = comparable(sentence)
+    places = []
+    for match in _count_pattern().finditer(text):
         number = match.group()
         # A lone 一 is nearly always part of a phrase (一是, 一个时期), not a count.
         if number[0] == "一" and not re.match(_HAN_NUMBER[:-1] + "{2,}", number):
             continue
-        spans.append(Span(match.start(), match.end(), number))
-    return spans
+        places.append(match.span())
+    return _mapped(sentence, places)
+
+
+@lru_cache(maxsize=1)
+def _count_pattern() -> re.Pattern[str]:
+    measures = "|".join(re.escape(m) for m in load_cues().measures)
+    number = rf"(?:{_DIGITS}|{_HAN_NUMBER}){_MAGNITUDE}"
+    # A range is one answer: 15至25公里, 50～75公斤.
+    return re.compile(rf"{number}(?:\s*[～~\-—–至到]\s*{number})?(?:{measures})")
 
 
 def date_spans(sentence: str) -> list[Span]:
@@ -67,26 +113,77 @@ def date_spans(sentence: str) -> list[Span]:
     >>> [s.text for s in date_spans("8月底，省文旅厅印发方案；2019年3月5日召开")]
     ['8月底', '2019年3月5日']
     """
-    return [Span(m.start(), m.end(), m.group()) for m in _DATE.finditer(sentence)]
+    text, _ = comparable(sentence)
+    return _mapped(sentence, [m.span() for m in _DATE.finditer(text)])
 
 
-def person_spans(sentence: str) -> list[Span]:
-    """Persons: jieba's ``nr`` words, and a name right after an office (副厅长石清理主持 -> the name).
+def person_spans(sentence: str, hmm: bool = True) -> list[Span]:
+    """Persons: jieba's person words (a Chinese name must start with a known surname; transliterated
+    names joined by · are one name), and a name right after an office (副厅长石清理主持 -> the name).
+    Without the HMM (``hmm=False``, several times faster) names outside jieba's dictionary are found
+    only after an office.
 
     >>> [s.text for s in person_spans("副厅长王小明主持，厅长曾锋出席")]
     ['王小明', '曾锋']
+    >>> [s.text for s in person_spans("养老服务会议上，吉米·史都华发言")]
+    ['吉米·史都华']
     """
-    titles = load_cues().titles
-    words = _tagged(sentence)
-    spans: dict[int, Span] = {}
-    for i, (start, word, flag) in enumerate(words):
-        if flag == "nr" and len(word) >= 2:
-            spans.setdefault(start, Span(start, start + len(word), word))
-        if word in titles or any(word.endswith(t) for t in titles if len(t) >= 2):
+    return [span for span, _ in _persons(sentence, hmm)]
+
+
+def office_of(sentence: str, name: str) -> str | None:
+    """The office title standing right before ``name`` in the sentence, if any.
+
+    >>> office_of("厅长曾锋出席，副厅长石清理主持", "石清理"), office_of("曾锋出席", "曾锋")
+    ('副厅长', None)
+    """
+    for span, title in _persons(sentence, True):
+        if span.text == name and title:
+            return title
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
+    """Each person of the sentence with the office title right before it (None when there is none)."""
+    text, _ = comparable(sentence)
+    words = _tagged(text, hmm)
+    found: dict[int, tuple[tuple[int, int], str | None]] = {}
+    i = 0
+    while i < len(words):
+        start, word, flag = words[i]
+        title = _title_of(word)
+        if title:
             name = _name_after(words[i + 1 :])
             if name:
-                spans[name.start] = name
-    return sorted(spans.values(), key=lambda s: s.start)
+                found[name[0]] = (name, title)
+        if flag.startswith("nr"):
+            # A transliterated name is cut into parts around a ·: 吉米 · 史都华 is one person.
+            end, j = start + len(word), i + 1
+            while j + 1 < len(words) and words[j][1] in "·•‧" and words[j + 1][2][0] in "nri":
+                end = words[j + 1][0] + len(words[j + 1][1])
+                j += 2
+            while j < len(words) and words[j][2].startswith("nrt") and end - start < 8:  # 穆罕默德 二世
+                end = words[j][0] + len(words[j][1])
+                j += 1
+            joined = end - start > len(word)
+            named = joined or flag != "nr" or word[0] in _surnames()
+            if named and word[0] not in _NUMERALS and end - start >= 2 and start not in found:
+                found[start] = ((start, end), _title_of(words[i - 1][1]) if i else None)
+            i = j
+            continue
+        i += 1
+    places = sorted(found.items())
+    spans = _mapped(sentence, [place for _, (place, _) in places])
+    return tuple((span, title) for span, (_, (_, title)) in zip(spans, places))
+
+
+def _title_of(word: str) -> str | None:
+    """The office title a word is or ends with (民政厅厅长 -> 厅长; 副厅长 -> 副厅长), if any."""
+    for title in load_cues().titles:  # longest first
+        if word.endswith(title) and (len(title) >= 2 or word == title):
+            return title
+    return None
 
 
 def place_spans(sentence: str) -> list[Span]:
@@ -96,16 +193,30 @@ def place_spans(sentence: str) -> list[Span]:
     >>> [s.text for s in place_spans("会议在石家庄市召开")]
     ['石家庄市']
     """
-    return [Span(start, start + len(word), word) for start, word, flag in _tagged(sentence, False) if flag == "ns"]
+    text, _ = comparable(sentence)
+    return _mapped(sentence, [(start, start + len(word)) for start, word, flag in _tagged(text, False) if flag == "ns" and len(word) >= 2])
 
 
-_FINDERS = {"how_many": count_spans, "when": date_spans, "who": person_spans, "where": place_spans}
-
-
-def answer_spans(sentence: str, kind: str) -> list[Span]:
+def answer_spans(sentence: str, kind: str, hmm: bool = True) -> list[Span]:
     """The candidate answers of a question type in ``sentence``; none for "what"."""
+    if kind == "who":
+        return person_spans(sentence, hmm)
     finder = _FINDERS.get(kind)
     return finder(sentence) if finder else []
+
+
+_FINDERS = {"how_many": count_spans, "when": date_spans, "where": place_spans}
+
+# Measure words that count the same things: a question asking 几个人 or 多少名 takes 8人, 8名 or 8位.
+_PEOPLE = frozenset({"人", "名", "位", "人次", "万人次"})
+# What part of a date a when-question asks for, by its cue words; the date must hold the part's mark.
+_DATE_PARTS = (
+    ("年代", ("年代",)),
+    ("世纪", ("世纪",)),
+    ("年", ("哪一年", "哪年", "何年", "年份", "几几年", "什么年")),
+    ("月", ("几月", "哪个月", "哪一个月", "什么月")),
+    ("日", ("哪一天", "哪天", "几号", "几日", "哪日", "什么日子")),
+)
 
 
 def asked_measure(question: str) -> str | None:
@@ -119,24 +230,83 @@ def asked_measure(question: str) -> str | None:
         rest = text[match.end() :]
         for measure in load_cues().measures:
             if rest.startswith(measure):
+                if measure == "个" and rest[1:2] == "人":
+                    return "人"
                 return measure
     return None
 
 
-def candidate_spans(sentence: str, kind: str, question: str) -> list[Span]:
-    """The spans that could answer a ``kind`` question: not already in the question, and for "how
-    many" in the measure the question asks in (多少家 wants 120家, not 8名) when any such is present.
+def fits_measure(span: str, measure: str) -> bool:
+    """Whether a count is in the asked measure (people counted by 人, 名 or 位 alike).
+
+    >>> fits_measure("8名", "人"), fits_measure("45家", "家"), fits_measure("45家", "名"), fits_measure("45家", "个")
+    (True, True, False, True)
+    """
+    text = normalise(span)
+    if measure == "个":  # the classifier of anything: 多少个组织 is answered in 家 as often as in 个
+        return not any(text.endswith(m) for m in _PEOPLE)
+    if measure in _PEOPLE:
+        return any(text.endswith(m) for m in _PEOPLE)
+    return text.endswith(measure)
+
+
+def asked_date_part(question: str) -> str | None:
+    """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
+
+    >>> asked_date_part("哪一年建成的？"), asked_date_part("几月几日召开"), asked_date_part("什么时候召开")
+    ('年', '月', None)
+    """
+    text = normalise(question)
+    for mark, cues in _DATE_PARTS:
+        if any(cue in text for cue in cues):
+            return mark
+    return None
+
+
+def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -> list[Span]:
+    """The spans that could answer a ``kind`` question: not already in the question, and of the kind
+    asked: for "how many" in the measure the question asks in (多少家 wants 120家, not 8名), for "when"
+    holding the part asked (哪一年 wants a year).
 
     >>> [s.text for s in candidate_spans("解散45家，抓获8名", "how_many", "抓获了几名？")]
     ['8名']
+    >>> [s.text for s in candidate_spans("5月30日攻入，1453年灭亡", "when", "哪一年灭亡？")]
+    ['1453年']
     """
     asked = normalise(question)
-    candidates = [s for s in answer_spans(sentence, kind) if normalise(s.text) not in asked]
+    candidates = [s for s in answer_spans(sentence, kind, hmm) if normalise(s.text) not in asked]
     if kind == "how_many":
         measure = asked_measure(question)
-        same_measure = [s for s in candidates if measure and s.text.endswith(measure)]
-        candidates = same_measure or candidates
+        if measure:
+            candidates = [s for s in candidates if fits_measure(s.text, measure)]
+        candidates = [s for s in candidates if not _YEAR.fullmatch(normalise(s.text))]  # 1989年 is a date
+    elif kind == "when":
+        part = asked_date_part(question)
+        if part:
+            candidates = [s for s in candidates if part in normalise(s.text)]
     return candidates
+
+
+# What the confidence of a highlight is judged by (``HighlightChoice.features``), in this order.
+HIGHLIGHT_FEATURES = (
+    "how_many", "when", "where", "who",  # the question's kind
+    "only_candidate",  # the one span of the kind in the quote
+    "context",  # characters around it repeating the question's words around its question word (/ 4, at most 1)
+    "clause",  # share of the question's weight in the span's clause
+    "lead",  # how far it leads the runner-up: 1 when alone, else the gap in clause share
+    "office",  # a person named by the office asked for, or a person's office asked for
+    "near",  # 1 / (1 + d / 10) for the distance d in characters to the nearest question word in the quote
+    "candidates",  # spans of the asked kind in the quote (/ 5, at most 1)
+    "typed",  # a count in the measure the question names (多少家 -> 248家), a person after an office title
+)
+
+
+@dataclass(frozen=True)
+class HighlightChoice:
+    """The span chosen to highlight (None: none is certain) and what its confidence is judged by."""
+
+    text: str | None
+    features: tuple[float, ...] = ()
 
 
 def choose_highlight(
@@ -144,21 +314,190 @@ def choose_highlight(
 ) -> str | None:
     """The one span of ``sentence`` that answers a ``kind`` question, or None when it is not certain.
 
-    ``terms`` are the question's words (normalised) with their weights; the clause sharing the most
-    weight with them holds the answer. Spans the question itself contains are never the answer.
+    ``terms`` are the question's words (normalised) with their weights; the candidate whose
+    surroundings repeat the question's words around its question word wins, then the one in the
+    clause sharing the most weight with them. Spans the question itself contains are never the answer.
+    A who-question naming an office (厅长) takes only the name right after exactly that office (not
+    副厅长); one naming the person it asks about (石清理是谁) takes the office before that name.
 
     >>> s = "已关停违规网吧120家，自行整改45家，新开门店70家。"
     >>> choose_highlight(s, "how_many", "关停了多少家？", [("关停", 2.0)])
     '120家'
     >>> choose_highlight(s, "how_many", "有多少家？", []) is None
     True
+    >>> s = "厅长曾锋出席并讲话，副厅长石清理主持。"
+    >>> choose_highlight(s, "who", "厅长是谁？", []), choose_highlight(s, "who", "石清理是谁？", [])
+    ('曾锋', '副厅长')
     """
+    return highlight_choice(sentence, kind, question, terms).text
+
+
+def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tuple[str, float]]) -> HighlightChoice:
+    """``choose_highlight`` with the features its confidence is judged by."""
+    if kind not in _KINDS:
+        return HighlightChoice(None)
+    total = sum(w for _, w in terms) or 1.0
+    office = False
+    if kind == "who":
+        role = _role_asked(sentence, question)
+        if role is not None:
+            return _choice(role or None, kind, True, 0, 0.0, 1.0, True, 1.0, 1, True)
     candidates = candidate_spans(sentence, kind, question)
-    if len(candidates) <= 1:
-        return candidates[0].text if candidates else None
-    scored = sorted(((_clause_weight(sentence, span, terms), span) for span in candidates), key=lambda x: -x[0])
-    (best, span), (runner_up, _) = scored[0], scored[1]
-    return span.text if best > 0 and best > runner_up else None
+    if kind == "who":
+        asked_office = _office_asked(question)
+        if asked_office:
+            candidates = [s for s in candidates if office_of(sentence, s.text) == asked_office]
+            office = True
+    if not candidates:
+        return HighlightChoice(None)
+    scored = sorted(
+        ((context_match(sentence, span, question), _clause_weight(sentence, span, terms) / total, span) for span in candidates),
+        key=lambda x: (-x[0], -x[1]),
+    )
+    context, clause, span = scored[0]
+    if any(_coordinated(sentence, span, other) for *_, other in scored[1:]):
+        return HighlightChoice(None)  # 王小明和李华都出席: either is half the answer
+    near = _nearness(sentence, span, terms)
+    if kind == "how_many":
+        typed = asked_measure(question) not in (None, "个")
+    else:
+        typed = kind == "who" and office_of(sentence, span.text) is not None
+    if len(scored) == 1:
+        return _choice(span.text, kind, True, context, clause, 1.0, office, near, 1, typed)
+    runner_context, runner_clause, _ = scored[1]
+    if (context, clause) == (runner_context, runner_clause) or (context == 0 and clause == 0):
+        return HighlightChoice(None)  # two candidates equally likely
+    lead = 1.0 if context > runner_context else clause - runner_clause
+    return _choice(span.text, kind, False, context, clause, lead, office, near, len(scored), typed)
+
+
+_KINDS = ("how_many", "when", "where", "who")
+
+
+def _choice(
+    text: str | None, kind: str, alone: bool, context: int, clause: float, lead: float, office: bool, near: float,
+    count: int, typed: bool,
+) -> HighlightChoice:
+    if text is None:
+        return HighlightChoice(None)
+    values = [1.0 if kind == k else 0.0 for k in _KINDS]
+    values += [1.0 if alone else 0.0, min(context, 4) / 4, min(clause, 1.0), min(lead, 1.0), 1.0 if office else 0.0]
+    values += [near, min(count, 5) / 5, 1.0 if typed else 0.0]
+    return HighlightChoice(text, tuple(values))
+
+
+_CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|或|,|，)\s*")
+
+
+def _coordinated(sentence: str, a: Span, b: Span) -> bool:
+    """Whether two spans stand side by side joined only by 和, 与, 、 ... (both, or either, answer).
+
+    >>> s = "王小明和李华都出席了会议"
+    >>> _coordinated(s, Span(0, 3, "王小明"), Span(4, 6, "李华"))
+    True
+    """
+    first, second = (a, b) if a.start < b.start else (b, a)
+    return bool(_CONJUNCTION.fullmatch(sentence[first.end : second.start]))
+
+
+def _nearness(sentence: str, span: Span, terms: Sequence[tuple[str, float]]) -> float:
+    """1 / (1 + d / 10) for the distance d from the span to the nearest question word in the sentence."""
+    text, offsets = comparable(sentence)
+    distances = []
+    for term, _ in terms:
+        at = text.find(term) if term else -1
+        while at >= 0:
+            start, end = offsets[at], offsets[min(at + len(term), len(offsets) - 1)]
+            if end <= span.start:
+                distances.append(span.start - end)
+            elif start >= span.end:
+                distances.append(start - span.end)
+            at = text.find(term, at + 1)
+    return 1.0 / (1.0 + min(distances) / 10) if distances else 0.0
+
+
+_PARTICLES = "的了是有在为于和与及把被将等着过呢吗啊呀吧"
+
+
+def context_match(sentence: str, span: Span, question: str) -> int:
+    """How many of the character bigrams around the question's own question word (six characters
+    each side) stand within six characters on the same side of the span: 多少项个性目标 asks for the
+    count followed by 个性目标 (24项个性目标, not 22项共性目标). When no span leads, the clause decides
+    (``choose_highlight``).
+
+    >>> s = "下达的24项个性目标和22项共性目标"
+    >>> [context_match(s, x, "下达了多少项个性目标？") for x in count_spans(s)]
+    [4, 2]
+    >>> s = "已关停违规网吧120家，自行整改45家"
+    >>> [context_match(s, x, "有多少家自行整改？") for x in count_spans(s)]
+    [0, 0]
+    >>> s = "取缔劝散非法社会组织248家，自行解散33家，引导登记416家"
+    >>> [context_match(s, x, "河北引导多少家社会组织进行了登记？") for x in count_spans(s)]
+    [0, 0, 1]
+    """
+    asked = normalise(question)
+    place = _question_word(asked)
+    if place is None:
+        return 0
+    text, offsets = comparable(sentence)
+    start = offsets.index(span.start) if span.start in offsets else None
+    end = next((i for i, o in enumerate(offsets) if o >= span.end), None)
+    if start is None or end is None:
+        return 0
+    before, after = asked[max(0, place[0] - 6) : place[0]], asked[place[1] : place[1] + 6]
+    # Within the span's clause: the next clause's words belong to its own count (120家，自行整改45家).
+    window_before = _CLAUSE_END.split(text[max(0, start - 6) : start])[-1]
+    window_after = _CLAUSE_END.split(text[end : end + 6])[0]
+    return sum(1 for b in _bigrams(before) if b in window_before) + sum(1 for b in _bigrams(after) if b in window_after)
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1) if not (set(text[i : i + 2]) & set(_PARTICLES + "，,。？?！!；;：: "))}
+
+
+@lru_cache(maxsize=1)
+def _question_word_pattern() -> re.Pattern[str]:
+    cues = load_cues()
+    measures = "|".join(re.escape(m) for m in cues.measures)
+    words = sorted({c for kind in ("when", "where", "who") for c in cues.chinese[kind]}, key=len, reverse=True)
+    return re.compile(rf"(?:多少|几)(?:{measures})?|" + "|".join(re.escape(w) for w in words))
+
+
+def _question_word(question: str) -> tuple[int, int] | None:
+    match = _question_word_pattern().search(question)
+    return match.span() if match else None
+
+
+
+
+def _office_asked(question: str) -> str | None:
+    """The office a who-question names (海南省民政厅厅长是谁 -> 厅长); the titles are tried longest
+    first, so 副厅长 is never read as 厅长."""
+    text = normalise(question)
+    return next((title for title in load_cues().titles if len(title) >= 2 and title in text), None)
+
+
+def _role_asked(sentence: str, question: str) -> str | None:
+    """For a who-question about a person the sentence names (石清理是谁): that person's office in the
+    sentence, "" when the sentence gives none; None when the question names nobody the sentence holds."""
+    asked = normalise(question)
+    named = [span.text for span, _ in _persons(sentence, True) if normalise(span.text) in asked]
+    if not named:
+        return None
+    for name in named:
+        office = office_of(sentence, name)
+        if office:
+            return _office_text(sentence, name, office)
+    return ""
+
+
+def _office_text(sentence: str, name: str, office: str) -> str:
+    """The office as the sentence writes it (Traditional stays Traditional)."""
+    text, offsets = comparable(sentence)
+    at = text.find(normalise(office) + normalise(name))
+    if at < 0:
+        return office
+    return sentence[offsets[at] : offsets[at + len(office) - 1] + 1]
 
 
 def _clause_weight(sentence: str, span: Span, terms: Sequence[tuple[str, float]]) -> float:
@@ -168,9 +507,9 @@ def _clause_weight(sentence: str, span: Span, terms: Sequence[tuple[str, float]]
     return sum(weight for term, weight in terms if term in clause)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _tagged(sentence: str, hmm: bool = True) -> list[tuple[int, str, str]]:
-    """(offset, word, part-of-speech flag) for each jieba word of the sentence as stored. Without the
+    """(offset, word, part-of-speech flag) for each jieba word of a normalised sentence. Without the
     HMM, words outside jieba's dictionary are not guessed (new names are missed), but tagging is
     several times faster."""
     from jieba import posseg
@@ -185,7 +524,7 @@ def _tagged(sentence: str, hmm: bool = True) -> list[tuple[int, str, str]]:
     return words
 
 
-def _name_after(words: Sequence[tuple[int, str, str]]) -> Span | None:
+def _name_after(words: Sequence[tuple[int, str, str]]) -> tuple[int, int] | None:
     """A two- or three-character name made of the words right after an office title, if they look like
     one: no verb, preposition, conjunction or punctuation inside it, and a known surname first (or jieba
     saying it is a name)."""
@@ -201,7 +540,7 @@ def _name_after(words: Sequence[tuple[int, str, str]]) -> Span | None:
         return None
     first_flag = words[0][2]
     if first_flag == "nr" or text[0] in _surnames():
-        return Span(start, start + len(text), text)
+        return start, start + len(text)
     return None
 
 

@@ -6,7 +6,7 @@ The cue words live in ``retrieval/data/question_cues.yaml``; this module only ap
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -27,6 +27,7 @@ class Cues:
     measures: tuple[str, ...]
     titles: tuple[str, ...]
     fillers: frozenset[str]
+    heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> nouns after 哪 / 什么 / 何
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +41,7 @@ def load_cues() -> Cues:
         measures=tuple(sorted({str(m) for m in data["measures"]}, key=len, reverse=True)),
         titles=tuple(sorted(set(data["titles"]), key=len, reverse=True)),
         fillers=frozenset(data["fillers"]),
+        heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
     )
 
 
@@ -109,6 +111,14 @@ def question_type(text: str) -> str:
     """
     cues = load_cues()
     simplified = normalise(text)
+    head = answer_head(simplified)
+    if head:
+        for kind in QUESTION_TYPES:
+            if head in cues.heads.get(kind, ()):
+                return kind
+        # 哪位 asks for a person whatever noun follows; a noun of no known kind (哪一场战争, 哪个机构)
+        # asks for a thing, though the question may hold 在哪.
+        return "who" if _WHO_MEASURE.search(simplified) else "what"
     words = english_words(text)
     for kind in QUESTION_TYPES:
         if any(cue in simplified for cue in cues.chinese[kind]):
@@ -116,6 +126,33 @@ def question_type(text: str) -> str:
         if any(_holds_phrase(words, cue) for cue in cues.english[kind]):
             return kind
     return "what"
+
+
+# 哪 / 哪一 / 哪个 / 哪一个 / 什么 / 何, then perhaps a measure word, then the noun asked for.
+_WH_HEAD = re.compile(r"(?<![如任为凭])(?:哪一?|什么|何)(?:些|个|位|种|座|所|家|条|部|本|支|场|间|片|块|只|类|项|件|次|届|名|样)?")
+_WHO_MEASURE = re.compile(r"(?<![如任为凭])(?:哪一?|何)位")
+_HEAD_END = re.compile(r"[\s，,。？?！!、；;：:的了是呢吗啊在被和与及把将之]")
+
+
+def answer_head(question: str) -> str | None:
+    """The noun a which/what question asks for, up to four characters: 山脉 in 哪一个山脉, 人 in
+    哪一个人, 朝代 in 哪個朝代; a known head (``heads`` in the cue file) is cut to itself.
+
+    >>> answer_head("岡底斯山脈和哪一個山脈之間"), answer_head("哪一个人发明了电话"), answer_head("谁？")
+    ('山脉', '人', None)
+    """
+    text = normalise(question)
+    heads = sorted({h for nouns in load_cues().heads.values() for h in nouns}, key=len, reverse=True)
+    for match in _WH_HEAD.finditer(text):
+        rest = text[match.end() : match.end() + 4]
+        for head in heads:
+            if rest.startswith(head):
+                return head
+        end = _HEAD_END.search(rest)
+        noun = rest[: end.start()] if end else rest
+        if len(noun) >= 2:
+            return noun[:4]
+    return None
 
 
 def _holds_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:

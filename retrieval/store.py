@@ -36,7 +36,7 @@ from typing import Iterator, Sequence
 
 from corpus.model import Corpus
 from retrieval.config import AnswerConfig
-from retrieval.documents import indexed_text
+from retrieval.documents import indexed_documents
 from retrieval.fingerprint import corpus_fingerprint, describe_changes
 from retrieval.index import BM25Index, BM25Params, disk_size
 from retrieval.token_cache import TOKEN_CACHE_VERSION, TokenCache, content_key
@@ -116,8 +116,9 @@ class IndexStore:
         return self.cache_dir / f"{resolved.name or 'corpus'}-{digest}"
 
     def texts(self, corpus: Corpus) -> list[str]:
-        """The indexed text of every paragraph, in corpus order."""
-        return [indexed_text(article, paragraph, self.config) for article, paragraph in corpus.paragraphs()]
+        """The indexed text of every document: each paragraph in corpus order, then the passages of the
+        long ones (``retrieval.documents``)."""
+        return [document.text for document in indexed_documents(corpus, self.config)]
 
     def expected(self, corpus: Corpus, texts: Sequence[str], known: dict | None = None) -> dict:
         """The ``params.json`` record an up-to-date index of ``corpus`` has (without its index section)."""

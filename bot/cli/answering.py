@@ -48,21 +48,43 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "eval",
         parents=global_options(),
-        help="score the answers on a question file, or on a CMRC 2018 file with --cmrc",
-        description="Print accuracy per group (zh, zh-Hant, en, no-answer) for a YAML question file, or "
-        "P@1, P@5 and S@1 on a CMRC 2018 (SQuAD-format) file for this pipeline and a naive baseline.",
+        help="score the answers on question files or reading-comprehension sets (SQuAD format)",
+        description="Score the answer pipeline on each FILE. A .json FILE is a SQuAD v1.1/v2.0 set (CMRC "
+        "2018 and DRCD as published): S@1 (the quote holds a gold answer), P@1 (the quote's paragraph is the "
+        "gold one), P@5, the single-sentence ceiling, the share of quotes longer than one sentence, highlight "
+        "coverage / precision (it overlaps a gold answer) / exact match and the refusal rate, beside a naive "
+        "baseline (BM25 over jieba.lcut, the top paragraph's sentence sharing most tokens with the question) "
+        "from the same run. Any other FILE is a YAML question file (q, must, article, hl, answered: false, "
+        "lang): right answers per style, and a highlights row where hl is given.",
     )
-    evaluate.add_argument("file", metavar="FILE", help="a YAML question file, or with --cmrc a CMRC 2018 JSON file")
-    evaluate.add_argument("--cmrc", action="store_true", help="FILE is CMRC 2018 (every context one article)")
+    evaluate.add_argument("files", nargs="+", metavar="FILE", help="a YAML question file or a SQuAD-format JSON file")
+    evaluate.add_argument("--cmrc", action="store_true", help="read every FILE as a SQuAD-format set, whatever its name")
+    evaluate.add_argument("--articles", action="store_true", help="keep each SQuAD article whole (one article, many paragraphs) instead of one article per context")
+    evaluate.add_argument("--joined", action="store_true", help="make each SQuAD article one long paragraph (as long documents arrive)")
+    evaluate.add_argument("--half", choices=("even", "odd"), help="only the questions of the even- or odd-numbered SQuAD articles (0-based; the corpus stays whole), or of question-file entries")
+    evaluate.add_argument("--limit", type=whole_number, metavar="N", help="only the first N questions (after --half): a quick sample")
+    evaluate.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object per FILE, one per line")
+    evaluate.add_argument("--min", action="append", default=[], type=_floor, metavar="STYLE=X", help="fail (exit 1) when a style's accuracy (or 'highlights') is below X; repeatable")
     evaluate.add_argument("--min-zh", type=share, metavar="X", help="fail (exit 1) when zh accuracy is below X")
     evaluate.add_argument("--min-zh-hant", type=share, metavar="X", help="fail when zh-Hant accuracy is below X")
     evaluate.add_argument("--min-en", type=share, metavar="X", help="fail when en accuracy is below X")
     evaluate.add_argument("--min-no-answer", type=share, metavar="X", help="fail when fewer no-answer questions are refused")
     evaluate.add_argument("--max-refused", type=whole_number, metavar="N", help="fail when more answerable questions are refused")
-    evaluate.add_argument("--min-p1", type=share, metavar="X", help="with --cmrc: fail when P@1 is below X")
-    evaluate.add_argument("--min-s1", type=share, metavar="X", help="with --cmrc: fail when S@1 is below X")
+    evaluate.add_argument("--min-p1", type=share, metavar="X", help="SQuAD sets: fail when P@1 is below X")
+    evaluate.add_argument("--min-s1", type=share, metavar="X", help="SQuAD sets: fail when S@1 is below X")
+    evaluate.add_argument("--min-hl-precision", type=share, metavar="X", help="SQuAD sets: fail when highlight precision is below X")
+    evaluate.add_argument("--max-multi", type=share, metavar="X", help="SQuAD sets: fail when more than X of the quotes run over several sentences")
     evaluate.add_argument("--show-failures", action="store_true", help="list the questions answered wrongly")
     evaluate.set_defaults(handler=run_eval)
+
+
+def _floor(text: str) -> tuple[str, float]:
+    """``STYLE=X`` for ``--min``: a style (or 'highlights') and a share between 0 and 1."""
+    style, _, value = text.partition("=")
+    if not style or not value:
+        raise argparse.ArgumentTypeError(f"expected STYLE=X, e.g. zh-colloquial=0.85, got {text!r}")
+    return style, share(value)
 
 
 def _load(args: argparse.Namespace, settings: Settings):
@@ -277,63 +299,78 @@ def _save_history(path: Path | None) -> None:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    return _eval_cmrc(args, settings) if args.cmrc else _eval_questions(args, settings)
+    failed: list[str] = []
+    for name in args.files:
+        reading = args.cmrc or name.lower().endswith(".json")
+        below = _eval_reading(args, settings, name) if reading else _eval_questions(args, settings, name)
+        failed += [f"{name}: {line}" if len(args.files) > 1 else line for line in below]
+    return _report_floors(failed)
 
 
-def _eval_questions(args: argparse.Namespace, settings: Settings) -> int:
+def _eval_questions(args: argparse.Namespace, settings: Settings, name: str) -> list[str]:
     from retrieval.measure.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
 
     try:
-        questions = load_questions(args.file)
+        questions = load_questions(name)
     except QuestionFileError as error:
         raise CommandError(error) from None
+    if args.half:
+        questions = questions[("even", "odd").index(args.half) :: 2]
+    questions = questions[: args.limit] if args.limit is not None else questions
     answerer = _load(args, settings)
     outcomes = run_questions(answerer, questions)
     scores = {s.group: s for s in group_scores(outcomes)}
-    print(f"{'group':<10} {'right':>5} {'of':>4} {'accuracy':>9}")
-    for score in scores.values():
-        print(f"{score.group:<10} {score.correct:>5} {score.total:>4} {score.accuracy:>9.3f}")
     refused = answerable_refused(outcomes)
-    print(f"answerable questions refused: {refused}")
+    if args.json:
+        groups = {g: {"right": s.correct, "total": s.total} for g, s in scores.items()}
+        print(json.dumps({"file": name, "groups": groups, "answerable_refused": refused}, ensure_ascii=False))
+    else:
+        if len(args.files) > 1:
+            print(f"{name}:")
+        print(f"{'group':<14} {'right':>5} {'of':>4} {'accuracy':>9}")
+        for score in scores.values():
+            print(f"{score.group:<14} {score.correct:>5} {score.total:>4} {score.accuracy:>9.3f}")
+        print(f"answerable questions refused: {refused}")
     if args.show_failures:
         for outcome in outcomes:
             if not outcome.correct:
                 print(f"WRONG [{outcome.question.group}] {outcome.question.q} -> {outcome.answer.quote or outcome.answer.reason}")
     floors = {"zh": args.min_zh, "zh-Hant": args.min_zh_hant, "en": args.min_en, "no-answer": args.min_no_answer}
+    floors.update(dict(args.min))
     failed = [
-        f"{group} {scores[group].accuracy:.3f} < {floor}"
+        f"{group} {scores[group].accuracy if group in scores else 0:.3f} < {floor}"
         for group, floor in floors.items()
         if floor is not None and (group not in scores or scores[group].accuracy < floor)
     ]
     if args.max_refused is not None and refused > args.max_refused:
         failed.append(f"{refused} answerable refused > {args.max_refused}")
-    return _report_floors(failed)
+    return failed
 
 
-def _eval_cmrc(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.answer import Answerer
-    from retrieval.measure.evaluate import load_cmrc, naive_baseline, score_cmrc
+def _eval_reading(args: argparse.Namespace, settings: Settings, name: str) -> list[str]:
+    from retrieval.measure.reading import ReadingSetError, evaluate_reading_set, failure_lines, load_reading_set
 
     try:
-        corpus, questions = load_cmrc(args.file)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CommandError(f"{args.file}: not a CMRC 2018 (SQuAD-format) file: {error}") from None
-    started = time.perf_counter()
-    answerer = Answerer(corpus, settings.answer)
-    ours = score_cmrc(answerer, questions)
-    seconds = time.perf_counter() - started
-    baseline = naive_baseline(corpus, questions)
-    print(f"{len(corpus.articles)} contexts, {len(questions)} questions")
-    print(f"{'':<16} {'P@1':>6} {'P@5':>6} {'S@1':>6}")
-    for score in (ours, baseline):
-        print(f"{score.name:<16} {score.p_at_1:>6.3f} {score.p_at_5:>6.3f} {score.s_at_1:>6.3f}")
-    print(f"{ours.refused} questions refused by ours; {seconds:.1f} s for its index and answers")
+        reading = load_reading_set(name, whole_articles=args.articles, joined=args.joined).half(args.half).first(args.limit)
+    except ReadingSetError as error:
+        raise CommandError(error) from None
+    report = evaluate_reading_set(reading, settings.answer, baseline=not args.no_baseline, keep_failures=args.show_failures)
+    print(json.dumps(report.as_json(), ensure_ascii=False) if args.json else report.as_text())
+    if args.show_failures:
+        print("\n".join(failure_lines(report.systems[0])))
+    ours = report.systems[0].figures()
+    checks = (
+        ("P@1", args.min_p1, False), ("S@1", args.min_s1, False),
+        ("highlight precision", args.min_hl_precision, False), ("multi-sentence quotes", args.max_multi, True),
+    )
     failed = []
-    if args.min_p1 is not None and ours.p_at_1 < args.min_p1:
-        failed.append(f"P@1 {ours.p_at_1:.3f} < {args.min_p1}")
-    if args.min_s1 is not None and ours.s_at_1 < args.min_s1:
-        failed.append(f"S@1 {ours.s_at_1:.3f} < {args.min_s1}")
-    return _report_floors(failed)
+    for key, floor, is_ceiling in checks:
+        value = ours.get(key)
+        if floor is None or value is None:
+            continue
+        if (value > floor) if is_ceiling else (value < floor):
+            failed.append(f"{key} {value:.3f} {'>' if is_ceiling else '<'} {floor}")
+    return failed
 
 
 def _report_floors(failed: list[str]) -> int:

@@ -1,16 +1,20 @@
-"""Measuring the answer pipeline: a question file of our own, and the CMRC 2018 reading-comprehension
-set beside a naive baseline.
+"""Measuring the answer pipeline on a question file about the corpus (reading-comprehension sets in
+SQuAD format are ``retrieval.measure.reading``'s).
 
 A question file is YAML, a list of entries::
 
     - q: 浙江关停了多少家违规网吧？
       must: [120家]          # strings the quote must hold
       article: hebei-...      # optional: the article id (or a part of its title) the quote must come from
+      hl: 120家              # optional: the answer span that should be in bold
+      lang: zh-colloquial    # optional: the question's style
     - q: 下周上海会下雨吗？
       answered: false        # the corpus cannot answer it: the right reply is a refusal
 
-Entries are grouped by the question's language (zh, zh-Hant, en), and the unanswerable ones form the
-group "no-answer".
+Entries are grouped by their ``lang`` style (zh, zh-colloquial, zh-typo, zh-Hant, en, mixed, no-answer,
+chitchat, or any other name), or without one by the question's language (zh, zh-Hant, en), the
+unanswerable ones forming "no-answer". Where ``hl`` is given, the highlight is right when it is present
+and it and ``hl`` (normalised) hold one another.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from corpus.model import Article, Corpus, Paragraph
 from corpus.sentences import split_sentences
 from retrieval.answer import Answer, Answerer
 from retrieval.question import detect_language
+from retrieval.tokenize import normalise
 
-GROUPS = ("zh", "zh-Hant", "en", "no-answer")
+GROUPS = ("zh", "zh-colloquial", "zh-typo", "zh-Hant", "en", "mixed", "no-answer", "chitchat")
+HIGHLIGHTS = "highlights"  # the row of questions with an ``hl``: highlight present and precise
 
 
 class QuestionFileError(ValueError):
@@ -40,9 +46,13 @@ class Question:
     must: tuple[str, ...] = ()
     article: str | None = None
     answerable: bool = True
+    hl: str | None = None  # the span that should be highlighted
+    style: str | None = None  # the entry's ``lang``
 
     @property
     def group(self) -> str:
+        if self.style:
+            return self.style
         return detect_language(self.q) if self.answerable else "no-answer"
 
 
@@ -83,8 +93,19 @@ def load_questions(path: str | Path) -> list[Question]:
         answerable = entry.get("answered", True) is not False
         if answerable and not must and not entry.get("article"):
             raise QuestionFileError(f"{path}: entry {number}: an answerable question needs 'must' or 'article'")
-        article = entry.get("article")
-        questions.append(Question(entry["q"], tuple(str(m) for m in must), str(article) if article else None, answerable))
+        article, hl, style = entry.get("article"), entry.get("hl"), entry.get("lang")
+        if style is not None and not isinstance(style, str):
+            raise QuestionFileError(f"{path}: entry {number}: 'lang' must be a string")
+        questions.append(
+            Question(
+                entry["q"],
+                tuple(str(m) for m in must),
+                str(article) if article else None,
+                answerable,
+                str(hl) if hl not in (None, "") else None,
+                style or None,
+            )
+        )
     return questions
 
 
@@ -100,6 +121,19 @@ def judge(question: Question, answer: Answer) -> bool:
     return all(m in answer.quote for m in question.must)
 
 
+def highlight_right(question: Question, answer: Answer) -> bool:
+    """For a question with ``hl``: the answer is right and its highlight and ``hl`` hold one another
+    (after NFKC, Traditional -> Simplified and without white space)."""
+    if question.hl is None or not judge(question, answer) or not answer.highlight:
+        return False
+    got, wanted = _compared(answer.highlight), _compared(question.hl)
+    return bool(got) and (got in wanted or wanted in got)
+
+
+def _compared(text: str) -> str:
+    return "".join(normalise(text).split())
+
+
 def run_questions(answerer: Answerer, questions: Sequence[Question]) -> list[Outcome]:
     outcomes = []
     for question in questions:
@@ -109,12 +143,17 @@ def run_questions(answerer: Answerer, questions: Sequence[Question]) -> list[Out
 
 
 def group_scores(outcomes: Sequence[Outcome]) -> list[GroupScore]:
-    """Accuracy per group, in GROUPS order, for the groups present."""
+    """Accuracy per group, in GROUPS order and then any other style in file order, for the groups
+    present; then the highlights row when any question has an ``hl``."""
+    present = list(dict.fromkeys(o.question.group for o in outcomes))
+    ordered = [g for g in GROUPS if g in present] + [g for g in present if g not in GROUPS]
     scores = []
-    for group in GROUPS:
+    for group in ordered:
         members = [o for o in outcomes if o.question.group == group]
-        if members:
-            scores.append(GroupScore(group, sum(o.correct for o in members), len(members)))
+        scores.append(GroupScore(group, sum(o.correct for o in members), len(members)))
+    with_hl = [o for o in outcomes if o.question.hl is not None]
+    if with_hl:
+        scores.append(GroupScore(HIGHLIGHTS, sum(highlight_right(o.question, o.answer) for o in with_hl), len(with_hl)))
     return scores
 
 
@@ -122,7 +161,7 @@ def answerable_refused(outcomes: Sequence[Outcome]) -> int:
     return sum(1 for o in outcomes if o.question.answerable and not o.answer.answered)
 
 
-# --- CMRC 2018 -----------------------------------------------------------------------------------
+# --- CMRC 2018, as the speed benchmark and the index tests read it ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -132,19 +171,10 @@ class CmrcQuestion:
     paragraph_id: int  # the gold context's paragraph id
 
 
-@dataclass(frozen=True)
-class CmrcScore:
-    name: str
-    questions: int
-    p_at_1: float  # the quote's paragraph is the gold context
-    p_at_5: float  # the gold context is among the five best paragraphs
-    s_at_1: float  # the quote holds a gold answer
-    refused: int = 0
-
-
 def load_cmrc(path: str | Path) -> tuple[Corpus, list[CmrcQuestion]]:
     """A SQuAD-format CMRC file as a corpus (every context one single-paragraph article, titled with
-    its CMRC title, split into sentences by the corpus' own rule) and its questions."""
+    its CMRC title, split into sentences by the corpus' own rule) and its questions, blank ones too.
+    ``qabot eval`` reads any SQuAD-format set with ``retrieval.measure.reading``."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     articles, questions = [], []
     for entry in data["data"]:
@@ -156,41 +186,3 @@ def load_cmrc(path: str | Path) -> tuple[Corpus, list[CmrcQuestion]]:
                 answers = tuple(a["text"].strip() for a in qa["answers"] if a["text"].strip())
                 questions.append(CmrcQuestion(qa["question"], answers, len(articles) - 1))
     return Corpus(tuple(articles), (str(path),)), questions
-
-
-def score_cmrc(answerer: Answerer, questions: Sequence[CmrcQuestion], name: str = "ours") -> CmrcScore:
-    p1 = p5 = s1 = refused = 0
-    for q in questions:
-        answer = answerer.ask(q.question)
-        language = detect_language(q.question)
-        top5, _ = answerer.closest_paragraphs(q.question, language, answerer.query_terms(q.question, language), 5)
-        p5 += q.paragraph_id in top5
-        if not answer.answered:
-            refused += 1
-            continue
-        p1 += answer.paragraph_id == q.paragraph_id
-        s1 += any(a in answer.quote for a in q.answers)
-    n = len(questions) or 1
-    return CmrcScore(name, len(questions), p1 / n, p5 / n, s1 / n, refused)
-
-
-def naive_baseline(corpus: Corpus, questions: Sequence[CmrcQuestion]) -> CmrcScore:
-    """rank-bm25 over ``jieba.lcut`` of each paragraph, and the top paragraph's sentence sharing the most
-    tokens with the question: the floor the pipeline must clear."""
-    import jieba
-    from rank_bm25 import BM25Okapi
-
-    paragraphs = [p for _, p in corpus.paragraphs()]
-    bm25 = BM25Okapi([jieba.lcut(p.text) for p in paragraphs])
-    p1 = p5 = s1 = 0
-    for q in questions:
-        tokens = jieba.lcut(q.question)
-        scores = bm25.get_scores(tokens)
-        ranked = sorted(range(len(paragraphs)), key=lambda i: -scores[i])
-        p1 += ranked[0] == q.paragraph_id
-        p5 += q.paragraph_id in ranked[:5]
-        wanted = set(tokens)
-        quote = max(paragraphs[ranked[0]].sentences, key=lambda s: len(wanted & set(jieba.lcut(s))))
-        s1 += any(a in quote for a in q.answers)
-    n = len(questions) or 1
-    return CmrcScore("naive baseline", len(questions), p1 / n, p5 / n, s1 / n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -44,13 +45,12 @@ def test_seed_questions_cover_every_article_and_question_type():
 
 
 def test_cmrc_trial_meets_its_floors_beside_the_naive_baseline(capsys):
-    status = main(["-q", "eval", "--cmrc", str(CMRC_TRIAL), "--min-p1", "0.97", "--min-s1", "0.80"])
+    status = main(["-q", "eval", "--cmrc", str(CMRC_TRIAL), "--json", "--min-p1", "0.97", "--min-s1", "0.80"])
     out = capsys.readouterr().out
     print(out)
     assert status == 0, out
-    rows = {line.split()[0]: line.split()[-3:] for line in out.splitlines() if line.startswith(("ours", "naive"))}
-    ours, naive = (tuple(map(float, rows[name])) for name in ("ours", "naive"))
-    assert ours[2] > naive[2]  # S@1 beats the baseline's
+    systems = json.loads(out)["systems"]
+    assert systems["ours"]["S@1"] > systems["naive baseline"]["S@1"]
 
 
 def test_eval_fails_below_a_floor_and_names_it(settings, tmp_path, capsys):

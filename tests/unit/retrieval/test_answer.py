@@ -20,6 +20,13 @@ def sentences_of(answerer: Answerer, paragraph_id: int) -> tuple[str, ...]:
     return answerer._entries[paragraph_id][1].sentences
 
 
+def quoted_run(answerer: Answerer, answer: Answer) -> str:
+    """The stored sentences the answer says its quote is: one, or up to three adjacent ones."""
+    assert 1 <= answer.sentence_count <= 3
+    first = answer.sentence_index
+    return "".join(sentences_of(answerer, answer.paragraph_id)[first : first + answer.sentence_count])
+
+
 def test_how_many_quotes_the_sentence_and_highlights_the_count(answerer):
     answer = answerer.ask("河北取缔了多少家非法社会组织？")
     assert answer.answered and answer.language == "zh"
@@ -75,7 +82,7 @@ def test_every_quote_is_a_stored_sentence_and_alternatives_come_from_other_parag
         answer = answerer.ask(question.q)
         if not answer.answered:
             continue
-        assert answer.quote in sentences_of(answerer, answer.paragraph_id)
+        assert answer.quote == quoted_run(answerer, answer)
         assert answer.highlight is None or answer.highlight in answer.quote
         assert len(answer.alternatives) <= answerer.config.max_alternatives
         ids = [a.paragraph_id for a in answer.alternatives]
@@ -120,7 +127,7 @@ def test_any_text_gives_a_well_formed_answer(answerer, text):
     answer = answerer.ask(text)
     assert answer.question == text and answer.language in ("zh", "zh-Hant", "en")
     if answer.answered:
-        assert answer.quote in sentences_of(answerer, answer.paragraph_id)
+        assert answer.quote == quoted_run(answerer, answer)
         assert answer.highlight is None or answer.highlight in answer.quote
     else:
         assert answer.reason in ("empty", "too_long", "no_match", "chitchat", "not_stated") and answer.quote is None

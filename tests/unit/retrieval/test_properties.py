@@ -123,11 +123,14 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
         assert (answer.related is not None) == (answer.reason == "not_stated")
         assert answer.related is None or answer.related.quote in corpus_sentences
         return
-    # The quote is a real sentence of the corpus, in the paragraph and article the answer names.
-    assert answer.quote in corpus_sentences
+    # The quote is a real sentence of the corpus (or up to three adjacent ones, when the question's
+    # evidence runs across them), in the paragraph and article the answer names.
     paragraphs = list(answerer.corpus.paragraphs())
     article, paragraph = paragraphs[answer.paragraph_id]
-    assert answer.quote == paragraph.sentences[answer.sentence_index] and answer.paragraph == paragraph.text
+    first, count = answer.sentence_index, answer.sentence_count
+    assert 1 <= count <= 3 and answer.quote == "".join(paragraph.sentences[first : first + count])
+    assert count > 1 or answer.quote in corpus_sentences
+    assert answer.paragraph == paragraph.text
     assert (answer.title, answer.article_id, answer.source) == (article.title, article.id, article.source)
     assert answer.highlight is None or (answer.highlight and answer.highlight in answer.quote)
     assert math.isfinite(answer.score)

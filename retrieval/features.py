@@ -1,0 +1,337 @@
+"""Matching question words in sentences, and the features of every candidate sentence.
+
+``Matcher`` knows the corpus' words: a question word's idf, whether a sentence holds it (as a token,
+or inside a longer word), the cached content words of each paragraph. ``sentence_candidates`` turns
+the sentences of the best paragraphs into ``Candidate`` feature vectors (``retrieval.ranker.FEATURES``
+names and explains each), which a ranker scores.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Sequence
+
+from corpus.model import Article, Paragraph
+from retrieval.highlight import candidate_spans
+from retrieval.index import BM25Index
+from retrieval.question import answer_head
+from retrieval.ranker import FEATURE_NAMES
+from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
+
+_NUMBER = re.compile(r"\d+")
+# Words opening a sentence that lean on the one before it.
+_POINTS_BACK = re.compile(r"^(?:他们|她们|它们|他|她|它|牠|其|此|这|该|那|同时|此外|因此|因而|所以|但|而|并且|后来|之后|随后|然而)")
+_CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+if TYPE_CHECKING:
+    from retrieval.answer import QueryTerm
+    from retrieval.config import AnswerConfig
+
+_TYPED = ("how_many", "when", "where", "who")
+_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+@dataclass(frozen=True)
+class ParagraphWords:
+    """A paragraph's content words, tokenized once and cached: per sentence, for its article title and
+    heading (the subject), and for all of it. Each part is (word set, normalised text)."""
+
+    sentences: tuple[tuple[frozenset[str], str], ...]
+    subject: tuple[frozenset[str], str]
+    whole: tuple[frozenset[str], str]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run of ``count`` adjacent sentences of a paragraph (usually one), with its features and score."""
+
+    paragraph_id: int
+    index: int  # the first sentence's position in its paragraph
+    text: str
+    features: tuple[float, ...] = field(repr=False)
+    score: float = 0.0
+    count: int = 1
+
+
+def sentence_idf(holding: int, competing: int) -> float:
+    """BM25's idf of a word held by ``holding`` of ``competing`` sentences, scaled so that a word only
+    one sentence holds counts 1 and a word none holds counts 0.
+
+    >>> sentence_idf(1, 20), round(sentence_idf(10, 20), 2), sentence_idf(0, 20), sentence_idf(1, 1)
+    (1.0, 0.26, 0.0, 1.0)
+    """
+    if not holding:
+        return 0.0
+    return math.log(1 + (competing - holding + 0.5) / (holding + 0.5)) / math.log(1 + (competing - 0.5) / 1.5)
+
+
+def densest_window(places: Sequence[tuple[int, float]], width: int) -> float:
+    """The most weight that (character offset, weight) pairs put within ``width`` characters, when
+    two or more words are found: question words standing together in a sentence say more than the
+    same words scattered over it.
+
+    >>> densest_window([(0, 1.0), (5, 2.0), (40, 3.0)], 15), densest_window([(3, 1.0)], 15)
+    (3.0, 0.0)
+    """
+    if len(places) < 2:
+        return 0.0
+    return max(sum(w for p, w in places if start <= p <= start + width) for start, _ in places)
+
+
+def nearness(spans: Sequence[tuple[int, int]], places: Sequence[int], scale: float = 10.0) -> float:
+    """1 / (1 + d / scale) for the least distance d in characters between an answer span (start, end)
+    and a place where a question word starts; 0 when either is missing.
+
+    >>> nearness([(10, 14)], [0, 20]), nearness([(10, 14)], [12]), nearness([], [3])
+    (0.625, 1.0, 0.0)
+    """
+    if not spans or not places:
+        return 0.0
+    distance = min(0 if start <= p < end else min(abs(p - start), abs(p - end)) for start, end in spans for p in places)
+    return 1.0 / (1.0 + distance / scale)
+
+
+class Matcher:
+    """Where question words stand in the corpus' sentences, and what they weigh."""
+
+    def __init__(self, entries: Sequence[tuple[Article, Paragraph]], tokenizer: Tokenizer, index: BM25Index) -> None:
+        self.entries = entries
+        self.tokenizer = tokenizer
+        self.index = index
+        self.unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
+        self.paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
+
+    def _read_paragraph(self, paragraph_id: int) -> ParagraphWords:
+        article, paragraph = self.entries[paragraph_id]
+        sentences = tuple((frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences)
+        subject_text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
+        subject = (frozenset(self.tokenizer.content_words(subject_text)), subject_text)
+        whole_words = subject[0].union(*(words for words, _ in sentences))
+        whole = (whole_words, "\n".join([subject_text, *(text for _, text in sentences)]))
+        return ParagraphWords(sentences, subject, whole)
+
+    def term_weight(self, term: QueryTerm) -> float:
+        """A question word's weight: the idf of its likeliest reading (the highest for a word no
+        dictionary reading of which is known)."""
+        if not term.alternatives:
+            return self.unseen_idf
+        return max(self.term_idf(alternative) for alternative, _ in term.alternatives)
+
+    def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
+        """The weight the term earns in a text: its best reading found there, weighted by the reading's
+        weight and idf; 0 when none is found."""
+        return max(
+            (weight * self.term_idf(alt) for alt, weight in term.alternatives if self.holds(alt, tokens, text, term.translated)),
+            default=0.0,
+        )
+
+    def holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
+        return any(self.holds(alt, *where, term.translated) for alt, _ in term.alternatives)
+
+    @staticmethod
+    def holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str, translated: bool = False) -> bool:
+        """A term is found as a token, or, when it is two characters or more, inside a longer word
+        (浙江 in 浙江省)."""
+        if all(t in tokens for t in alternative):
+            return True
+        joined = "".join(alternative)
+        if len(joined) >= 3 and not translated:
+            # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
+            # first character still names the same thing. A dictionary reading has no such glue, and
+            # less a character it is another word (生活费 "cost of living" is not 生活).
+            return joined in text or joined[:-1] in text or joined[1:] in text
+        return len(joined) >= 2 and joined in text
+
+    def term_idf(self, alternative: tuple[str, ...]) -> float:
+        """Mean idf of the alternative's words. A two-character word only found inside longer words
+        takes its bigram's idf; a word no paragraph holds at all gets the highest idf."""
+        values = []
+        for word in alternative:
+            for term in (word, BIGRAM_MARK + word if len(word) == 2 else None):
+                if term in self.index.term_ids:
+                    values.append(self.index.idf(term))
+                    break
+            else:
+                values.append(self.unseen_idf)
+        return sum(values) / len(values) if values else 0.0
+
+    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
+        """Share of the question's idf weight found in the paragraph (with its title and heading). A
+        Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight."""
+        whole = self.paragraph_words(paragraph_id).whole
+        total = found = 0.0
+        for term in distinct_terms(terms):
+            weight = self.term_weight(term)
+            total += weight
+            held = [w for alt, w in term.alternatives if self.holds(alt, *whole, term.translated)]
+            if held:
+                found += weight if term.translated else weight * max(held)
+        return found / total if total else 0.0
+
+
+def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
+    seen, distinct = set(), []
+    for term in terms:
+        if term.word not in seen:
+            seen.add(term.word)
+            distinct.append(term)
+    return distinct
+
+
+def question_bigrams(question: str) -> list[str]:
+    """The distinct character bigrams of the question's Chinese runs, in order.
+
+    >>> question_bigrams("河北取缔了几家？")
+    ['河北', '北取', '取缔', '缔了', '了几', '几家']
+    """
+    found = []
+    for run in _CHINESE_RUN.findall(normalise(question)):
+        found.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return list(dict.fromkeys(found))
+
+
+def first_place(term: QueryTerm, text: str) -> int | None:
+    """Where the first of the term's readings that ``text`` holds as written starts."""
+    for alternative, _ in term.alternatives:
+        place = text.find("".join(alternative))
+        if place >= 0:
+            return place
+    return None
+
+
+def sentence_candidates(
+    matcher: Matcher,
+    config: AnswerConfig,
+    question: str,
+    terms: Sequence[QueryTerm],
+    kind: str,
+    ids: Sequence[int],
+    scores: Sequence[float],
+    passage_scores: dict[tuple[int, int], float],
+    paragraph_scale: float = 1.0,
+) -> list[Candidate]:
+    """Every sentence of the paragraphs ``ids`` (best first, BM25 ``scores``) as a feature vector.
+
+    ``passage_scores`` maps (paragraph id, sentence index) to the best score of an indexed passage
+    holding the sentence; ``paragraph_scale`` scales the paragraph features (English questions rank
+    paragraphs through translations, less reliably)."""
+    distinct = distinct_terms(terms)
+    weights = [matcher.term_weight(t) for t in distinct]
+    total = sum(weights) or 1.0
+    words = [matcher.paragraph_words(paragraph_id) for paragraph_id in ids]
+    # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
+    matched = [
+        [[matcher.matched_weight(term, tokens, text) for tokens, text in part.sentences] for term in distinct]
+        for part in words
+    ]
+    # A word counts by how few of all competing sentences hold it: the article's subject is in
+    # many of them and tells none apart.
+    competing = sum(len(part.sentences) for part in words)
+    held_by = [sum(1 for rows in matched for weight in rows[t] if weight) for t in range(len(distinct))]
+    specificity = [sentence_idf(held, competing) for held in held_by]
+    question_text = normalise(question)
+    head = answer_head(question_text) if kind not in _TYPED else None
+    head = head[:2] if head else None
+    bigrams = [(b, matcher.index.idf(BIGRAM_MARK + b)) for b in question_bigrams(question_text)]
+    bigrams = [(b, w) for b, w in bigrams if w > 0]  # a bigram no paragraph holds matches nothing
+    numbers = set(_NUMBER.findall(question_text))
+    best_score = scores[0] if scores and scores[0] > 0 else 1.0
+    best_passage = max(passage_scores.values(), default=best_score) or best_score
+
+    rows_out: list[tuple[int, int, int, str, list[float]]] = []
+    for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
+        _, paragraph = matcher.entries[paragraph_id]
+        in_subject = [matcher.holds_any(term, part.subject) for term in distinct]
+        factors = [f * (1 - config.subject_discount) if s else f for f, s in zip(specificity, in_subject)]
+        # Every sentence of the article speaks of its subject, named or not: the subject's words are
+        # credited to all of them, so a paragraph whose title holds them is not at a disadvantage.
+        subject_share = sum(w for w, s in zip(weights, in_subject) if s) / total
+        # Characters catch paraphrases (现任 for 现在); the subject's own characters tell nothing.
+        # A Chinese word's guessed alternatives (抓获 for 抓) bring no characters of the question's own.
+        chars = {
+            c
+            for term, s in zip(distinct, in_subject)
+            if not s
+            for alt, _ in (term.alternatives if term.translated else term.alternatives[:1])
+            for c in "".join(alt)
+        }
+        subject_text = part.subject[1]
+        pair_weights = [(b, w * (1 - config.subject_discount) if b in subject_text else w) for b, w in bigrams]
+        pair_total = sum(w for _, w in pair_weights) or 1.0
+        relative = paragraph_score / best_score
+        word_matches = [sum(row[i] * f for row, f in zip(rows, factors)) / total for i in range(len(part.sentences))]
+        evidence = sum(w for w, s in zip(weights, in_subject) if not s) or 1.0
+        coverage = matcher.coverage(distinct, paragraph_id)
+
+        def unit(first: int, last: int) -> list[float]:
+            """The features of sentences first .. last read as one quote."""
+            members = range(first, last + 1)
+            tokens = frozenset().union(*(part.sentences[i][0] for i in members))
+            text = "".join(part.sentences[i][1] for i in members)
+            earned = [max(row[i] for i in members) for row in rows]
+            places = [
+                (place, e)
+                for term, e, s in zip(distinct, earned, in_subject)
+                if e and not s and (place := first_place(term, text)) is not None
+            ]
+            neighbours = [word_matches[j] for j in (first - 1, last + 1) if 0 <= j < len(word_matches)]
+            values = [0.0] * len(FEATURE_NAMES)
+            values[_POSITION["paragraph_score"]] = relative * paragraph_scale
+            passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
+            values[_POSITION["passage_score"]] = passage / best_passage * paragraph_scale
+            values[_POSITION["word_match"]] = sum(e * f for e, f in zip(earned, factors)) / total
+            values[_POSITION["subject_credit"]] = subject_share * paragraph_scale
+            values[_POSITION["proximity"]] = densest_window(places, config.proximity_window) / total
+            values[_POSITION["char_match"]] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
+            values[_POSITION["neighbour_match"]] = max(neighbours, default=0.0)
+            values[_POSITION["novelty"]] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
+            values[_POSITION["first_sentence"]] = 1.0 if first == 0 else 0.0
+            values[_POSITION["bigram_match"]] = sum(w for b, w in pair_weights if b in text) / pair_total
+            values[_POSITION["extra_sentences"]] = float(last - first)
+            if numbers:
+                values[_POSITION["numbers_match"]] = sum(1 for n in numbers if n in text) / len(numbers)
+                held = set(_NUMBER.findall(text))
+                if held and not held & numbers:
+                    values[_POSITION["numbers_conflict"]] = 1.0
+            values[_POSITION["pronoun_start"]] = 1.0 if _POINTS_BACK.match(text) else 0.0
+            values[_POSITION["length"]] = min(len(text), 100) / 100
+            values[_POSITION["paragraph_coverage"]] = coverage * paragraph_scale
+            if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):
+                values[_POSITION["head_match"]] = 1.0
+            if kind in _TYPED:
+                spans = candidate_spans("".join(paragraph.sentences[first : last + 1]), kind, question, hmm=False)
+                if spans:
+                    values[_POSITION["cue_" + kind]] = 1.0
+                    values[_POSITION["answer_near"]] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
+            return values
+
+        def spans_evidence(first: int, last: int) -> bool:
+            """Whether each sentence of the run holds question words (the subject's aside) that no other
+            sentence of it holds, worth at least ``run_min_share`` of all such words' weight: the
+            evidence runs across them, and no shorter run holds it. Or, for two sentences, whether the
+            second holds such words and opens pointing back (他, 其, 这 ...) at the first."""
+            if last == first + 1 and _POINTS_BACK.match(part.sentences[last][1]):
+                own = sum(w for w, row, s in zip(weights, rows, in_subject) if not s and row[last])
+                if own >= config.run_min_share * evidence:
+                    return True
+            for i in range(first, last + 1):
+                own = sum(
+                    w for w, row, s in zip(weights, rows, in_subject)
+                    if not s and row[i] and not any(row[j] for j in range(first, last + 1) if j != i)
+                )
+                if own < config.run_min_share * evidence:
+                    return False
+            return True
+
+        count = len(paragraph.sentences)
+        for index in range(count):
+            rows_out.append((paragraph_id, index, 1, paragraph.sentences[index], unit(index, index)))
+        for size in range(2, min(config.max_quote_sentences, count) + 1):
+            for first in range(count - size + 1):
+                if spans_evidence(first, first + size - 1):
+                    text = "".join(paragraph.sentences[first : first + size])
+                    rows_out.append((paragraph_id, first, size, text, unit(first, first + size - 1)))
+    return [Candidate(paragraph_id, index, text, tuple(values), count=size) for paragraph_id, index, size, text, values in rows_out]

@@ -1,0 +1,393 @@
+"""Fit the sentence ranker's weights on one half of reading-comprehension sets; check on the other half.
+
+    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped file
+    python -m retrieval.measure.fit --half odd --out /tmp/odd.json
+    python -m retrieval.measure.fit --drop proximity      # what the fit loses without a feature
+    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside the linear model
+
+Every question of the fitting half becomes a group: the candidate sentences ``Answerer.candidates``
+gives (the sentences of the best paragraphs, as the answer pipeline sees them), each labelled by
+whether it holds a gold answer. The model is a conditional logit (a softmax over each group's
+candidates, fitted by maximum likelihood with an L2 penalty): exactly what picking the best-scoring
+sentence needs, and a dot product at answer time. Questions none of whose candidates holds an answer
+teach nothing and are left out of the fit, not of the check.
+
+The sets default to CMRC 2018 trial and DRCD dev in ``../shared/data`` (each context one article, as
+``qabot eval`` reads them). Feature vectors are cached in ``.cache/fit`` by a hash of the code that
+computes them, the settings and the data, so refitting or comparing is quick after the first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from retrieval.measure.reading import HALVES, load_reading_set
+from retrieval.ranker import FEATURE_NAMES, GATE_FEATURES
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SETS = (
+    PROJECT_ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json",
+    PROJECT_ROOT.parent / "shared" / "data" / "drcd" / "DRCD_dev.json",
+)
+DEFAULT_OUT = PROJECT_ROOT / "retrieval" / "data" / "sentence_ranker.json"
+CACHE_DIR = PROJECT_ROOT / ".cache" / "fit"
+# The code whose change changes the feature vectors: a cached extraction is used only if none changed.
+_FEATURE_CODE = ("answer.py", "features.py", "highlight.py", "question.py", "tokenize.py", "documents.py", "ranker.py", "measure/fit.py")
+
+
+@dataclass
+class Groups:
+    """Candidate feature vectors of many questions: rows ``offsets[g]:offsets[g + 1]`` are question g's."""
+
+    features: np.ndarray  # (rows, len(FEATURE_NAMES))
+    labels: np.ndarray  # (rows,) 1 when the candidate holds a gold answer
+    gold: np.ndarray  # (rows,) 1 when the candidate stands in the question's own paragraph
+    offsets: np.ndarray  # (questions + 1,)
+    article_index: np.ndarray  # (questions,) the question's SQuAD article: the halves split on it
+
+    def select(self, keep: np.ndarray) -> "Groups":
+        """The groups where ``keep`` (one bool per question) is true."""
+        rows = np.concatenate([np.arange(self.offsets[g], self.offsets[g + 1]) for g in np.flatnonzero(keep)] or [np.zeros(0, int)])
+        sizes = np.diff(self.offsets)[keep]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        return Groups(self.features[rows], self.labels[rows], self.gold[rows], offsets, self.article_index[keep])
+
+    def half(self, half: str) -> "Groups":
+        return self.select(self.article_index % 2 == HALVES.index(half))
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets) - 1
+
+
+def extract(path: Path, config, quiet: bool = False, cache_dir: Path = CACHE_DIR) -> Groups:
+    """Every question of the set as a group of candidate feature vectors (cached in ``cache_dir``)."""
+    import dataclasses
+
+    # The features do not depend on the weights: any ranker file serves, the shipped one may not exist yet.
+    config = dataclasses.replace(config, sentence_ranker="sentence_ranker_hand.json", ranker_off=())
+    key = _cache_key(path, config)
+    cached = cache_dir / f"{path.stem}-{key}.npz"
+    if cached.exists():
+        data = np.load(cached)
+        return Groups(data["features"], data["labels"], data["gold"], data["offsets"], data["article_index"])
+    from retrieval.answer import Answerer
+
+    reading = load_reading_set(path)
+    answerer = Answerer(reading.corpus, config)
+    features, labels, gold, offsets, articles = [], [], [], [0], []
+    started = time.perf_counter()
+    for number, question in enumerate(reading.questions, 1):
+        if not question.answerable:
+            continue
+        candidates = answerer.candidates(question.question)
+        features.extend(c.features for c in candidates)
+        labels.extend(1 if any(a in c.text for a in question.answers) else 0 for c in candidates)
+        gold.extend(1 if c.paragraph_id == question.paragraph_id else 0 for c in candidates)
+        offsets.append(len(features))
+        articles.append(question.article_index)
+        if not quiet and number % 500 == 0:
+            print(f"  {path.name}: {number} of {len(reading.questions)} questions, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    groups = Groups(
+        np.array(features, dtype=np.float64).reshape(-1, len(FEATURE_NAMES)),
+        np.array(labels, dtype=np.int8),
+        np.array(gold, dtype=np.int8),
+        np.array(offsets, dtype=np.int64),
+        np.array(articles, dtype=np.int64),
+    )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cached, features=groups.features, labels=groups.labels, gold=groups.gold, offsets=groups.offsets,
+                        article_index=groups.article_index)
+    return groups
+
+
+def _cache_key(path: Path, config) -> str:
+    digest = hashlib.sha256()
+    for name in _FEATURE_CODE:
+        digest.update((PROJECT_ROOT / "retrieval" / name).read_bytes())
+    digest.update(repr(config).encode())
+    digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def concatenate(parts: Sequence[Groups]) -> Groups:
+    offsets, shift = [np.zeros(1, np.int64)], 0
+    for part in parts:
+        offsets.append(part.offsets[1:] + shift)
+        shift += part.offsets[-1]
+    return Groups(
+        np.concatenate([p.features for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.gold for p in parts]),
+        np.concatenate(offsets),
+        np.concatenate([p.article_index for p in parts]),
+    )
+
+
+def fit_linear(groups: Groups, l2: float = 1e-3, drop: Sequence[str] = ()) -> np.ndarray:
+    """Weights of the conditional logit: maximise the mean over questions of log(sum of the softmax
+    probabilities of the candidates that hold an answer), minus ``l2`` times the squared weights."""
+    from scipy.optimize import minimize
+
+    use = np.array([name not in drop for name in FEATURE_NAMES])
+    x = groups.features[:, use]
+    learnable = [g for g in range(groups.count) if groups.labels[groups.offsets[g] : groups.offsets[g + 1]].any()]
+    if not learnable:
+        raise ValueError("no question has a candidate holding its answer")
+    starts = groups.offsets[learnable]
+    ends = groups.offsets[np.array(learnable) + 1]
+    # Rows of the learnable groups, and for each row its group number (for segment sums).
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    group_of = np.repeat(np.arange(len(learnable)), ends - starts)
+    xr, positive = x[rows], groups.labels[rows].astype(bool)
+    n = len(learnable)
+
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = xr @ w
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, group_of, s)
+        e = np.exp(s - top[group_of])
+        total = np.bincount(group_of, weights=e, minlength=n)
+        good = np.bincount(group_of, weights=e * positive, minlength=n)
+        loss = -np.sum(np.log(good) - np.log(total)) / n + l2 * w @ w
+        # d/dw: sum over rows of (p_all - p_good) * x, p_all = e / total, p_good = e * positive / good
+        coefficient = e / total[group_of] - np.where(positive, e / good[group_of], 0.0)
+        gradient = xr.T @ coefficient / n + 2 * l2 * w
+        return loss, gradient
+
+    result = minimize(objective, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
+    weights = np.zeros(len(FEATURE_NAMES))
+    weights[use] = result.x
+    return weights
+
+
+def limit_runs(groups: Groups, weights: np.ndarray, max_multi: float) -> float:
+    """Lower ``weights``' extra_sentences weight (in place) by the least multiple of 0.05 that keeps
+    quotes of several sentences at most ``max_multi`` of the groups' best candidates: they are to be
+    the exception, where the evidence really runs across sentences, not a way to quote more. Returns
+    the amount taken off."""
+    extra = FEATURE_NAMES.index("extra_sentences")
+    start = weights[extra]
+    penalty = 0.0
+    while top1(groups, groups.features @ weights)[1] > max_multi and penalty < 20:
+        penalty += 0.05
+        weights[extra] = start - penalty
+    return penalty
+
+
+def top1_right(groups: Groups, scores: np.ndarray) -> float:
+    """Share of questions whose best-scoring candidate (the first of equals) holds an answer; a
+    question without candidates counts as wrong."""
+    return top1(groups, scores)[0]
+
+
+def top1(groups: Groups, scores: np.ndarray) -> tuple[float, float]:
+    """(share of questions whose best-scoring candidate holds an answer, share of those best
+    candidates that run over more than one sentence)."""
+    right = multi = 0
+    extra = FEATURE_NAMES.index("extra_sentences")
+    for g in range(groups.count):
+        a, b = groups.offsets[g], groups.offsets[g + 1]
+        if b > a:
+            best = a + int(np.argmax(scores[a:b]))
+            right += int(groups.labels[best])
+            multi += groups.features[best, extra] > 0
+    return (right / groups.count, multi / groups.count) if groups.count else (0.0, 0.0)
+
+
+def fit_trees(train: Groups, seed: int = 0):
+    """LightGBM's LambdaMART on the same groups (a development comparison only)."""
+    import lightgbm
+
+    params = {
+        "objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+        "bagging_fraction": 0.8, "bagging_freq": 1, "feature_fraction": 0.8, "seed": seed, "verbose": -1,
+        "lambdarank_truncation_level": 3, "eval_at": [1], "num_threads": 1, "deterministic": True,
+    }
+    data = lightgbm.Dataset(train.features, train.labels.astype(np.float64), group=np.diff(train.offsets))
+    return lightgbm.train(params, data, num_boost_round=300)
+
+
+def gate_evidence(path: Path, config, ranker_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every answerable question of the set that gets a highlight before the gate: the gate's
+    features, whether the highlight overlaps a gold answer in the quote, and the question's article."""
+    import dataclasses
+
+    from retrieval.answer import Answerer
+    from retrieval.measure.reading import highlight_overlaps
+
+    reading = load_reading_set(path)
+    answerer = Answerer(reading.corpus, dataclasses.replace(config, sentence_ranker=str(ranker_file), ranker_off=()))
+    rows, labels, articles = [], [], []
+    for question in reading.questions:
+        if not question.answerable:
+            continue
+        found = answerer.highlight_evidence(question.question)
+        if found is None or found[1].text is None:
+            continue
+        best, choice, values = found
+        rows.append(values)
+        labels.append(1 if highlight_overlaps(best.text, choice.text, question.answers) else 0)
+        articles.append(question.article_index)
+    return np.array(rows, dtype=np.float64).reshape(-1, len(GATE_FEATURES)), np.array(labels), np.array(articles)
+
+
+def fit_gate(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    """Logistic regression (weights, bias) of a highlight being right on the gate's features."""
+    from scipy.optimize import minimize
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        eps = 1e-12
+        loss = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)) + l2 * w @ w
+        g = p - y
+        return loss, np.concatenate([x.T @ g / len(y) + 2 * l2 * w, [g.mean()]])
+
+    result = minimize(objective, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B")
+    return result.x[:-1], float(result.x[-1])
+
+
+def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    """The lowest probability threshold at which the highlights shown are at least ``precision`` right
+    (on the data it is chosen on); above 1 when none is.
+
+    >>> gate_threshold(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 1, 0, 1]), 0.75)
+    0.6
+    """
+    order = np.argsort(-p)
+    right_share = np.cumsum(y[order]) / np.arange(1, len(p) + 1)
+    good = np.flatnonzero(right_share >= precision)
+    return float(p[order][good[-1]]) if len(good) else 1.01
+
+
+def versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0]}
+    for name in ("numpy", "scipy", "jieba", "lightgbm"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _fit_gate_on(sets: Sequence[Path], config, record: dict, parity: int, precision: float) -> dict:
+    """Fit the highlight gate on the fit half's highlights (found with the weights in ``record``),
+    print its effect on both halves, and return its part of the ranker file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / "ranker.json"
+        plain.write_text(json.dumps(record), encoding="utf-8")
+        evidence = {path: gate_evidence(path, config, plain) for path in sets}
+    fit_x = np.concatenate([x[a % 2 == parity] for x, _, a in evidence.values()])
+    fit_y = np.concatenate([y[a % 2 == parity] for _, y, a in evidence.values()])
+    gate, bias = fit_gate(fit_x, fit_y)
+    threshold = gate_threshold(1 / (1 + np.exp(-(fit_x @ gate + bias))), fit_y, precision)
+    print(f"highlight gate: shown when its probability is {threshold:.3f} or more ({precision:.0%} precise on the fit half)")
+    print(f"{'highlights right':<28}{'fit half':>24}{'check half':>24}   (before -> after the gate / share shown)")
+    for path, (x, y, a) in evidence.items():
+        cells = []
+        for half_parity in (parity, 1 - parity):
+            keep = a % 2 == half_parity
+            shown = 1 / (1 + np.exp(-(x[keep] @ gate + bias))) >= threshold
+            after = y[keep][shown].mean() if shown.any() else 0.0
+            cells.append(f"{y[keep].mean() if keep.any() else 0:.3f} -> {after:.3f} / {shown.mean() if keep.any() else 0:.2f}")
+        print(f"{path.name:<28}{cells[0]:>24}{cells[1]:>24}")
+    return {
+        "features": list(GATE_FEATURES),
+        "weights": {name: round(float(w), 6) for name, w in zip(GATE_FEATURES, gate)},
+        "bias": round(bias, 6),
+        "threshold": round(threshold, 6),
+        "precision_on_fit_half": precision,
+        "highlights_on_fit_half": int(len(fit_y)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m retrieval.measure.fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("sets", nargs="*", type=Path, metavar="FILE", help="SQuAD-format sets (default: CMRC 2018 trial and DRCD dev in ../shared/data)")
+    parser.add_argument("--half", choices=HALVES, default="even", help="fit on this half (default: even); the other one checks")
+    parser.add_argument("--out", type=Path, default=None, help=f"where to write the weights (default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)})")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    parser.add_argument("--drop", action="append", default=[], choices=FEATURE_NAMES, metavar="FEATURE", help="fit without this feature (repeatable)")
+    parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights (default: %(default)s)")
+    parser.add_argument("--max-multi", type=float, default=0.06, help="lower the weight of quotes longer than one sentence until at most this share of the fit half's best candidates are such quotes (default: %(default)s)")
+    parser.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
+    parser.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
+    parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
+    parser.add_argument("--settings", metavar="FILE", help="a settings file merged over settings.yaml")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where feature vectors are cached (default: .cache/fit)")
+    args = parser.parse_args(argv)
+
+    from bot.settings import load_settings
+    from retrieval.ranker import load_ranker
+
+    config = load_settings(args.settings).answer
+    sets = args.sets or list(DEFAULT_SETS)
+    missing = [str(p) for p in sets if not p.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    other = HALVES[1 - HALVES.index(args.half)]
+    extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
+    train = concatenate([g.half(args.half) for g in extracted.values()])
+    weights = fit_linear(train, args.l2, args.drop)
+    penalty = limit_runs(train, weights, args.max_multi)
+    hand = np.array(load_ranker("sentence_ranker_hand.json").sentences.weights)
+
+    print(f"fitted on the {args.half} halves: {train.count} questions, {len(train.labels)} candidate sentences")
+    print(f"quotes of several sentences weighed down by {penalty:.2f} to keep them at most {args.max_multi:.0%} of the fit half's")
+    print(f"{'top-1 holds an answer':<28}{'fit half':>10}{'check half':>12}   (hand weights: fit / check)")
+    for path, groups in extracted.items():
+        fit_half, check_half = groups.half(args.half), groups.half(other)
+        print(
+            f"{path.name:<28}{top1_right(fit_half, fit_half.features @ weights):>10.3f}"
+            f"{top1_right(check_half, check_half.features @ weights):>12.3f}"
+            f"   ({top1_right(fit_half, fit_half.features @ hand):.3f} / {top1_right(check_half, check_half.features @ hand):.3f})"
+        )
+    if args.compare_trees:
+        model = fit_trees(train)
+        for path, groups in extracted.items():
+            fit_half, check_half = groups.half(args.half), groups.half(other)
+            print(
+                f"{'trees ' + path.name:<28}{top1_right(fit_half, model.predict(fit_half.features)):>10.3f}"
+                f"{top1_right(check_half, model.predict(check_half.features)):>12.3f}"
+            )
+    print("weights:")
+    for name, weight in zip(FEATURE_NAMES, weights):
+        print(f"  {name:<18}{weight:>9.4f}")
+    out = args.out or DEFAULT_OUT
+    record = {
+        "note": "Weights of the sentence ranker (retrieval/ranker.py), a conditional logit fitted by "
+        "`python -m retrieval.measure.fit`, and of its highlight gate, a logistic regression; see README "
+        "'Asking questions'.",
+        "weights": {name: round(float(w), 6) for name, w in zip(FEATURE_NAMES, weights) if w != 0.0},
+        "bias": 0.0,
+        "features": list(FEATURE_NAMES),
+        "fitted_on": {"sets": [p.name for p in sets], "half": args.half, "questions": train.count,
+                      "candidates": int(len(train.labels)), "l2": args.l2, "dropped": sorted(args.drop),
+                      "max_multi": args.max_multi, "run_penalty": round(penalty, 4)},
+        "command": "python -m retrieval.measure.fit " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "versions": versions(),
+    }
+    if not args.no_gate:
+        record["highlight"] = _fit_gate_on(sets, config, record, HALVES.index(args.half), args.precision)
+    if args.dry_run:
+        return 0
+    out.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
