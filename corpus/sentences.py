@@ -2,8 +2,9 @@
 
 The rule:
 
-* A sentence ends at 。！？ and at ；; (each clause of a list is its own unit), and at an ellipsis
-  …… (two or more …, or ⋯⋯).
+* A sentence ends at 。！？ and at an ellipsis …… (two or more …, or ⋯⋯).
+* A semicolon ；; joins the clauses of one sentence, so it ends none, except before the next item
+  of a list (一是…；二是…, 第二…, （二）…, 2、…, ②…): each item of a list is its own unit.
 * ASCII . ! ? end a sentence only when white space or the end of the text follows (so URLs, 3.5 and
   file.txt stay whole), and a . never ends one after an abbreviation: a single letter (U.S., J.),
   a known short form (Dr., e.g., No.) or when the next word starts in lower case.
@@ -23,12 +24,18 @@ import re
 # those. A plain character class first lets the regex engine skip ahead fast; which runs really end a
 # sentence is decided after.
 _END_RUN = re.compile(r"([。！？；;!?.…⋯]+)[”’」』）)\]】〉》\"']*\s*")
-_STRONG_END = re.compile(r"[。！？；;]|…{2}|⋯{2}")
-_NEEDS_CARE = re.compile(r"[.!?《]")
-# A sentence of text free of . ! ? 《: anything up to a run of end marks holding 。！？；; or an
+_STRONG_END = re.compile(r"[。！？]|…{2}|⋯{2}")
+_SEMICOLONS = frozenset("；;")
+_NEEDS_CARE = re.compile(r"[.!?《；;]")
+# What opens the next item of a list: 二是, 第二, 其二, （二）, (2), 2、, 二、, ②.
+_LIST_ITEM = re.compile(
+    r"[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十百\d]{1,4}[，,、是条项点步]?|其[一二三四五六七八九十]"
+    r"|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,3}(?:[、．]|\.(?!\d))|[①-⑳]"
+)
+# A sentence of text free of . ! ? 《 ；;: anything up to a run of end marks holding 。！？ or an
 # ellipsis pair (a lone … is ordinary text), then closing marks and white space; or the tail.
 _PLAIN_SENTENCE = re.compile(
-    r"(?:[^。！？；;…⋯]|…(?!…)|⋯(?!⋯))*(?:[。！？；;]|…{2}|⋯{2})[。！？；;…⋯]*[”’」』）)\]】〉》\"']*\s*|.+",
+    r"(?:[^。！？…⋯]|…(?!…)|⋯(?!⋯))*(?:[。！？]|…{2}|⋯{2})[。！？…⋯]*[”’」』）)\]】〉》\"']*\s*|.+",
     re.DOTALL,
 )
 _BOOK_TITLE = re.compile(r"《[^《》]*》")
@@ -68,6 +75,8 @@ def _ends_sentence(text: str, match: re.Match[str], spans: list[tuple[int, int]]
     marks = match.group(1)
     if _STRONG_END.search(marks):
         return True
+    if _SEMICOLONS & set(marks):
+        return _LIST_ITEM.match(text, match.end()) is not None
     if not marks.strip("…⋯"):
         return False  # a lone … is a pause, not an end
     if match.end() < len(text) and not match.group(0)[-1].isspace():
@@ -82,11 +91,13 @@ def split_sentences(text: str) -> tuple[str, ...]:
 
     >>> split_sentences("会议强调：“要高标准开展。”一是坚持;二是服务！《关于（试行）。办法》印发……好")
     ('会议强调：“要高标准开展。”', '一是坚持;', '二是服务！', '《关于（试行）。办法》印发……', '好')
+    >>> split_sentences("要储备物资；落实值班制度。（一）加强领导；（二）压实责任。")
+    ('要储备物资；落实值班制度。', '（一）加强领导；', '（二）压实责任。')
     >>> split_sentences("GDP grew 3.5 percent in the U.S. last year. Dr. Li agreed.")
     ('GDP grew 3.5 percent in the U.S. last year. ', 'Dr. Li agreed.')
     """
     if _NEEDS_CARE.search(text) is None:
-        # Only full-width marks and semicolons (the common case): one regex pass does it all.
+        # Only full-width end marks (the common case): one regex pass does it all.
         return tuple(_PLAIN_SENTENCE.findall(text))
     return split_carefully(text)
 

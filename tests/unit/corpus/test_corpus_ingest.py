@@ -170,15 +170,14 @@ def test_second_page_ingests_as_written(tmp_path: Path, run_qabot):
     assert got == expected
 
 
-def test_second_page_keeps_latin_spaces_and_splits_its_list(tmp_path: Path, run_qabot):
+def test_second_page_keeps_latin_spaces_and_its_semicolon_clauses_in_one_sentence(tmp_path: Path, run_qabot):
     corpus = ingest(run_qabot, PAGE_2, tmp_path / "page2")
     text = "".join(p.text for _, p in corpus.paragraphs())
     assert "Telegram Bot API" in text and "COVID 19" in text
     jiangsu = by_title(corpus, "江苏")
+    # Clauses joined by ； are one sentence; only numbered items (一是…；二是…) stand apart.
     assert jiangsu.paragraphs[2].sentences == (
-        "会议要求，各地要把社区养老服务摆在更加突出的位置；",
-        "要加强资金保障；",
-        "要完善服务标准，让老年人在家门口就能吃上热乎饭！",
+        "会议要求，各地要把社区养老服务摆在更加突出的位置；要加强资金保障；要完善服务标准，让老年人在家门口就能吃上热乎饭！",
     )
 
 
