@@ -12,7 +12,7 @@ import pytest
 from bot.cli.main import main
 from retrieval.measure.reading import ReadingSetError, highlight_overlaps, load_reading_set
 
-from conftest import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT
 
 CMRC_TRIAL = PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 # DRCD dev (CC BY-SA 3.0, Delta Electronics; see its README) stays in the shared data folder.

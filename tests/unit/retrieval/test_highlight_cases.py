@@ -10,7 +10,7 @@ from retrieval.highlight import choose_highlight
 from retrieval.question import question_type
 from retrieval.tokenize import Tokenizer
 
-from conftest import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT
 
 CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "highlight_cases.yaml").read_text(encoding="utf-8"))
 

@@ -19,7 +19,7 @@ from retrieval.measure import fit
 from retrieval.measure.reading import load_reading_set
 from retrieval.ranker import FEATURE_NAMES, GATE_FEATURES, RankerError, load_ranker
 
-from conftest import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT
 
 CMRC_TRIAL = PROJECT_ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 
