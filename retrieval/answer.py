@@ -25,7 +25,7 @@ from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
-from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
+from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise, to_simplified
 from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Answerer:
         terms, kind, ranked = found
         competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
         if self.config.near_miss:
-            checked = self._holding_the_answer(text, kind, ranked)
+            checked = self._holding_the_answer(text, kind, terms, ranked)
             if checked is None:
                 related = next((c for c in ranked if c.count == 1), ranked[0])
                 return Answer(
@@ -197,21 +197,53 @@ class Answerer:
             return None
         return terms, kind, ranked
 
-    def _holding_the_answer(self, text: str, kind: str, ranked: list[Candidate]) -> list[Candidate] | None:
+    def _holding_the_answer(
+        self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]
+    ) -> list[Candidate] | None:
         """``ranked`` with a sentence nearly as good as the best first when it holds the kind of answer
         asked for and the best does not; None for a near miss, whose best sentence is only related."""
         from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
 
         known = self.index.term_ids.__contains__
+        # The checks' word lists (时期, 时候, 哪几 ...) are Simplified: they read the question and the
+        # sentence in Simplified characters, or a Traditional 時期 would hold no time. (Only the script
+        # is changed: the checks read punctuation as written, 后， with a full-width comma.)
+        asked = to_simplified(text)
         best = ranked[0]
         close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
         for candidate in [best, *close]:
             article_text = self._article_text(candidate.paragraph_id)
-            if not missing_answer(text, kind, candidate.text, article_text, known, PREFERRED_KINDS):
+            if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
                 return [candidate, *(s for s in ranked if s is not candidate)]
-        if missing_answer(text, kind, best.text, self._article_text(best.paragraph_id), known):
+        why = missing_answer(asked, kind, to_simplified(best.text), self._article_text(best.paragraph_id), known)
+        if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
+
+    def _near_miss_likely(self, why: str, asked: str, terms: Sequence[QueryTerm], ranked: Sequence[Candidate]) -> bool:
+        """Whether what the near-miss checks found missing (``why``: "kind", "place", "office") more
+        likely means the articles do not say than that the checks read the sentence too narrowly.
+
+        A question asking for a fact the article lacks names that fact in words the article lacks
+        (结束, 举报电话), so its best paragraph holds little of it; one whose every word the paragraph
+        holds is about what that paragraph says, and an answer of an unlisted form (战国, 元宵节, 七月初十)
+        is likelier than a missing one: a missing kind of answer counts only below
+        ``near_miss_max_coverage``. A place the answer's article lacks counts when another competing
+        article is about it (its title names it: 陕西 asked, 海南's article found, 陕西's competing), not
+        when the place is only context the question's writer added (全台湾, 欧洲)."""
+        if not self.config.near_miss_confidence:
+            return True
+        if why == "kind":
+            return self.coverage(terms, ranked[0].paragraph_id) < self.config.near_miss_max_coverage
+        if why == "place":
+            from retrieval.near_miss import missing_answer
+
+            known = self.index.term_ids.__contains__
+            own = self._entries[ranked[0].paragraph_id][0].id
+            rivals = {article.id: article for article in (self._entries[c.paragraph_id][0] for c in ranked) if article.id != own}
+            # The place check read against a rival's title alone: it passes when the title names them all.
+            return any(missing_answer(asked, "what", "", normalise(a.title), known) != "place" for a in rivals.values())
+        return True
 
     def query_terms(self, text: str, language: str) -> list[QueryTerm]:
         """The question's words sentences are matched by: its content words, or for English their

@@ -41,4 +41,6 @@ class AnswerConfig:
     mixed_english: bool  # English words inside a Chinese question are translated
     english_word_forms: bool  # English compounds split (crackdown), nouns read as verbs (implementation)
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
+    near_miss_confidence: bool  # ... only when the refusal is likely right (Answerer._near_miss_likely)
+    near_miss_max_coverage: float  # a missing kind of answer refuses only below this paragraph coverage
     followups: bool  # a question that only makes sense after the previous one borrows from it
