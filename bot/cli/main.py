@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_settings(args: argparse.Namespace) -> Settings:
     """The settings of this run, loaded once: ``.env`` is read first (the environment wins over it,
-    and it may name QABOT_SETTINGS), then settings.yaml and the user's file, then ``--corpus``."""
+    and it may name QABOT_SETTINGS), then the default settings and the user's file, then ``--corpus``."""
     load_dotenv(find_dotenv(usecwd=True))
     settings = load_settings(args.settings)
     return with_corpus_path(settings, args.corpus) if args.corpus else settings
