@@ -177,3 +177,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
 def with_corpus_path(settings: Settings, path: str | os.PathLike) -> Settings:
     """``settings`` serving the corpus at ``path`` (a directory or one file) instead of ``corpus.path``."""
     return dataclasses.replace(settings, corpus=dataclasses.replace(settings.corpus, path=Path(path)))
+
+
+def with_telegram(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with these ``telegram`` keys replaced (the command line's ``--webhook``, ``--listen``, ``--metrics``)."""
+    return dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, **changes))

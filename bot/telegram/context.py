@@ -12,8 +12,10 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
+from bot.question_log import QuestionLog
 from bot.settings import Settings
 from bot.telegram.library import Library
+from bot.telegram.metrics import Metrics
 
 
 class BotData:
@@ -24,13 +26,26 @@ class BotData:
     library: Library  # the Library answering now; replaced whole on /reload or an upload, never mutated
     asker: Executor  # the executor questions are answered in, off the event loop
     corpus_lock: asyncio.Lock  # one reload or upload at a time
+    metrics: Metrics
+    question_log: QuestionLog | None  # None when the settings say not to keep one
+    serving: bool  # connected to the Bot API and handling updates (for /healthz)
 
-    def start(self, settings: Settings, library: Library) -> None:
+    def start(self, settings: Settings, library: Library, metrics: Metrics | None = None,
+              question_log: QuestionLog | None = None) -> None:
         self.settings = settings
-        self.library = library
+        self.metrics = metrics or Metrics()
+        self.question_log = question_log
+        self.serving = False
+        self.use(library)
         # One thread: answering is CPU-bound and the GIL would serialise more threads anyway.
         self.asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask")
         self.corpus_lock = asyncio.Lock()
+
+    def use(self, library: Library) -> None:
+        """Serve ``library`` from now on (questions under way keep the one they started with)."""
+        self.library = library
+        self.metrics.articles.set(len(library.corpus.articles))
+        self.metrics.paragraphs.set(len(library.paragraphs))
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

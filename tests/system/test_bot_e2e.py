@@ -98,7 +98,7 @@ def test_private_question_gets_the_quote_in_a_blockquote_then_the_source_line(se
     typing = api.calls_of("sendChatAction")
     assert any(c.params["chat_id"] == 1001 and c.params["action"] == "typing" for c in typing)
     assert all(len(data.encode()) <= 64 for data in buttons(answer).values())
-    assert set(buttons(answer)) == {"原文段落", "其他结果"}
+    assert set(buttons(answer)) == {"原文段落", "其他结果", "👍", "👎"}
 
 
 def test_start_shows_three_example_questions_drawn_from_the_corpus(served: Served) -> None:
