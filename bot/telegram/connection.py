@@ -156,9 +156,16 @@ async def connect(
             await unless_stopped(stop, register())
         except Stopped:
             raise
-        except InvalidToken:
+        except InvalidToken as exc:
+            # PTB's own message names the token; the server's answer is the exception's cause.
+            answer = exc.__cause__.message if isinstance(exc.__cause__, TelegramError) else "refused"
+            answer = answer.replace(connection.token, "<token>")
+            if "Parsing the server response" in answer:  # a 404 that is not even a Bot API answer
+                raise StartError(
+                    f"{connection.server} answered 404 Not Found: check TELEGRAM_API_BASE_URL, and the token"
+                ) from None
             raise StartError(
-                f"the Bot API server at {connection.server} refused TELEGRAM_BOT_TOKEN (401/404 Unauthorized): "
+                f"the Bot API server at {connection.server} refused TELEGRAM_BOT_TOKEN ({answer}): "
                 "check the token, or ask @BotFather for a new one"
             ) from None
         except RetryAfter as exc:
@@ -170,7 +177,10 @@ async def connect(
             log.warning("connecting to the Bot API at %s (attempt %d): %s; next attempt in %.0f s",
                         connection.server, attempt, _reason(exc), wait)
         except TelegramError as exc:
-            raise StartError(f"the Bot API server at {connection.server} refused to start the bot: {exc.message}") from None
+            if exc.message == "Invalid server response":
+                raise StartError(f"{connection.server} does not answer as a Bot API server (check TELEGRAM_API_BASE_URL)") from None
+            reason = exc.message.replace(connection.token, "<token>")
+            raise StartError(f"the Bot API server at {connection.server} refused to start the bot: {reason}") from None
         else:
             bot = application.bot
             log.info("connected to the Bot API at %s as @%s (attempt %d)", connection.server, bot.username, attempt)
@@ -211,10 +221,20 @@ class _Redacting(logging.Formatter):
         return self._inner.format(record).replace(self._secret, "<token>")
 
 
+class _NotJsonAnswer(logging.Filter):
+    """python-telegram-bot logs a traceback when a server's answer is not JSON (a wrong
+    TELEGRAM_API_BASE_URL, a proxy's error page). The error it raises next is reported by the bot in
+    its own words, so this duplicate, traceback and all, is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
 def keep_token_out_of_logs(token: str) -> None:
     """Quiet the loggers that print request URLs, and scrub ``token`` from every handler's output."""
     # httpx logs every request URL at INFO, and a Bot API URL holds the token.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("telegram.request.BaseRequest").addFilter(_NotJsonAnswer())
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_Redacting(handler.formatter or logging.Formatter(), token))

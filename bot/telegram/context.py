@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Callable
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
@@ -29,6 +30,10 @@ class BotData:
     metrics: Metrics
     question_log: QuestionLog | None  # None when the settings say not to keep one
     serving: bool  # connected to the Bot API and handling updates (for /healthz)
+    # Notes an update as handled in the handled-updates journal, called the moment its answer is sent
+    # (the poller or webhook receiver notes it again when its handling ends): the sooner it is noted,
+    # the narrower the instant in which a crash makes Telegram's redelivery answer it twice.
+    note_handled: Callable[[int], None]
 
     def start(self, settings: Settings, library: Library, metrics: Metrics | None = None,
               question_log: QuestionLog | None = None) -> None:
@@ -36,6 +41,7 @@ class BotData:
         self.metrics = metrics or Metrics()
         self.question_log = question_log
         self.serving = False
+        self.note_handled = _nothing
         self.use(library)
         # One thread: answering is CPU-bound and the GIL would serialise more threads anyway.
         self.asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask")
@@ -46,6 +52,10 @@ class BotData:
         self.library = library
         self.metrics.articles.set(len(library.corpus.articles))
         self.metrics.paragraphs.set(len(library.paragraphs))
+
+
+def _nothing(update_id: int) -> None:
+    """No journal (yet): nothing to note."""
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -220,7 +220,8 @@ async def _show_typing(message: Message) -> None:
         log.debug("typing indicator not shown: %s", exc)
 
 
-async def _answer(message: Message, context: BotContext, question: str, language: str) -> None:
+async def _answer(update: Update, context: BotContext, question: str, language: str) -> None:
+    message = update.effective_message
     data = context.bot_data
     library = data.library
     if not question:
@@ -246,6 +247,7 @@ async def _answer(message: Message, context: BotContext, question: str, language
     sent = None
     try:
         sent = await _reply(message, text, answer_buttons(answer, library, ref))
+        data.note_handled(update.update_id)
     finally:
         replied_in = time.monotonic() - now if sent is not None else None
         if replied_in is not None:
@@ -290,7 +292,7 @@ async def sources(update: Update, context: BotContext) -> None:
 async def ask(update: Update, context: BotContext) -> None:
     """/ask QUESTION, or /ask@bot QUESTION in a group: answer the text after the command."""
     message = update.effective_message
-    await _answer(message, context, command_argument(message), _language(update))
+    await _answer(update, context, command_argument(message), _language(update))
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -298,7 +300,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is not None:
-        await _answer(message, context, question, _language(update))
+        await _answer(update, context, question, _language(update))
 
 
 async def not_text(update: Update, context: BotContext) -> None:

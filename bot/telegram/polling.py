@@ -197,8 +197,13 @@ class ConfirmingPoller:
     async def _wait_for_progress(self, stop: asyncio.Event) -> None:
         """While answers are under way, poll again when one finishes (at most every busy interval),
         or after a second anyway so new chats are not kept waiting behind a slow one."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._progress.wait(), 1.0)
+        progress = asyncio.ensure_future(self._progress.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({progress, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            progress.cancel()
+            stopped.cancel()
         await sleep_or_stop(stop, self.options.busy_poll_interval)
 
     def _dispatch(self, update: Update) -> None:

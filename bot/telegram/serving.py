@@ -105,6 +105,8 @@ async def _serve_connected(application: Application, options: ServeOptions, stop
     if receiver is not None:
         journal = SharedJournal(options.state_dir / f"handled-{bot_id}.sqlite") if options.state_dir else None
         receiver.journal = journal
+        if journal is not None:
+            _note_handled_in(application, journal.mark)
         receiver.accepting = True
         log.info("webhook registered: %s", _without_query(options.webhook_url))
         try:
@@ -115,7 +117,14 @@ async def _serve_connected(application: Application, options: ServeOptions, stop
                 journal.close()
         return
     journal = HandledJournal(options.state_dir / f"handled-{bot_id}.log") if options.state_dir else None
+    if journal is not None:
+        _note_handled_in(application, journal.mark)
     await ConfirmingPoller(application, options.polling, journal, metrics).run(stop)
+
+
+def _note_handled_in(application: Application, mark) -> None:
+    if hasattr(application.bot_data, "note_handled"):
+        application.bot_data.note_handled = mark
 
 
 def _set_serving(application: Application, serving: bool) -> None:

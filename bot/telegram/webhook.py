@@ -65,7 +65,7 @@ class WebhookReceiver:
             self.metrics.updates.labels("webhook").inc()
         task = self._in_flight.get(update.update_id)
         if task is None:
-            if self.journal is not None and await asyncio.to_thread(self.journal.handled, update.update_id):
+            if self.journal is not None and self.journal.handled(update.update_id):
                 return web.Response(text="handled before")  # redelivered: acknowledged, not answered again
             task = self._dispatch(update)
         try:
@@ -102,7 +102,7 @@ class WebhookReceiver:
             await app.update_processor.process_update(update, app.process_update(update))
         finally:
             if self.journal is not None and not _cancelling():
-                await asyncio.to_thread(self.journal.mark, update.update_id)
+                self.journal.mark(update.update_id)
 
     async def finish(self, grace: float) -> None:
         """Stop accepting, give updates under way ``grace`` seconds, and abandon the rest unacknowledged."""

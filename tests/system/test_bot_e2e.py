@@ -24,6 +24,8 @@ from corpus.loader import load_corpus
 
 from bot_process import BotProcess, SessionRecord, bot_env, copy_bundled_corpus, serving_settings
 from fake_bot_api import BOT_USERNAME, FakeBotApi, group_chat, make_user, private_chat
+from traffic import button_data as buttons
+from traffic import one_reply as reply_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -53,21 +55,6 @@ def served(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFacto
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-
-
-def reply_to(api: FakeBotApi, message: dict[str, Any], timeout: float = WAIT) -> dict[str, Any]:
-    """The bot's one reply to ``message`` (waits for it; fails if there are two)."""
-    replies = api.wait_for(lambda: api.replies_to(message), timeout)
-    time.sleep(0.05)
-    replies = api.replies_to(message)
-    assert len(replies) == 1, replies
-    return replies[0]
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Button label -> callback_data of a sent message."""
-    markup = message.get("_reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
 def settle(api: FakeBotApi, chat_id: int, probe_user: int = 5001) -> None:
@@ -412,10 +399,10 @@ def test_a_burst_of_300_questions_from_100_chats_is_answered_once_each_within_th
 # --- shutdown (last: it stops the module's bot) ------------------------------------------------------
 
 
-def test_sigint_stops_the_bot_cleanly_within_5_seconds_and_the_token_never_shows(served: Served) -> None:
+def test_sigint_stops_the_bot_cleanly_within_2_seconds_and_the_token_never_shows(served: Served) -> None:
     started = time.monotonic()
     status = served.bot.stop(signal.SIGINT, timeout=5)
-    assert status == 0 and time.monotonic() - started < 5
+    assert status == 0 and time.monotonic() - started < 2
     output = served.bot.output()
     corpus = load_corpus(PROJECT_ROOT / "corpus" / "articles")  # what the bot started with
     assert re.search(rf"loaded {len(corpus.articles)} articles, {corpus.paragraph_count} paragraphs in [\d.]+ s", output)
@@ -424,11 +411,11 @@ def test_sigint_stops_the_bot_cleanly_within_5_seconds_and_the_token_never_shows
     assert "Traceback" not in output
 
 
-def test_sigterm_stops_the_bot_cleanly_within_5_seconds(fake_api: FakeBotApi, start_bot) -> None:
+def test_sigterm_stops_the_bot_cleanly_within_2_seconds(fake_api: FakeBotApi, start_bot) -> None:
     bot = start_bot(fake_api)
     assert "248家" in reply_to(fake_api, fake_api.private_text(1016, HEBEI))["text"]
     started = time.monotonic()
-    assert bot.stop(signal.SIGTERM, timeout=5) == 0 and time.monotonic() - started < 5
+    assert bot.stop(signal.SIGTERM, timeout=5) == 0 and time.monotonic() - started < 2
 
 
 def test_without_a_token_run_explains_botfather_and_exits_2(tmp_path: Path) -> None:
