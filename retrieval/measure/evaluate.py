@@ -74,6 +74,7 @@ def load_questions(path: str | Path) -> list[Question]:
     if not isinstance(data, list) or not data:
         raise QuestionFileError(f"{path}: expected a non-empty list of questions")
     questions = []
+    unfilled = []  # entries with nothing to judge an answer by yet (as `qabot unanswered` writes them)
     for number, entry in enumerate(data, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("q"), str):
             raise QuestionFileError(f"{path}: entry {number}: needs a 'q' string")
@@ -82,9 +83,17 @@ def load_questions(path: str | Path) -> list[Question]:
             must = [must]
         answerable = entry.get("answered", True) is not False
         if answerable and not must and not entry.get("article"):
-            raise QuestionFileError(f"{path}: entry {number}: an answerable question needs 'must' or 'article'")
+            unfilled.append(number)
+            continue
         article = entry.get("article")
         questions.append(Question(entry["q"], tuple(str(m) for m in must), str(article) if article else None, answerable))
+    if unfilled:
+        shown = ", ".join(map(str, unfilled[:10])) + (", ..." if len(unfilled) > 10 else "")
+        raise QuestionFileError(
+            f"{path}: {len(unfilled)} of {len(data)} entries not filled in yet (entry {shown}): give each 'must' "
+            "(strings the answer's sentence must hold) or 'article' (a part of its title), or 'answered: false' "
+            "if the articles should not answer it; or delete the entry"
+        )
     return questions
 
 
