@@ -457,11 +457,13 @@ async def page(update: Update, context: BotContext) -> None:
         return
     if not await _admitted(message, language, settings):
         return
+    # The caption names the page (sent again under the same caption, it replaces its articles).
     if message.photo:
         largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
-        upload, name = largest, page_name(None, largest.file_unique_id, "photo")
+        upload, name = largest, page_name(message.caption, largest.file_unique_id, "photo")
     else:
-        upload, name = message.document, page_name(message.document.file_name, message.document.file_unique_id, "page")
+        upload = message.document
+        name = page_name(message.caption or upload.file_name, upload.file_unique_id, "page")
     limit = settings.telegram.page_upload_max_bytes
     if (upload.file_size or 0) > limit:
         await _reply(message, phrase(language, "upload_size", size=upload.file_size, limit=limit))

@@ -11,6 +11,7 @@ page wrote (``PREFIX-NN-HASH.yaml``), as ``qabot ingest`` does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -54,19 +55,28 @@ def safe_upload_name(file_name: str | None) -> str | None:
 _PAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 
 
-def page_name(file_name: str | None, unique_id: str, fallback: str) -> str:
-    """The name a page upload is read under (its articles' files start with it): the file's own name,
-    cleaned, or ``fallback`` and the file's unique id for a photo, which has no name.
+def page_name(label: str | None, unique_id: str, fallback: str) -> str:
+    """The name a page upload is read under, from the message's caption or the file's name: its
+    articles' files start with it, so the same page sent again under the same name replaces them. A
+    name with other than ASCII letters keeps a short hash of itself (file prefixes are ASCII, and
+    第5版 of one paper must not replace 第5版 of another). Without either (a photo with no caption):
+    ``fallback`` and the file's unique id.
 
-    >>> page_name("../第5版 Linjiang-P5.PDF", "AbC", "page"), page_name(None, "AQAD_x-1", "photo")
-    ('第5版_Linjiang-P5.pdf', 'photo-AQAD_x-1.jpg')
+    >>> page_name("../Linjiang-P5.PDF", "AbC", "page"), page_name(None, "AQAD_x-1", "photo")
+    ('Linjiang-P5.pdf', 'photo-AQAD_x-1.jpg')
+    >>> page_name("临江日报 第5版", "AbC", "photo"), page_name("滨海日报 第5版", "AbC", "photo")
+    ('5-89db55.jpg', '5-c116f6.jpg')
     """
-    base = unicodedata.normalize("NFKC", file_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFKC", label or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     stem, dot, suffix = base.rpartition(".")
-    suffix = f".{suffix.lower()}" if dot and f".{suffix.lower()}" in _PAGE_SUFFIXES else ".jpg"
-    stem = _UNSAFE.sub("_", stem).strip("._-")[:_NAME_CHARS]
-    unique = re.sub(r"[^A-Za-z0-9_-]+", "", unique_id)[:32] or "page"
-    return f"{stem}{suffix}" if stem else f"{fallback}-{unique}{suffix}"
+    if not dot or f".{suffix.lower()}" not in _PAGE_SUFFIXES:
+        stem, suffix = base, "jpg"
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("._-")[:_NAME_CHARS]
+    if re.search(r"[^\x00-\x7f]", stem):
+        plain = f"{plain or fallback}-{hashlib.blake2b(stem.encode(), digest_size=3).hexdigest()}"
+    if not plain:
+        plain = f"{fallback}-{re.sub(r'[^A-Za-z0-9_-]+', '', unique_id)[:32] or 'page'}"
+    return f"{plain}.{suffix.lower()}"
 
 
 def _stage(corpus_dir: Path, staging: Path, new: dict[str, bytes], removed: set[str]) -> None:

@@ -472,12 +472,19 @@ class FakeBotApi:
         }
         return self.push_message(self.new_message(chat, sender, sticker=sticker))
 
-    def photo(self, chat: dict[str, Any], sender: dict[str, Any], caption: str | None = None) -> dict[str, Any]:
+    def photo(self, chat: dict[str, Any], sender: dict[str, Any], caption: str | None = None,
+              content: bytes | None = None) -> dict[str, Any]:
+        """A photo message, in the sizes Telegram makes of it (a thumbnail and the largest). With
+        ``content`` the largest size is that image, downloadable through getFile."""
         sizes = [
             {"file_id": f"photo{next(self._file_ids)}", "file_unique_id": f"ph{side}", "width": side,
              "height": side, "file_size": side * 10}
             for side in (90, 320)
         ]
+        if content is not None:
+            largest = sizes[-1]
+            largest.update(file_id=self.add_file(content, "photo.jpg"), file_size=len(content), width=1280, height=1810)
+            largest["file_unique_id"] = f"u{largest['file_id']}"
         fields: dict[str, Any] = {"photo": sizes}
         if caption is not None:
             fields["caption"] = caption
