@@ -94,10 +94,14 @@ def test_start_shows_three_example_questions_drawn_from_the_corpus(served: Serve
     examples = re.findall(r"^• (.+)$", text, re.M)
     assert len(examples) == 3 and len(set(examples)) == 3, text
     sentences = corpus_sentence_text(served.corpus_dir)
+    places = ("海南", "河北", "陕西", "青海")  # the provinces the bundled articles are about
     for example in examples:
-        # Each example is a clause of a corpus sentence with its number asked for.
-        pattern = re.escape(example.rstrip("？")).replace("多少", r"[\d.]+[万亿]?[余多]?")
-        assert re.search(pattern, sentences), example
+        # Each names its subject, and is a clause of a corpus sentence (less the place, which may have
+        # been put in) with its number asked for.
+        assert any(place in example for place in places), example
+        bare = re.sub(rf"({'|'.join(places)})省?", "", example.rstrip("？"))
+        pattern = re.escape(bare).replace("多少", r"[\d.]+[万亿]?[余多]?")
+        assert re.search(pattern, re.sub(rf"({'|'.join(places)})省?", "", sentences)), example
         answer = reply_to(api, api.private_text(1002, example))["text"]
         assert "<blockquote>" in answer, (example, answer)
 
@@ -122,6 +126,18 @@ def test_an_english_question_gets_english_interface_text(served: Served) -> None
     answer = reply_to(api, api.private_text(1015, "how many illegal organizations did Hebei ban"))
     assert "248家" in answer["text"] and answer["text"].startswith("Answer:")
     assert "Full paragraph" in buttons(answer)
+
+
+def test_a_traditional_question_gets_its_own_lines_in_traditional_and_the_quote_as_written(served: Served) -> None:
+    import opencc
+
+    api = served.api
+    text = reply_to(api, api.private_text(1017, "河北取締了多少家非法社會組織？"))["text"]
+    label, quote, source = text.split("\n")
+    assert label == "答案：<b>248家</b>"
+    assert source == "《河北：打擊整治非法社會組織專項行動成效顯著》（據河北省民政廳）"  # one script on the line
+    assert source == opencc.OpenCC("s2t").convert(source)
+    assert "河北省已取缔劝散非法社会组织" in quote  # the quote stays exactly as the article has it
 
 
 def test_html_in_a_question_is_never_echoed_as_markup(served: Served, assert_safe_html) -> None:
