@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "unit" / "corpus"))  # test_ingest_retypeset
 
 from corpus.ingest import ingest_page, read_page_text  # noqa: E402
 from corpus.loader import load_corpus  # noqa: E402

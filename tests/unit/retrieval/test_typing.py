@@ -13,7 +13,7 @@ from bot.settings import load_settings
 from corpus.loader import load_corpus
 from retrieval.answer import Answer, Answerer
 
-from conftest import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT
 
 CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "typing_cases.yaml").read_text(encoding="utf-8"))
 PARTS = (
