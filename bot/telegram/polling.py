@@ -17,18 +17,17 @@ journaled, is sent again after the restart (at-least-once, never lost).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable
+from typing import Callable, Hashable
 
 from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.telegram.connection import retry_seconds, sleep_or_stop
+from bot.telegram.connection import Stopped, retry_seconds, sleep_or_stop, unless_stopped
 from bot.telegram.journal import HandledJournal
 from bot.telegram.metrics import Metrics
 
@@ -77,6 +76,42 @@ def chat_key(update: Update) -> Hashable:
     return None
 
 
+class ChatQueues:
+    """Handles updates many chats at once, those of one chat one at a time in the order they came.
+
+    ``in_flight`` holds the updates under way by id. ``finished(update_id, task)`` is called as each
+    ends (before anything awaiting its task resumes), cancelled or not."""
+
+    def __init__(self, application: Application, finished: Callable[[int, asyncio.Task], None]):
+        self.application = application
+        self.in_flight: dict[int, asyncio.Task] = {}
+        self._finished = finished
+        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+
+    def dispatch(self, update: Update) -> asyncio.Task:
+        key = chat_key(update)
+        previous = self._chat_tail.get(key) if key is not None else None
+        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
+        self.in_flight[update.update_id] = task
+        if key is not None:
+            self._chat_tail[key] = task
+
+        def done(ended: asyncio.Task) -> None:
+            self.in_flight.pop(update.update_id, None)
+            if key is not None and self._chat_tail.get(key) is ended:
+                del self._chat_tail[key]
+            self._finished(update.update_id, ended)
+
+        task.add_done_callback(done)
+        return task
+
+    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
+        app = self.application
+        await app.update_processor.process_update(update, app.process_update(update))
+
+
 class ConfirmingPoller:
     """Feeds ``application`` from getUpdates, moving the offset only past finished updates."""
 
@@ -86,8 +121,8 @@ class ConfirmingPoller:
         self.options = options
         self.journal = journal or HandledJournal(None)
         self.metrics = metrics
-        self._in_flight: dict[int, asyncio.Task] = {}
-        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+        self._queues = ChatQueues(application, self._finished)
+        self._in_flight = self._queues.in_flight
         self._highest_seen: int | None = None
         self._confirmed = 0  # the offset of the last getUpdates that got through: every update below it is confirmed
         self._progress = asyncio.Event()
@@ -174,25 +209,16 @@ class ConfirmingPoller:
     async def _get_updates(self, stop: asyncio.Event, offset: int | None) -> tuple[Update, ...] | None:
         """One getUpdates, abandoned (returning None) if ``stop`` is set while it waits."""
         busy = bool(self._in_flight)
-        poll = asyncio.ensure_future(
-            self.application.bot.get_updates(
-                offset=offset,
-                limit=_BATCH_LIMIT,
-                # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
-                timeout=0 if busy else self.options.poll_timeout,
-            )
+        poll = self.application.bot.get_updates(
+            offset=offset,
+            limit=_BATCH_LIMIT,
+            # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
+            timeout=0 if busy else self.options.poll_timeout,
         )
-        stopped = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-        if not poll.done():
-            poll.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TelegramError):
-                await poll
+            return await unless_stopped(stop, poll)
+        except Stopped:
             return None
-        return poll.result()
 
     async def _wait_for_progress(self, stop: asyncio.Event) -> None:
         """While answers are under way, poll again when one finishes (at most every busy interval),
@@ -208,24 +234,9 @@ class ConfirmingPoller:
 
     def _dispatch(self, update: Update) -> None:
         self._highest_seen = update.update_id
-        key = chat_key(update)
-        previous = self._chat_tail.get(key) if key is not None else None
-        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
-        self._in_flight[update.update_id] = task
-        if key is not None:
-            self._chat_tail[key] = task
-        task.add_done_callback(lambda done: self._finished(update.update_id, key, done))
+        self._queues.dispatch(update)
 
-    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
-        app = self.application
-        await app.update_processor.process_update(update, app.process_update(update))
-
-    def _finished(self, update_id: int, key: Hashable, task: asyncio.Task) -> None:
-        self._in_flight.pop(update_id, None)
-        if key is not None and self._chat_tail.get(key) is task:
-            del self._chat_tail[key]
+    def _finished(self, update_id: int, task: asyncio.Task) -> None:
         if not task.cancelled():
             if task.exception() is not None:
                 log.error("update %s could not be handled", update_id, exc_info=task.exception())

@@ -17,15 +17,13 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Hashable
-
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
 from bot.telegram.journal import SharedJournal
 from bot.telegram.metrics import Metrics
-from bot.telegram.polling import chat_key
+from bot.telegram.polling import ChatQueues
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +39,7 @@ class WebhookReceiver:
         self.journal = journal
         self.metrics = metrics
         self.accepting = False  # set once the application has started; a stop clears it
-        self._in_flight: dict[int, asyncio.Task] = {}
-        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+        self._queues = ChatQueues(application, self._finished)
         self._refused = 0
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -63,11 +60,11 @@ class WebhookReceiver:
             return web.Response(status=400, text="not an update")
         if self.metrics is not None:
             self.metrics.updates.labels("webhook").inc()
-        task = self._in_flight.get(update.update_id)
+        task = self._queues.in_flight.get(update.update_id)
         if task is None:
             if self.journal is not None and self.journal.handled(update.update_id):
                 return web.Response(text="handled before")  # redelivered: acknowledged, not answered again
-            task = self._dispatch(update)
+            task = self._queues.dispatch(update)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -78,36 +75,16 @@ class WebhookReceiver:
             pass
         return web.Response(text="ok")
 
-    def _dispatch(self, update: Update) -> asyncio.Task:
-        key = chat_key(update)
-        previous = self._chat_tail.get(key) if key is not None else None
-        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
-        self._in_flight[update.update_id] = task
-        if key is not None:
-            self._chat_tail[key] = task
-
-        def finished(done: asyncio.Task) -> None:
-            self._in_flight.pop(update.update_id, None)
-            if key is not None and self._chat_tail.get(key) is done:
-                del self._chat_tail[key]
-
-        task.add_done_callback(finished)
-        return task
-
-    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
-        app = self.application
-        try:
-            await app.update_processor.process_update(update, app.process_update(update))
-        finally:
-            if self.journal is not None and not _cancelling():
-                self.journal.mark(update.update_id)
+    def _finished(self, update_id: int, task: asyncio.Task) -> None:
+        """Noted as handled before its request is answered (this runs before the awaiting handler
+        resumes); an update a stop abandoned is not, so that Telegram's redelivery is answered."""
+        if self.journal is not None and not task.cancelled():
+            self.journal.mark(update_id)
 
     async def finish(self, grace: float) -> None:
         """Stop accepting, give updates under way ``grace`` seconds, and abandon the rest unacknowledged."""
         self.accepting = False
-        pending = list(self._in_flight.values())
+        pending = list(self._queues.in_flight.values())
         if not pending:
             return
         await asyncio.wait(pending, timeout=grace)
@@ -117,9 +94,3 @@ class WebhookReceiver:
         if abandoned:
             await asyncio.wait(abandoned)
             log.warning("stopped with %d update(s) unanswered; Telegram will deliver them again", len(abandoned))
-
-
-def _cancelling() -> bool:
-    """Whether the current task is being cancelled (a stop abandoned it): then it is not handled."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
