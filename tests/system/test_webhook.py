@@ -139,3 +139,18 @@ def test_two_processes_serve_one_token_each_answering_what_it_receives(fake_api:
     with sqlite3.connect(tmp_path / "bot-state" / "questions.sqlite") as connection:
         assert connection.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == len(asked)
     print(f"\ntwo processes: {len(asked)} questions answered once each, in order; deliveries per process {sorted(served.values())}")
+
+
+def test_a_polling_bot_serves_health_and_metrics_on_its_optional_port(fake_api: FakeBotApi, start_bot) -> None:
+    port = free_port()
+    bot = start_bot(fake_api, {"telegram": {"metrics_listen": f"127.0.0.1:{port}"}})
+    one_reply(fake_api, fake_api.private_text(7101, HEBEI))
+    one_reply(fake_api, fake_api.private_text(7101, "明天北京天气怎么样？"))
+    status, health = fetch(f"http://127.0.0.1:{port}/healthz")
+    assert status == 200 and json.loads(health) == {
+        "corpus_loaded": True, "articles": 4, "paragraphs": json.loads(health)["paragraphs"], "serving": True, "mode": "polling"}
+    status, text = fetch(f"http://127.0.0.1:{port}/metrics")
+    text = text.decode()
+    assert metric(text, "qabot_questions_total") == 2 and metric(text, "qabot_answered_total") == 1
+    assert metric(text, 'qabot_updates_total{via="polling"}') == 2
+    assert bot.stop() == 0
