@@ -1,9 +1,10 @@
-"""One settings object for the whole program, loaded once from ``settings.yaml``.
+"""One settings object for the whole program, loaded once from the package's ``bot/data/settings.yaml``.
 
-The project's ``settings.yaml`` holds every default; a user's file (``--settings`` or ``QABOT_SETTINGS``)
-is merged over it, so it need only name what it changes. Unknown keys are errors, so a typo is not
-silently ignored. The command line folds its ``--corpus`` option in (``with_corpus_path``) and hands
-the one object to whatever runs.
+That file holds every default; a user's file (``--settings`` or ``QABOT_SETTINGS``) is merged over it,
+so it need only name what it changes. Unknown keys are errors, so a typo is not silently ignored. The
+command line folds its ``--corpus`` option in (``with_corpus_path``) and hands the one object to
+whatever runs. Paths left unset (null) are placed by ``bot.places``: in a clone where they always
+were, in an installed package in the platform's per-user folders.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any, Mapping
 
 import yaml
 
+from bot import places
 from retrieval.config import AnswerConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "settings.yaml"
+PROJECT_ROOT = places.PACKAGE_ROOT
+DEFAULT_SETTINGS_FILE = places.DEFAULT_SETTINGS_FILE
 
 
 class SettingsError(Exception):
@@ -48,9 +50,19 @@ class TelegramSettings:
     send_retries: int
     upload_max_bytes: int
     inline_results: int
+    page_upload_max_bytes: int
     poll_timeout: float
     max_concurrent_updates: int
     state_dir: Path
+    webhook_url: str | None
+    listen: str
+    metrics_listen: str | None
+
+
+@dataclass(frozen=True)
+class QuestionLogSettings:
+    keep: bool
+    retention_days: float
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Settings:
     index: IndexSettings
     answer: AnswerConfig
     telegram: TelegramSettings
+    question_log: QuestionLogSettings
     source_files: tuple[Path, ...]  # the files these settings were read from, for messages
 
 
@@ -67,6 +80,14 @@ _SECTIONS = {
     "index": IndexSettings,
     "answer": AnswerConfig,
     "telegram": TelegramSettings,
+    "question_log": QuestionLogSettings,
+}
+
+# What an unset (null) path stands for.
+_DEFAULT_PATHS = {
+    "corpus.path": places.default_corpus,
+    "index.cache_dir": places.default_index_cache,
+    "telegram.state_dir": places.default_state,
 }
 
 
@@ -99,16 +120,19 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], path: Path) -> dic
     return merged
 
 
-def _resolve_path(value: Any) -> Path:
-    path = Path(os.path.expanduser(str(value)))
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
-def _coerce(field: dataclasses.Field, value: Any, where: str) -> Any:
+def _coerce(field: dataclasses.Field, value: Any, where: str, key: str) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
     try:
         if kind == "Path":
-            return _resolve_path(value)
+            if value is None and key in _DEFAULT_PATHS:
+                return _DEFAULT_PATHS[key]()
+            return places.resolve(value)
+        if kind == "str | None":
+            return None if value is None or value == "" else str(value)
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValueError("a string")
+            return value
         if kind.startswith("tuple"):
             return tuple(int(v) if "int" in kind else v for v in (value or ()))
         if kind == "float":
@@ -131,7 +155,8 @@ def _section(cls: type, values: Mapping[str, Any], name: str, files: str) -> Any
     for field in dataclasses.fields(cls):
         if field.name not in values:
             raise SettingsError(f"{files}: missing key {name}.{field.name}")
-        kwargs[field.name] = _coerce(field, values[field.name], f"{files}: {name}.{field.name}")
+        key = f"{name}.{field.name}"
+        kwargs[field.name] = _coerce(field, values[field.name], f"{files}: {key}", key)
     return cls(**kwargs)
 
 
@@ -164,3 +189,8 @@ def _check_ranker(answer: AnswerConfig, files: str) -> None:
         cached_ranker(answer.sentence_ranker, tuple(answer.ranker_off))
     except RankerError as exc:
         raise SettingsError(f"{files}: answer: {exc}") from None
+
+
+def with_telegram(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with these ``telegram`` keys replaced (the command line's ``--webhook``, ``--listen``, ``--metrics``)."""
+    return dataclasses.replace(settings, telegram=dataclasses.replace(settings.telegram, **changes))

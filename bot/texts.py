@@ -66,6 +66,22 @@ _PHRASES: dict[str, dict[str, str]] = {
         "chitchat_goodbye": "再见！",
         "chitchat_help": "直接把问题发给我，我会引用文章里最能回答它的那句话。",
         "chitchat_exit": "再见！",
+        "feedback_thanks": "谢谢反馈！",
+        "feedback_more": "谢谢反馈，下面是其他结果。",
+        "stats_today": "今天（{since} 起）",
+        "stats_week": "最近 7 天（{since} 起）",
+        "stats_counts": "问题 {questions} 个，已回答 {answered} 个（{share}），提问的人 {users} 位；闲聊 {small_talk} 条",
+        "stats_times": "回复用时 p50 {reply_p50}，p95 {reply_p95}（找答案 p50 {answer_p50}，p95 {answer_p95}）",
+        "stats_feedback": "反馈：👍 {up}  👎 {down}",
+        "stats_unanswered": "问得最多却没有答案的问题：",
+        "stats_empty": "还没有记录任何问题。",
+        "stats_off": "没有保存问题日志（设置 question_log.keep）。",
+        "stats_private": "请在和我的私聊里发送 /stats。",
+        "page_reading": "收到，正在识别这一版，可能要十几秒……",
+        "page_done": "已加入 {name}：找到 {count} 篇文章。现在共有 {articles} 篇文章、{paragraphs} 个段落，可以直接提问。",
+        "page_article": "• 《{title}》{paragraphs} 段",
+        "page_unsure": "请核对这 {count} 处（识别或版面判断把握不大）：",
+        "page_failed": "这一版没有加入，文章保持不变。错误：\n<pre>{error}</pre>",
     },
     "en": {
         "answer_label": "Answer: ",
@@ -128,6 +144,25 @@ _PHRASES: dict[str, dict[str, str]] = {
         "chitchat_goodbye": "Goodbye!",
         "chitchat_help": "Just send me a question; I answer by quoting the sentence of the articles that answers it best.",
         "chitchat_exit": "Goodbye!",
+        "feedback_thanks": "Thanks for the feedback!",
+        "feedback_more": "Thanks for the feedback; here are the other results.",
+        "stats_today": "Today (since {since})",
+        "stats_week": "Last 7 days (since {since})",
+        "stats_counts": "{questions} questions, {answered} answered ({share}), from {users} people; {small_talk} small talk",
+        "stats_times": "reply time p50 {reply_p50}, p95 {reply_p95} (finding the answer p50 {answer_p50}, p95 {answer_p95})",
+        "stats_feedback": "feedback: 👍 {up}  👎 {down}",
+        "stats_unanswered": "Most asked questions without an answer:",
+        "stats_empty": "No questions logged yet.",
+        "stats_off": "No question log is kept (setting question_log.keep).",
+        "stats_private": "Please send /stats in your private chat with me.",
+        "page_reading": "Got it: reading the page, which may take ten seconds or more…",
+        "page_done": (
+            "Added {name}: {count} articles found. {articles} articles and {paragraphs} paragraphs now, "
+            "answerable right away."
+        ),
+        "page_article": "• 《{title}》 {paragraphs} paragraphs",
+        "page_unsure": "Please check these {count} places (the reading was close):",
+        "page_failed": "The page was not added and the articles are unchanged. Error:\n<pre>{error}</pre>",
     },
 }
 
@@ -139,9 +174,7 @@ class Markup(str):
 @lru_cache(maxsize=None)
 def _template(language: str, key: str) -> str:
     if language == "zh-Hant":
-        import opencc  # only needed when someone writes in Traditional characters
-
-        return opencc.OpenCC("s2t").convert(_PHRASES["zh"][key])
+        return _to_traditional().convert(_PHRASES["zh"][key])
     return _PHRASES["en" if language == "en" else "zh"][key]
 
 
@@ -161,6 +194,26 @@ def phrase(language: str, key: str, **values: object) -> str:
     return template.format(
         **{name: value if isinstance(value, Markup) else html.escape(str(value)) for name, value in values.items()}
     )
+
+
+@lru_cache(maxsize=4096)
+def in_script(text: str, language: str) -> str:
+    """``text`` in the script of ``language``: Traditional characters for zh-Hant, as it is otherwise;
+    so that a line of a Traditional reply does not mix scripts (据河北省民政厅 -> 據河北省民政廳).
+
+    >>> in_script("河北省民政厅", "zh-Hant"), in_script("河北省民政厅", "zh")
+    ('河北省民政廳', '河北省民政厅')
+    """
+    if language != "zh-Hant" or not text:
+        return text
+    return _to_traditional().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _to_traditional():
+    import opencc  # only needed when someone writes in Traditional characters
+
+    return opencc.OpenCC("s2t")
 
 
 def user_language(language_code: str | None) -> str:

@@ -75,10 +75,16 @@ def write_page_files(files: Iterable[tuple[str, str]], out_dir: Path, page_prefi
     try:
         for path, text in rendered.items():
             write_atomically(path, text)
-        earlier = re.compile(rf"{re.escape(page_prefix)}-\d{{2,}}-[0-9a-f]{{6}}\.yaml")
-        for stale in sorted(out_dir.iterdir()):
-            if earlier.fullmatch(stale.name) and stale not in rendered:
-                stale.unlink()
+        for stale in page_files_to_replace(out_dir, page_prefix, [path.name for path in rendered]):
+            stale.unlink()
     except OSError as exc:
         raise CorpusError(getattr(exc, "filename", None) or out_dir, f"cannot write: {exc.strerror or exc}") from None
     return list(rendered)
+
+
+def page_files_to_replace(out_dir: Path, page_prefix: str, keep: Iterable[str]) -> list[Path]:
+    """The files in ``out_dir`` an earlier run wrote for the same page (``PREFIX-NN-HASH.yaml``) whose
+    names are not in ``keep``: what writing the page anew removes."""
+    earlier = re.compile(rf"{re.escape(page_prefix)}-\d{{2,}}-[0-9a-f]{{6}}\.yaml")
+    kept = set(keep)
+    return [path for path in sorted(out_dir.iterdir()) if earlier.fullmatch(path.name) and path.name not in kept]

@@ -63,13 +63,16 @@ def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, qui
         if workers <= 1 or len(texts) < _PARALLEL_FROM:
             _start_worker(tokenizer)
             for text in texts:
-                yield worker_tokens(text)
+                tokens = worker_tokens(text)
+                # Counted before it is handed over: a consumer that stops after the last one (zip
+                # does) would otherwise leave the bar one short of 100%.
                 progress.update()
+                yield tokens
             return
         with tokenizing_pool(tokenizer, workers) as pool:
             for tokens in pool.imap(worker_tokens, texts, chunksize=64):
-                yield tokens
                 progress.update()
+                yield tokens
 
 
 def worker_count(setting: int) -> int:

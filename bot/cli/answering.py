@@ -22,6 +22,17 @@ if TYPE_CHECKING:  # the answer pipeline (and numpy) load only when a command ne
 _HIGHLIGHT_ON = "\033[1;33m"  # bold yellow
 _COLOUR_OFF = "\033[0m"
 
+# What ends `qabot chat` besides Ctrl-D; anything else, an empty line included, is not a way out.
+CHAT_LEAVE = frozenset({"exit", "quit", "/quit"})
+CHAT_HELP = """\
+提问：直接输入问题，回答引用文章里最能回答它的那句话，答案用颜色（或【】）标出，并注明文章。
+追问：下一句可以接着上一个问题问，例如「那陕西呢？」。
+退出：exit、quit、/quit 或 Ctrl-D。/help 显示本说明。
+Ask: type a question; the answer quotes the sentence of the articles that answers it best, the answer
+marked in colour (or between 【】), and names the article. The next line may follow up (and Shaanxi?).
+Leave: exit, quit, /quit or Ctrl-D. /help shows this."""
+CHAT_HOW_TO_LEAVE = "输入 exit、quit 或 /quit，或按 Ctrl-D 退出。/ Type exit, quit or /quit, or press Ctrl-D, to leave."
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the parser."""
@@ -41,7 +52,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "chat",
         parents=global_options(),
         help="a terminal chat: ask questions, get quoted answers",
-        description="Ask questions in the terminal (line editing and history); an empty line or Ctrl-D ends.",
+        description="Ask questions in the terminal (line editing and history); exit, quit, /quit or Ctrl-D "
+        "ends, /help explains.",
     )
     chat.set_defaults(handler=run_chat)
 
@@ -142,9 +154,7 @@ def answer_text(answer: Answer, max_question_chars: int, colour: bool = False, t
         if answer.reason == "too_long":
             return _plain(phrase(language, "too_long", length=len(answer.question), limit=max_question_chars))
         if answer.reason == "chitchat":
-            from bot.format import chitchat_reply
-
-            return _plain(chitchat_reply(answer, []))
+            return _plain(phrase(language, f"chitchat_{answer.chitchat or 'greeting'}"))
         if answer.reason == "not_stated" and answer.related is not None:
             related = answer.related
             return "\n".join(
@@ -243,7 +253,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     limit = settings.answer.max_question_chars
     titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles[:5])
     print(f"{len(answerer.corpus.articles)} 篇文章 / articles: {titles}")
-    print("提问吧（空行、exit 或 Ctrl-D 退出）/ Ask away (an empty line, exit or Ctrl-D quits).")
+    print("提问吧（exit、quit 或 Ctrl-D 退出，/help 看说明）/ Ask away (exit, quit or Ctrl-D leaves; /help explains).")
     previous = None
     try:
         while True:
@@ -253,12 +263,17 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                 print()
                 break
             if not question.strip():
+                continue
+            if question.strip().lower() in CHAT_LEAVE:
                 break
             started = time.perf_counter()
             # The previous question gives a follow-up (那陕西呢？) what it leaves out.
             answer = answerer.ask(question, after=previous)
-            if answer.chitchat == "exit":
-                break
+            if answer.chitchat in ("help", "exit"):
+                # The chat's own help, and how to leave: other ways of saying "exit" do not leave.
+                print(CHAT_HELP if answer.chitchat == "help" else CHAT_HOW_TO_LEAVE)
+                print()
+                continue
             if answer.reason != "chitchat":
                 previous = question
             print(answer_text(answer, limit, colour=colour, top=0))

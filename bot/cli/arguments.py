@@ -7,7 +7,7 @@ import argparse
 
 _GLOBAL_OPTIONS = (
     (("--corpus",), {"metavar": "PATH", "help": "articles: a directory or one file (default: settings corpus.path)"}),
-    (("--settings",), {"metavar": "FILE", "help": "a YAML file merged over settings.yaml (or $QABOT_SETTINGS)"}),
+    (("--settings",), {"metavar": "FILE", "help": "a YAML file merged over the default settings, bot/data/settings.yaml (or $QABOT_SETTINGS)"}),
     (("-q", "--quiet"), {"action": "store_true", "help": "no progress bars or informational logs"}),
     (("-v", "--verbose"), {"action": "store_true", "help": "debug logging"}),
 )

@@ -13,7 +13,7 @@ import sys
 
 from dotenv import find_dotenv, load_dotenv
 
-from bot.cli import answering, bench, corpus, index, run
+from bot.cli import answering, bench, corpus, index, run, stats
 from bot.cli.arguments import add_global_options
 from bot.cli.errors import CommandError
 from bot.settings import Settings, SettingsError, load_settings, with_corpus_path
@@ -28,14 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (corpus, answering, index, bench, run):
+    for module in (corpus, answering, index, bench, run, stats):
         module.register(commands)
     return parser
 
 
 def run_settings(args: argparse.Namespace) -> Settings:
     """The settings of this run, loaded once: ``.env`` is read first (the environment wins over it,
-    and it may name QABOT_SETTINGS), then settings.yaml and the user's file, then ``--corpus``."""
+    and it may name QABOT_SETTINGS), then the default settings and the user's file, then ``--corpus``."""
     load_dotenv(find_dotenv(usecwd=True))
     settings = load_settings(args.settings)
     return with_corpus_path(settings, args.corpus) if args.corpus else settings

@@ -6,7 +6,7 @@ import argparse
 
 from bot.cli.arguments import global_options
 from bot.cli.errors import CommandError
-from bot.settings import Settings
+from bot.settings import Settings, with_telegram
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -14,9 +14,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "run",
         parents=global_options(),
-        help="run the Telegram bot (long polling)",
-        description="Run the Telegram bot with long polling until SIGINT or SIGTERM. The token comes from "
-        "TELEGRAM_BOT_TOKEN (environment or .env); TELEGRAM_API_BASE_URL points it at another Bot API server.",
+        help="run the Telegram bot (long polling, or a webhook)",
+        description="Run the Telegram bot until SIGINT or SIGTERM: long polling, or with --webhook a webhook "
+        "behind a reverse proxy. The token comes from TELEGRAM_BOT_TOKEN (environment or .env); "
+        "TELEGRAM_API_BASE_URL points it at another Bot API server. An unreachable server is retried until "
+        "stopped; a token it refuses is an error (exit status 2).",
+    )
+    parser.add_argument(
+        "--webhook", metavar="URL",
+        help="webhook mode: the public HTTPS URL Telegram posts updates to (setting telegram.webhook_url)",
+    )
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT",
+        help="where the webhook server listens; it also serves /healthz and /metrics (telegram.listen, default 127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT",
+        help="in polling mode, serve /healthz and /metrics here (telegram.metrics_listen)",
     )
     parser.set_defaults(handler=run)
 
@@ -26,6 +40,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram.app import serve_bot
     from bot.telegram.connection import StartError
 
+    changes = {"webhook_url": args.webhook, "listen": args.listen, "metrics_listen": args.metrics}
+    settings = with_telegram(settings, **{key: value for key, value in changes.items() if value})
     try:
         serve_bot(settings, quiet=args.quiet)
     except StartError as exc:

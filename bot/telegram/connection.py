@@ -7,10 +7,21 @@ controls the bot, so every log line is scrubbed of it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import re
 from dataclasses import dataclass
+from typing import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
@@ -28,11 +39,46 @@ class StartError(Exception):
     what to fix."""
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM came while waiting: stop now, cleanly."""
+
+
 @dataclass(frozen=True)
 class Connection:
     token: str
     base_url: str
     file_url: str
+    webhook_secret: str  # what Telegram sends back in X-Telegram-Bot-Api-Secret-Token
+
+    @property
+    def server(self) -> str:
+        """The Bot API server's address for log lines: scheme, host and path, never the token.
+
+        >>> Connection("1:a", "http://127.0.0.1:8081/bot", "", "").server
+        'http://127.0.0.1:8081/bot'
+        """
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".replace(self.token, "<token>")
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    first_delay: float = 1.0  # seconds before the second attempt; doubles after each failure
+    max_delay: float = 60.0  # the longest wait between attempts
+
+
+def webhook_secret(token: str) -> str:
+    """The secret_token registered with the webhook: ``TELEGRAM_WEBHOOK_SECRET`` if set, else derived
+    from the bot token (HMAC-SHA256), so that every process serving one token registers the same one
+    without configuration, and the secret tells nothing about the token.
+
+    >>> len(webhook_secret("123:abc")), webhook_secret("123:abc") == webhook_secret("123:abc")
+    (64, True)
+    """
+    configured = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if configured:
+        return configured
+    return hmac.new(token.encode(), b"qabot webhook secret_token", hashlib.sha256).hexdigest()
 
 
 def file_url_for(base_url: str) -> str:
@@ -59,7 +105,108 @@ def connection_from_environment() -> Connection:
     for name, url in (("TELEGRAM_API_BASE_URL", base_url), ("TELEGRAM_API_FILE_URL", file_url)):
         if not url.startswith(("http://", "https://")):
             raise StartError(f"{name} must start with http:// or https://, got {url!r}")
-    return Connection(token, base_url, file_url)
+    secret = webhook_secret(token)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise StartError("TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them)")
+    return Connection(token, base_url, file_url, secret)
+
+
+async def unless_stopped(stop: asyncio.Event, awaitable: Awaitable):
+    """The result of ``awaitable``, or Stopped if ``stop`` is set first (the awaitable is then cancelled)."""
+    task = asyncio.ensure_future(awaitable)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if not task.done() or task.cancelled():
+        raise Stopped()
+    return task.result()
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``; True if ``stop`` was set meanwhile (and the wait cut short)."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def connect(
+    application: Application,
+    connection: Connection,
+    stop: asyncio.Event,
+    register: Callable[[], Awaitable[object]],
+    options: ConnectOptions = ConnectOptions(),
+) -> None:
+    """Reach the Bot API: getMe (the application's initialize), then ``register`` (deleteWebhook for
+    polling, setWebhook for webhook mode). Failures that may pass (the server unreachable, a 5xx, a
+    429) are retried with bounded exponential backoff until they succeed or ``stop`` is set (Stopped),
+    each attempt logged in one line that names the server, never the token. A token the server
+    refuses (401/404) or a request it rejects raises StartError."""
+    delay = options.first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await unless_stopped(stop, application.initialize())
+            await unless_stopped(stop, register())
+        except Stopped:
+            raise
+        except InvalidToken as exc:
+            # PTB's own message names the token; the server's answer is the exception's cause.
+            answer = exc.__cause__.message if isinstance(exc.__cause__, TelegramError) else "refused"
+            answer = answer.replace(connection.token, "<token>")
+            if "Parsing the server response" in answer:  # a 404 that is not even a Bot API answer
+                raise StartError(
+                    f"{connection.server} answered 404 Not Found: check TELEGRAM_API_BASE_URL, and the token"
+                ) from None
+            raise StartError(
+                f"the Bot API server at {connection.server} refused TELEGRAM_BOT_TOKEN ({answer}): "
+                "check the token, or ask @BotFather for a new one"
+            ) from None
+        except RetryAfter as exc:
+            wait = max(delay, retry_seconds(exc.retry_after))
+            log.warning("connecting to the Bot API at %s (attempt %d): asked to wait (429); next attempt in %.0f s",
+                        connection.server, attempt, wait)
+        except NetworkError as exc:  # unreachable, timed out, 5xx
+            wait = delay
+            log.warning("connecting to the Bot API at %s (attempt %d): %s; next attempt in %.0f s",
+                        connection.server, attempt, _reason(exc), wait)
+        except TelegramError as exc:
+            if exc.message == "Invalid server response":
+                raise StartError(f"{connection.server} does not answer as a Bot API server (check TELEGRAM_API_BASE_URL)") from None
+            reason = exc.message.replace(connection.token, "<token>")
+            raise StartError(f"the Bot API server at {connection.server} refused to start the bot: {reason}") from None
+        else:
+            bot = application.bot
+            log.info("connected to the Bot API at %s as @%s (attempt %d)", connection.server, bot.username, attempt)
+            return
+        if await sleep_or_stop(stop, wait):
+            raise Stopped()
+        delay = min(delay * 2, options.max_delay)
+
+
+def _reason(exc: TelegramError) -> str:
+    """What went wrong, in a few words (httpx's cause where there is one, never a URL).
+
+    >>> _reason(NetworkError("httpx.ConnectError: All connection attempts failed"))
+    'cannot reach it (httpx.ConnectError: All connection attempts failed)'
+    """
+    return f"cannot reach it ({exc.message})" if exc.message else f"cannot reach it ({type(exc).__name__})"
+
+
+def retry_seconds(period: object) -> float:
+    """RetryAfter.retry_after is an int or a timedelta depending on PTB's settings.
+
+    >>> retry_seconds(3), retry_seconds(__import__("datetime").timedelta(seconds=2))
+    (3.0, 2.0)
+    """
+    total = getattr(period, "total_seconds", None)
+    return float(total() if total else period)
 
 
 class _Redacting(logging.Formatter):
@@ -74,10 +221,20 @@ class _Redacting(logging.Formatter):
         return self._inner.format(record).replace(self._secret, "<token>")
 
 
+class _NotJsonAnswer(logging.Filter):
+    """python-telegram-bot logs a traceback when a server's answer is not JSON (a wrong
+    TELEGRAM_API_BASE_URL, a proxy's error page). The error it raises next is reported by the bot in
+    its own words, so this duplicate, traceback and all, is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
 def keep_token_out_of_logs(token: str) -> None:
     """Quiet the loggers that print request URLs, and scrub ``token`` from every handler's output."""
     # httpx logs every request URL at INFO, and a Bot API URL holds the token.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("telegram.request.BaseRequest").addFilter(_NotJsonAnswer())
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_Redacting(handler.formatter or logging.Formatter(), token))

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import Callable, Sequence
 
-from bot.texts import Markup, phrase
+from bot.texts import Markup, in_script, phrase
 from corpus.model import Article
 from corpus.sentences import split_sentences
 from retrieval.answer import Answer
@@ -103,10 +103,12 @@ def source_line(title: str | None, source: str | None, language: str) -> str:
     '《浙江：行动》（据浙江省文旅厅）'
     >>> source_line("T", None, "en")
     'From 《T》'
+    >>> source_line("河北：行动", "河北省民政厅", "zh-Hant")  # one script on the line
+    '《河北：行動》（據河北省民政廳）'
     """
-    title = clip(title or "", _TITLE_CHARS)
+    title = in_script(clip(title or "", _TITLE_CHARS), language)
     if source:
-        return phrase(language, "source_line", title=title, source=clip(source, _TITLE_CHARS))
+        return phrase(language, "source_line", title=title, source=in_script(clip(source, _TITLE_CHARS), language))
     return phrase(language, "title_line", title=title)
 
 
@@ -120,7 +122,9 @@ def render_quote(quote: str, highlight: str | None, title: str | None, source: s
     """
     head = []
     if highlight and highlight in quote:
-        head.append(phrase(language, "answer_label") + f"<b>{html.escape(clip(highlight, _HIGHLIGHT_CHARS))}</b>")
+        # The label's line is in the reply's script; the quote below stays exactly as the article has it.
+        shown = in_script(clip(highlight, _HIGHLIGHT_CHARS), language)
+        head.append(phrase(language, "answer_label") + f"<b>{html.escape(shown)}</b>")
     tail = source_line(title, source, language)
 
     def render(text: str) -> str:
@@ -180,7 +184,7 @@ def render_covers(opening: str, titles: Sequence[str], language: str) -> str:
     if not titles:
         return "\n".join([opening, phrase(language, "empty_corpus")])
     lines = [opening, phrase(language, "covers")]
-    lines += [f"• 《{html.escape(clip(title, _TITLE_CHARS))}》" for title in titles[:_LISTED_TITLES]]
+    lines += [f"• 《{html.escape(in_script(clip(title, _TITLE_CHARS), language))}》" for title in titles[:_LISTED_TITLES]]
     if len(titles) > _LISTED_TITLES:
         lines.append(phrase(language, "covers_more", count=len(titles)))
     return "\n".join(lines)

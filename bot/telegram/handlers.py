@@ -8,6 +8,7 @@ lives in ``context.bot_data`` (a ``BotData``) and is replaced whole on /reload o
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from functools import partial
@@ -28,10 +29,14 @@ from telegram import (
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 
+from bot.question_log import Asked, log_path, new_ref, read_stats, format_stats
 from bot.telegram import buttons
+from bot.telegram.background import in_daemon_thread
 from bot.telegram.buttons import Button, Sentence
 from bot.telegram.format import (
     clip,
+    fit,
+    fit_lines,
     render_alternatives,
     render_answer,
     render_greeting,
@@ -42,7 +47,7 @@ from bot.telegram.format import (
 from bot.settings import Settings
 from bot.telegram.context import BotContext
 from bot.telegram.library import Library, load_library
-from bot.telegram.uploads import UPLOAD_SUFFIXES, install_upload, safe_upload_name
+from bot.telegram.uploads import UPLOAD_SUFFIXES, install_page, install_upload, page_name, safe_upload_name
 from bot.texts import phrase, user_language
 from retrieval.answer import Answer
 
@@ -111,9 +116,11 @@ def is_admin(message: Message, settings: Settings) -> bool:
     return user is not None and message.forward_origin is None and user.id in settings.telegram.admins
 
 
-def answer_buttons(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
-    """The "whole paragraph" and "other results" buttons under an answer, where there is something to
-    show: each names its sentences by the positions the answer carries, stamped with ``library``'s corpus."""
+def answer_buttons(answer: Answer, library: Library, ref: str | None = None) -> InlineKeyboardMarkup | None:
+    """The buttons under an answer: "whole paragraph" and "other results" where there is something to
+    show (each names its sentences by the positions the answer carries, stamped with ``library``'s
+    corpus), then 👍 and 👎, which carry ``ref``, the question's reference in the question log (👎 also
+    shows the other results)."""
     if not answer.answered:
         return None
     language = answer.language
@@ -126,6 +133,10 @@ def answer_buttons(answer: Answer, library: Library) -> InlineKeyboardMarkup | N
     if others:
         data = buttons.encode(Button(buttons.MORE, language, library.stamp, others))
         row.append(InlineKeyboardButton(phrase(language, "more_button"), callback_data=data))
+    if ref is not None:
+        helped = buttons.encode(Button(buttons.HELPED, language, library.stamp, (), ref))
+        did_not = buttons.encode(Button(buttons.DID_NOT_HELP, language, library.stamp, others, ref))
+        row += [InlineKeyboardButton("👍", callback_data=helped), InlineKeyboardButton("👎", callback_data=did_not)]
     return InlineKeyboardMarkup([row]) if row else None
 
 
@@ -138,6 +149,11 @@ def button_text(button: Button, library: Library) -> str:
         article, paragraph = found
         quoted = button.sentences[0].index
         return render_paragraph(article, paragraph.sentences, quoted, paragraph.heading, button.language)
+    return alternatives_text(button, library)
+
+
+def alternatives_text(button: Button, library: Library) -> str:
+    """The other candidates a button names, as one message."""
     items = []
     for sentence in button.sentences:
         found = library.find(sentence)
@@ -204,8 +220,10 @@ async def _show_typing(message: Message) -> None:
         log.debug("typing indicator not shown: %s", exc)
 
 
-async def _answer(message: Message, context: BotContext, question: str, language: str) -> None:
-    library = context.bot_data.library
+async def _answer(update: Update, context: BotContext, question: str, language: str) -> None:
+    message = update.effective_message
+    data = context.bot_data
+    library = data.library
     if not question:
         example = library.examples[0] if library.examples else ""
         await _reply(message, phrase(language, "empty_question", example=example))
@@ -213,16 +231,42 @@ async def _answer(message: Message, context: BotContext, question: str, language
     typing = asyncio.create_task(_show_typing(message))
     now = time.monotonic()
     after = previous_question(message, context.chat_data, context.bot.id, now)
+    data.metrics.questions.inc()
     try:
         answer = await _ask(context, library, question, after)
     except Exception:
         await _reply(message, phrase(language, "answer_failed"))
         raise  # for the error handler, which logs it once with the update id
+    answered_in = time.monotonic() - now
+    data.metrics.answer_seconds.observe(answered_in)
+    if answer.answered:
+        data.metrics.answered.inc()
     await typing
-    text = render_answer(answer, library.titles, context.bot_data.settings.answer.max_question_chars)
-    sent = await _reply(message, text, answer_buttons(answer, library))
+    ref = new_ref() if data.question_log is not None else None
+    text = render_answer(answer, library.titles, data.settings.answer.max_question_chars)
+    sent = None
+    try:
+        sent = await _reply(message, text, answer_buttons(answer, library, ref))
+        data.note_handled(update.update_id)
+    finally:
+        replied_in = time.monotonic() - now if sent is not None else None
+        if replied_in is not None:
+            data.metrics.reply_seconds.observe(replied_in)
+        _log_question(data, message, answer, answered_in, replied_in, ref or new_ref())
     if answer.reason != "chitchat":
         remember_question(context.chat_data, question, sent, now)
+
+
+def _log_question(data, message: Message, answer: Answer, answered_in: float, replied_in: float | None, ref: str) -> None:
+    """Hand the question to the question log (which writes it in the background), if one is kept."""
+    if data.question_log is None:
+        return
+    data.question_log.add(Asked(
+        at=time.time(), chat_type=message.chat.type, chat_id=message.chat.id,
+        user_id=message.from_user.id if message.from_user else None, question=answer.question,
+        language=answer.language, answered=answer.answered, reason=answer.reason, article_id=answer.article_id,
+        title=answer.title, score=answer.score, answer_seconds=answered_in, reply_seconds=replied_in, ref=ref,
+    ))
 
 
 # --- handlers --------------------------------------------------------------------------------------
@@ -248,7 +292,7 @@ async def sources(update: Update, context: BotContext) -> None:
 async def ask(update: Update, context: BotContext) -> None:
     """/ask QUESTION, or /ask@bot QUESTION in a group: answer the text after the command."""
     message = update.effective_message
-    await _answer(message, context, command_argument(message), _language(update))
+    await _answer(update, context, command_argument(message), _language(update))
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -256,7 +300,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is not None:
-        await _answer(message, context, question, _language(update))
+        await _answer(update, context, question, _language(update))
 
 
 async def not_text(update: Update, context: BotContext) -> None:
@@ -265,10 +309,14 @@ async def not_text(update: Update, context: BotContext) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """A press on "原文段落" or "其他结果": reply under the answer with the paragraph or the other results."""
+    """A press on "原文段落" or "其他结果": reply under the answer with the paragraph or the other results;
+    on 👍 or 👎: note the feedback against the question (👎 also shows the other results)."""
     query = update.callback_query
     library = context.bot_data.library
     pressed = buttons.decode(query.data)
+    if pressed is not None and pressed.kind in (buttons.HELPED, buttons.DID_NOT_HELP):
+        await _feedback(query, context, pressed)
+        return
     if pressed is None or pressed.stamp != library.stamp:
         language = pressed.language if pressed else _language(update)
         await query.answer(phrase(language, "stale_button"), show_alert=True)
@@ -276,6 +324,21 @@ async def button(update: Update, context: BotContext) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await _reply(query.message, button_text(pressed, library))
+
+
+async def _feedback(query, context: BotContext, pressed: Button) -> None:
+    """👍 or 👎 pressed: recorded against the question however the corpus changed since; a 👎 also gets
+    the other results, when the corpus they point into is still the one served."""
+    helped = pressed.kind == buttons.HELPED
+    log_ = context.bot_data.question_log
+    if log_ is not None and pressed.ref:
+        log_.feedback(pressed.ref, 1 if helped else -1)
+    library = context.bot_data.library
+    current = pressed.stamp == library.stamp
+    show_more = not helped and current and pressed.sentences
+    await query.answer(phrase(pressed.language, "feedback_more" if show_more else "feedback_thanks"))
+    if show_more and isinstance(query.message, Message):
+        await _reply(query.message, alternatives_text(pressed, library))
 
 
 async def inline_query(update: Update, context: BotContext) -> None:
@@ -327,12 +390,13 @@ async def _swap_library(
     fails, whatever the reason, the library being served stays and the admin gets the error."""
     async with context.bot_data.corpus_lock:
         try:
-            library = await asyncio.to_thread(load)
+            # A daemon thread: a stop must not wait for a long index build or OCR to end.
+            library = await in_daemon_thread(load)
         except Exception as exc:
             log.warning("corpus change refused, still serving the previous corpus: %s", exc)
             await _reply(message, phrase(language, failure, error=clip(str(exc), _ERROR_CHARS)))
             return None
-        context.bot_data.library = library
+        context.bot_data.use(library)
     log.info("now serving %d articles, %d paragraphs", len(library.corpus.articles), len(library.paragraphs))
     return library
 
@@ -381,7 +445,81 @@ async def document(update: Update, context: BotContext) -> None:
         await _reply(message, phrase(language, "upload_done", name=name, **counts))
 
 
+async def page(update: Update, context: BotContext) -> None:
+    """A photo, or an image or PDF file, in private: an admin's newspaper page is read (OCR, or the
+    PDF's text layer) into articles, which are checked with the rest of the corpus, written, and served
+    at once; the reply lists what was found. Others are refused."""
+    message = update.effective_message
+    language = _language(update)
+    settings = context.bot_data.settings
+    if message.photo and not is_admin(message, settings):
+        await not_text(update, context)  # for everyone else a photo is just not a question
+        return
+    if not await _admitted(message, language, settings):
+        return
+    # The caption names the page (sent again under the same caption, it replaces its articles).
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        upload, name = largest, page_name(message.caption, largest.file_unique_id, "photo")
+    else:
+        upload = message.document
+        name = page_name(message.caption or upload.file_name, upload.file_unique_id, "page")
+    limit = settings.telegram.page_upload_max_bytes
+    if (upload.file_size or 0) > limit:
+        await _reply(message, phrase(language, "upload_size", size=upload.file_size, limit=limit))
+        return
+    await _reply(message, phrase(language, "page_reading"))
+    content = bytes(await (await upload.get_file()).download_as_bytearray())
+    if len(content) > limit:
+        await _reply(message, phrase(language, "upload_size", size=len(content), limit=limit))
+        return
+    found = []
+    library = await _swap_library(
+        context, message, language, partial(install_page, settings, name, content, found.append), "page_failed"
+    )
+    if library is not None:
+        await _reply(message, render_page_report(found[0], library, language))
+
+
+def render_page_report(report, library: Library, language: str) -> str:
+    """What a page upload found: the articles with their paragraph counts, then the close decisions."""
+    counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+    lines = [phrase(language, "page_done", name=report.page, count=len(report.articles), **counts)]
+    lines += [phrase(language, "page_article", title=a.title, paragraphs=len(a.paragraphs)) for a in report.articles]
+    if report.unsure:
+        lines.append(phrase(language, "page_unsure", count=len(report.unsure)))
+        for doubt in sorted(report.unsure, key=lambda d: (d.confidence, d.line))[:10]:
+            lines.append(html.escape(f"  {doubt.line}: {doubt.text[:30]} — {doubt.decision} ({doubt.confidence:.0%})"))
+    return fit_lines(lines[:1], lines[1:])
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """/stats (admins, in private): questions, share answered, times, feedback and the most asked
+    unanswered questions, today and over the last 7 days."""
+    message = update.effective_message
+    language = _language(update)
+    data = context.bot_data
+    if not await _admitted(message, language, data.settings):
+        return
+    if message.chat.type != ChatType.PRIVATE:  # the questions people asked are not for a group
+        await _reply(message, phrase(language, "stats_private"))
+        return
+    if data.question_log is None:
+        await _reply(message, phrase(language, "stats_off"))
+        return
+    await asyncio.to_thread(data.question_log.flush, 2.0)  # include the questions just asked
+    try:
+        periods = await asyncio.to_thread(read_stats, log_path(data.settings.telegram.state_dir))
+    except FileNotFoundError:
+        await _reply(message, phrase(language, "stats_empty"))
+        return
+    await _reply(message, fit(lambda text: f"<pre>{html.escape(text)}</pre>", format_stats(periods, language)))
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log each failure once, with its update id; the bot goes on with the next update."""
+    metrics = getattr(context.bot_data, "metrics", None)
+    if metrics is not None:
+        metrics.error("update")
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed: %s", update_id, context.error, exc_info=context.error)

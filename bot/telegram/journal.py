@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class HandledJournal:
         return update_id in self._done
 
     def mark(self, update_id: int) -> None:
+        if update_id in self._done:
+            return  # noted already, the moment its answer was sent
         self._done.add(update_id)
         self._append(f"done {update_id}\n")
 
@@ -110,3 +115,45 @@ class HandledJournal:
             log.warning("handled-updates journal %s not written (%s)", self.path, exc.strerror)
             return
         self._lines = len(lines)
+
+
+class SharedJournal:
+    """The handled updates of webhook mode, in SQLite, shared by every process serving one token.
+
+    Telegram redelivers an update whose webhook request failed, to whichever process the reverse proxy
+    picks; so the processes note handled updates in one table (WAL mode, a busy timeout for the
+    moment two write at once). Update ids are kept for two days: Telegram gives up on an update after
+    a day. A call blocks for one small write (no fsync), well under a millisecond.
+    """
+
+    KEEP_SECONDS = 2 * 86400
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        # A commit without fsync: as the polling journal is flushed, not synced (a power cut may lose the
+        # last marks), so that noting an update is quick enough to follow its answer at once.
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute("PRAGMA busy_timeout=10000")
+        with self._connection:
+            self._connection.execute("CREATE TABLE IF NOT EXISTS handled (update_id INTEGER PRIMARY KEY, at REAL NOT NULL)")
+        self._marks = 0
+
+    def handled(self, update_id: int) -> bool:
+        with self._lock:
+            return self._connection.execute("SELECT 1 FROM handled WHERE update_id = ?", (update_id,)).fetchone() is not None
+
+    def mark(self, update_id: int) -> None:
+        now = time.time()
+        with self._lock, self._connection:
+            self._connection.execute("INSERT OR IGNORE INTO handled (update_id, at) VALUES (?, ?)", (update_id, now))
+            self._marks += 1
+            if self._marks % 1000 == 1:
+                self._connection.execute("DELETE FROM handled WHERE at < ?", (now - self.KEEP_SECONDS,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()

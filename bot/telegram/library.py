@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 from itertools import islice, zip_longest
 
 from bot.runtime import load_answerer
@@ -17,6 +18,7 @@ from bot.settings import Settings
 from bot.telegram.buttons import Sentence
 from corpus.model import Article, Corpus, Paragraph
 from retrieval.answer import Answerer
+from retrieval.near_miss import question_places
 
 EXAMPLE_COUNT = 3
 _EXAMPLES_TRIED = 60  # candidate questions checked against the answerer at most, to bound start-up
@@ -26,6 +28,10 @@ _COUNTED = re.compile(r"\d+(?:\.\d+)?[万亿]?[余多]?(?=[\u4e00-\u9fff])(?![�
 _CLAUSE = re.compile(r"[^，,；;。！？!?：:]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _QUESTION_CHARS = (8, 40)  # a clause shorter says too little, a longer one is no longer a question
+# Words standing for the article's place (全省 of 海南's article): the place goes in front of them.
+_WHOLE_AREA = re.compile(r"全省|全市|全区|全县|全州|全盟|全自治区")
+_THIS_AREA = re.compile(r"该省|该市|本省|本市|该区|本区|该县|本县")
+_PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|自治区|县|区)$")
 
 
 @dataclass(frozen=True)
@@ -78,18 +84,51 @@ def counted_questions(sentence: str) -> list[str]:
     return questions
 
 
+def naming_its_subject(question: str, title: str, known: Callable[[str], bool]) -> str | None:
+    """``question`` as it reads without its article: as it is when it names a place; else with the
+    place of the article's title put in (before 全省 and the like, in place of 该省, or in front); None
+    when the title names no place either, as nothing then says what the question is about.
+
+    >>> known = lambda word: word in "海南省"
+    >>> naming_its_subject("近年来全省各类组织开展公益活动多少项？", "海南省民政厅召开座谈会", known)
+    '近年来海南全省各类组织开展公益活动多少项？'
+    >>> naming_its_subject("落实多少小时值班制度？", "海南省民政厅召开座谈会", known)
+    '海南落实多少小时值班制度？'
+    >>> naming_its_subject("河北省已取缔多少家？", "其他", known), naming_its_subject("落实多少小时？", "养老机构守牢防线", known)
+    ('河北省已取缔多少家？', None)
+    """
+    if question_places(question, known):
+        return question
+    places = question_places(title, known)
+    if not places:
+        return None
+    place = _PLACE_SUFFIX.sub("", places[0])
+    this = _THIS_AREA.search(question)
+    if this:
+        return question[: this.start()] + place + question[this.end():]
+    whole = _WHOLE_AREA.search(question)
+    if whole:
+        return question[: whole.start()] + place + question[whole.start():]
+    return place + question
+
+
 def example_questions(corpus: Corpus, answerer: Answerer, count: int = EXAMPLE_COUNT) -> tuple[str, ...]:
     """Up to ``count`` questions drawn from the corpus' own sentences, taken from different articles
-    in turn, each kept only if the answerer quotes the very sentence it came from."""
+    in turn, each naming its subject (the place its article is about) so that it reads on its own, and
+    each kept only if the answerer quotes the very sentence it came from."""
     per_article: list[list[str]] = []
     tried = 0
     for article in corpus.articles:
         good: list[str] = []
+        text = article.title + "".join(p.text for p in article.paragraphs)
         for paragraph in article.paragraphs:
             for sentence in paragraph.sentences:
-                for question in counted_questions(sentence):
+                for clause in counted_questions(sentence):
                     if tried >= _EXAMPLES_TRIED or len(good) >= count:
                         break
+                    question = naming_its_subject(clause, article.title, lambda word: word in text)
+                    if question is None:
+                        continue
                     tried += 1
                     answer = answerer.ask(question)
                     if answer.answered and answer.quote == sentence:

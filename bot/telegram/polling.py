@@ -17,19 +17,19 @@ journaled, is sent again after the restart (at-least-once, never lost).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable
+from typing import Callable, Hashable
 
 from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.telegram.connection import Stopped, retry_seconds, sleep_or_stop, unless_stopped
 from bot.telegram.journal import HandledJournal
+from bot.telegram.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,11 @@ _BATCH_LIMIT = 100
 @dataclass(frozen=True)
 class PollingOptions:
     poll_timeout: float = 10.0  # seconds one long poll may wait for news
-    # Seconds a stop gives answers under way to finish, and the final confirmation of what was handled
-    # to get through (it is retried within them).
-    shutdown_grace: float = 3.0
+    # Seconds a stop takes at most: answers under way get them to finish, less the last confirm_reserve,
+    # in which the final confirmation of what was handled gets through (retried within them). The
+    # whole process then stops within 2 s of the signal.
+    shutdown_grace: float = 1.0
+    confirm_reserve: float = 0.3
     confirm_timeout: float = 1.0  # seconds one attempt at that confirmation may take
     conflict_alarm_after: int = 3  # consecutive 409s before the operator is told another poller runs
     conflict_alarm_every: float = 60.0  # seconds between repeats of that message while it lasts
@@ -74,16 +76,53 @@ def chat_key(update: Update) -> Hashable:
     return None
 
 
+class ChatQueues:
+    """Handles updates many chats at once, those of one chat one at a time in the order they came.
+
+    ``in_flight`` holds the updates under way by id. ``finished(update_id, task)`` is called as each
+    ends (before anything awaiting its task resumes), cancelled or not."""
+
+    def __init__(self, application: Application, finished: Callable[[int, asyncio.Task], None]):
+        self.application = application
+        self.in_flight: dict[int, asyncio.Task] = {}
+        self._finished = finished
+        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+
+    def dispatch(self, update: Update) -> asyncio.Task:
+        key = chat_key(update)
+        previous = self._chat_tail.get(key) if key is not None else None
+        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
+        self.in_flight[update.update_id] = task
+        if key is not None:
+            self._chat_tail[key] = task
+
+        def done(ended: asyncio.Task) -> None:
+            self.in_flight.pop(update.update_id, None)
+            if key is not None and self._chat_tail.get(key) is ended:
+                del self._chat_tail[key]
+            self._finished(update.update_id, ended)
+
+        task.add_done_callback(done)
+        return task
+
+    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
+        app = self.application
+        await app.update_processor.process_update(update, app.process_update(update))
+
+
 class ConfirmingPoller:
     """Feeds ``application`` from getUpdates, moving the offset only past finished updates."""
 
     def __init__(self, application: Application, options: PollingOptions = PollingOptions(),
-                 journal: HandledJournal | None = None):
+                 journal: HandledJournal | None = None, metrics: Metrics | None = None):
         self.application = application
         self.options = options
         self.journal = journal or HandledJournal(None)
-        self._in_flight: dict[int, asyncio.Task] = {}
-        self._chat_tail: dict[Hashable, asyncio.Task] = {}
+        self.metrics = metrics
+        self._queues = ChatQueues(application, self._finished)
+        self._in_flight = self._queues.in_flight
         self._highest_seen: int | None = None
         self._confirmed = 0  # the offset of the last getUpdates that got through: every update below it is confirmed
         self._progress = asyncio.Event()
@@ -123,20 +162,24 @@ class ConfirmingPoller:
             except (InvalidToken, Forbidden):
                 raise
             except Conflict as exc:
+                self._count_error()
                 conflicts += 1
                 now = time.monotonic()
                 if conflicts >= self.options.conflict_alarm_after and now - last_alarm >= self.options.conflict_alarm_every:
                     log.error(other_poller_message(exc.message))
                     last_alarm = now
-                await _sleep_or_stop(stop, delay)
+                await sleep_or_stop(stop, delay)
                 delay = min(delay * 2, self.options.retry_max)
                 continue
             except RetryAfter as exc:
-                await _sleep_or_stop(stop, _seconds(exc.retry_after))
+                if self.metrics is not None:
+                    self.metrics.rate_limited.inc()
+                await sleep_or_stop(stop, retry_seconds(exc.retry_after))
                 continue
             except TelegramError as exc:
+                self._count_error()
                 log.warning("getUpdates failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
-                await _sleep_or_stop(stop, delay)
+                await sleep_or_stop(stop, delay)
                 delay = min(delay * 2, self.options.retry_max)
                 continue
             if updates is None:  # stopped while waiting
@@ -154,59 +197,46 @@ class ConfirmingPoller:
                 if self.journal.handled(update.update_id):
                     self._highest_seen = update.update_id  # answered before a crash: not again
                     continue
+                if self.metrics is not None:
+                    self.metrics.updates.labels("polling").inc()
                 self._dispatch(update)
                 news = True
+
+    def _count_error(self) -> None:
+        if self.metrics is not None:
+            self.metrics.error("poll")
 
     async def _get_updates(self, stop: asyncio.Event, offset: int | None) -> tuple[Update, ...] | None:
         """One getUpdates, abandoned (returning None) if ``stop`` is set while it waits."""
         busy = bool(self._in_flight)
-        poll = asyncio.ensure_future(
-            self.application.bot.get_updates(
-                offset=offset,
-                limit=_BATCH_LIMIT,
-                # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
-                timeout=0 if busy else self.options.poll_timeout,
-            )
+        poll = self.application.bot.get_updates(
+            offset=offset,
+            limit=_BATCH_LIMIT,
+            # Unfinished updates are still pending at Telegram, so it would answer at once anyway.
+            timeout=0 if busy else self.options.poll_timeout,
         )
-        stopped = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-        if not poll.done():
-            poll.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TelegramError):
-                await poll
+            return await unless_stopped(stop, poll)
+        except Stopped:
             return None
-        return poll.result()
 
     async def _wait_for_progress(self, stop: asyncio.Event) -> None:
         """While answers are under way, poll again when one finishes (at most every busy interval),
         or after a second anyway so new chats are not kept waiting behind a slow one."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._progress.wait(), 1.0)
-        await _sleep_or_stop(stop, self.options.busy_poll_interval)
+        progress = asyncio.ensure_future(self._progress.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({progress, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            progress.cancel()
+            stopped.cancel()
+        await sleep_or_stop(stop, self.options.busy_poll_interval)
 
     def _dispatch(self, update: Update) -> None:
         self._highest_seen = update.update_id
-        key = chat_key(update)
-        previous = self._chat_tail.get(key) if key is not None else None
-        task = asyncio.create_task(self._handle(update, previous), name=f"update-{update.update_id}")
-        self._in_flight[update.update_id] = task
-        if key is not None:
-            self._chat_tail[key] = task
-        task.add_done_callback(lambda done: self._finished(update.update_id, key, done))
+        self._queues.dispatch(update)
 
-    async def _handle(self, update: Update, previous: asyncio.Task | None) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # in order within the chat, whatever became of the last one
-        app = self.application
-        await app.update_processor.process_update(update, app.process_update(update))
-
-    def _finished(self, update_id: int, key: Hashable, task: asyncio.Task) -> None:
-        self._in_flight.pop(update_id, None)
-        if key is not None and self._chat_tail.get(key) is task:
-            del self._chat_tail[key]
+    def _finished(self, update_id: int, task: asyncio.Task) -> None:
         if not task.cancelled():
             if task.exception() is not None:
                 log.error("update %s could not be handled", update_id, exc_info=task.exception())
@@ -223,7 +253,8 @@ class ConfirmingPoller:
         deadline = asyncio.get_running_loop().time() + self.options.shutdown_grace
         offset = self.offset
         if self._in_flight:
-            await asyncio.wait(self._in_flight.values(), timeout=self.options.shutdown_grace)
+            answering = max(self.options.shutdown_grace - self.options.confirm_reserve, 0.1)
+            await asyncio.wait(self._in_flight.values(), timeout=answering)
             abandoned = dict(self._in_flight)
             offset = min(abandoned) if abandoned else self.offset
             for task in abandoned.values():
@@ -241,7 +272,7 @@ class ConfirmingPoller:
         keeps the next start from answering those updates again."""
         loop = asyncio.get_running_loop()
         delay = self.options.retry_min
-        attempt_timeout = self.options.confirm_timeout
+        attempt_timeout = max(min(self.options.confirm_timeout, deadline - loop.time()), 0.2)
         while True:
             try:
                 await asyncio.wait_for(
@@ -251,7 +282,7 @@ class ConfirmingPoller:
                 failure = exc
                 break  # retrying cannot help
             except RetryAfter as exc:
-                failure, pause = exc, _seconds(exc.retry_after)
+                failure, pause = exc, retry_seconds(exc.retry_after)
             except (TelegramError, asyncio.TimeoutError) as exc:
                 failure, pause = exc, delay
                 delay = min(delay * 2, self.options.retry_max)
@@ -270,50 +301,3 @@ class ConfirmingPoller:
             if self.journal.path is not None
             else "they may be answered again",
         )
-
-
-def _seconds(period: object) -> float:
-    """RetryAfter.retry_after is an int or a timedelta depending on PTB's settings.
-
-    >>> _seconds(3), _seconds(__import__("datetime").timedelta(seconds=2))
-    (3.0, 2.0)
-    """
-    total = getattr(period, "total_seconds", None)
-    return float(total() if total else period)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def serve(application: Application, options: PollingOptions = PollingOptions()) -> None:
-    """Run ``application`` with confirming long polling until SIGINT or SIGTERM.
-
-    Use in place of ``application.run_polling()``; the application must be built without an updater's
-    polling being started (it is not used). Raises InvalidToken when Telegram rejects the token.
-    """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        async with application:
-            await application.bot.delete_webhook(drop_pending_updates=False)
-            if application.post_init is not None:
-                await application.post_init(application)
-            await application.start()
-            journal = None
-            if options.journal_dir is not None:
-                journal = HandledJournal(options.journal_dir / f"handled-{application.bot.id}.log")
-            try:
-                await ConfirmingPoller(application, options, journal).run(stop)
-            finally:
-                await application.stop()
-                if application.post_stop is not None:
-                    await application.post_stop(application)
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)

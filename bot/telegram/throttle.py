@@ -17,16 +17,20 @@ import random
 from collections import deque
 from typing import Any, AsyncIterator, Callable, Coroutine
 
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 
 from bot.settings import TelegramSettings
+from bot.telegram.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 # Endpoints that are not messages to a chat and so are not counted against the flood limits (the
 # typing indicator, answering a button press or an inline query).
 _NOT_MESSAGES = frozenset({"sendChatAction", "answerCallbackQuery", "answerInlineQuery"})
+# Calls whose callers retry them on their own terms, watching for a stop (connecting at start-up):
+# resending them here would keep a bot that cannot reach the API from noticing SIGINT or SIGTERM.
+_CALLER_RETRIES = frozenset({"getMe", "deleteWebhook", "setWebhook", "getUpdates", "close", "logOut"})
 _IDLE_WINDOWS_KEPT = 1024  # per-chat windows kept before idle ones are forgotten
 _FIRST_BACKOFF = 0.5  # seconds before the first resend after a network failure; doubles each time
 _MAX_BACKOFF = 8.0
@@ -99,10 +103,11 @@ class FloodLimiter(AIORateLimiter):
     """Telegram's limits per chat, per group and overall as sliding windows; 429s waited out and
     retried; a send lost to a network error or a 5xx sent again after a back-off."""
 
-    def __init__(self, settings: TelegramSettings):
+    def __init__(self, settings: TelegramSettings, metrics: Metrics | None = None):
         # AIORateLimiter's own buckets are switched off (rates 0): only its 429 handling is used.
         super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=settings.send_retries)
         self._settings = settings
+        self._metrics = metrics
         self._overall = SlidingWindow.per(settings.overall_messages_per_second, 1)
         self._chats: dict[int | str, SlidingWindow] = {}
         self._groups: dict[int | str, SlidingWindow] = {}
@@ -143,7 +148,8 @@ class FloodLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         windows = self._windows_for(endpoint, data.get("chat_id"))
-        retries = self._settings.send_retries
+        retries = 0 if endpoint in _CALLER_RETRIES else self._settings.send_retries
+        metrics = self._metrics
 
         async def attempt(*call_args: Any, **call_kwargs: Any) -> Any:
             # Each attempt, retries included, takes its own place in the windows: the server counts it.
@@ -152,9 +158,16 @@ class FloodLimiter(AIORateLimiter):
                     async with contextlib.AsyncExitStack() as places:
                         for window in windows:
                             await places.enter_async_context(window.slot())
-                        return await callback(*call_args, **call_kwargs)
+                        result = await callback(*call_args, **call_kwargs)
+                    if metrics is not None and counts_as_message(endpoint):
+                        metrics.sends.labels(endpoint).inc()
+                    return result
                 except BadRequest:
                     raise  # the request itself is wrong; sending it again cannot help
+                except RetryAfter:
+                    if metrics is not None:
+                        metrics.rate_limited.inc()
+                    raise  # AIORateLimiter waits it out and calls again
                 except NetworkError as exc:
                     if failures == retries:
                         raise
@@ -162,4 +175,9 @@ class FloodLimiter(AIORateLimiter):
                     log.warning("%s failed (%s); sending again in %.1f s", endpoint, exc, delay)
                     await asyncio.sleep(delay)
 
-        return await super().process_request(attempt, args, kwargs, endpoint, data, rate_limit_args)
+        try:
+            return await super().process_request(attempt, args, kwargs, endpoint, data, rate_limit_args)
+        except TelegramError:
+            if metrics is not None and counts_as_message(endpoint):
+                metrics.error("send")
+            raise

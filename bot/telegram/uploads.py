@@ -1,22 +1,29 @@
-"""Adding an admin's uploaded article file to the corpus directory: checked first, then swapped in.
+"""Adding an admin's upload to the corpus directory: an article file, or the articles read from a
+photo or PDF of a page. Checked first, then swapped in.
 
-The file is loaded together with the rest of the corpus from a staging directory (links to the
-existing files plus the new one) before anything in the corpus directory changes, so a broken file
-or a clashing article id is refused with the corpus untouched. Only then is it moved in, atomically,
-and the corpus reloaded; should that still fail, the previous state is put back.
+The new files are loaded together with the rest of the corpus from a staging directory (links to the
+existing files, the new ones standing in for those they replace) before anything in the corpus
+directory changes, so a broken file or a clashing article id is refused with the corpus untouched.
+Only then are they moved in, atomically, one by one, and the corpus reloaded; should that still fail,
+the previous state is put back. A page's articles replace the files an earlier reading of the same
+page wrote (``PREFIX-NN-HASH.yaml``), as ``qabot ingest`` does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Callable
 
 from bot.settings import Settings
 from bot.telegram.library import Library, load_library
 from corpus.errors import CorpusError
+from corpus.ingest import IngestReport, ingest_page
+from corpus.writer import page_files_to_replace, write_page_files
 
 UPLOAD_SUFFIXES = (".txt", ".yaml", ".yml", ".jsonl")
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -45,15 +52,79 @@ def safe_upload_name(file_name: str | None) -> str | None:
     return f"{stem}{suffix}" if stem else None
 
 
-def _stage(corpus_dir: Path, staging: Path, name: str, content: bytes) -> None:
-    """Mirror ``corpus_dir`` into ``staging`` with links, the upload standing in for any file it replaces."""
+_PAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
+
+
+def page_name(label: str | None, unique_id: str, fallback: str) -> str:
+    """The name a page upload is read under, from the message's caption or the file's name: its
+    articles' files start with it, so the same page sent again under the same name replaces them. A
+    name with other than ASCII letters keeps a short hash of itself (file prefixes are ASCII, and
+    第5版 of one paper must not replace 第5版 of another). Without either (a photo with no caption):
+    ``fallback`` and the file's unique id.
+
+    >>> page_name("../Linjiang-P5.PDF", "AbC", "page"), page_name(None, "AQAD_x-1", "photo")
+    ('Linjiang-P5.pdf', 'photo-AQAD_x-1.jpg')
+    >>> page_name("临江日报 第5版", "AbC", "photo"), page_name("滨海日报 第5版", "AbC", "photo")
+    ('5-89db55.jpg', '5-c116f6.jpg')
+    """
+    base = unicodedata.normalize("NFKC", label or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or f".{suffix.lower()}" not in _PAGE_SUFFIXES:
+        stem, suffix = base, "jpg"
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("._-")[:_NAME_CHARS]
+    if re.search(r"[^\x00-\x7f]", stem):
+        plain = f"{plain or fallback}-{hashlib.blake2b(stem.encode(), digest_size=3).hexdigest()}"
+    if not plain:
+        plain = f"{fallback}-{re.sub(r'[^A-Za-z0-9_-]+', '', unique_id)[:32] or 'page'}"
+    return f"{plain}.{suffix.lower()}"
+
+
+def _stage(corpus_dir: Path, staging: Path, new: dict[str, bytes], removed: set[str]) -> None:
+    """Mirror ``corpus_dir`` into ``staging`` with links, the new files standing in for any they
+    replace and the ``removed`` ones left out."""
     for path in corpus_dir.rglob("*"):
         relative = path.relative_to(corpus_dir)
-        if path.is_dir() or relative == Path(name):
+        if path.is_dir() or str(relative) in new or str(relative) in removed:
             continue
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         (staging / relative).symlink_to(path.resolve())
-    (staging / name).write_bytes(content)
+    for name, content in new.items():
+        (staging / name).write_bytes(content)
+
+
+def _checked_corpus_dir(settings: Settings) -> Path:
+    corpus_dir = settings.corpus.path.resolve()
+    if not corpus_dir.is_dir():
+        raise UploadError(f"the corpus ({corpus_dir.name}) is a single file, not a directory: uploads need a directory")
+    return corpus_dir
+
+
+def _check_with_corpus(settings: Settings, corpus_dir: Path, new: dict[str, bytes], removed: set[str]) -> None:
+    """Load the corpus as it would be with ``new`` added and ``removed`` gone; UploadError if it fails."""
+    from corpus.loader import load_corpus
+
+    with tempfile.TemporaryDirectory(prefix="qabot-upload-") as staging:
+        _stage(corpus_dir, Path(staging), new, removed)
+        try:
+            load_corpus(Path(staging), settings.corpus.max_file_bytes)
+        except CorpusError as exc:
+            raise UploadError(str(exc).replace(staging, corpus_dir.name)) from None
+
+
+def _swap_in(settings: Settings, corpus_dir: Path, write: Callable[[], None], touched: list[Path]) -> Library:
+    """Run ``write`` (which changes only the ``touched`` files) and load the result; if anything fails,
+    put every touched file back as it was."""
+    previous = {path: path.read_bytes() if path.exists() else None for path in touched}
+    try:
+        write()
+        return load_library(settings)
+    except Exception as exc:
+        for path, content in previous.items():
+            if content is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write_atomically(path, content)
+        raise UploadError(str(exc)) from exc
 
 
 def install_upload(settings: Settings, name: str, content: bytes) -> Library:
@@ -61,31 +132,32 @@ def install_upload(settings: Settings, name: str, content: bytes) -> Library:
 
     Raises UploadError with a message for the admin; the corpus directory is then as it was.
     """
-    from corpus.loader import load_corpus
-
-    corpus_dir = settings.corpus.path.resolve()
-    if not corpus_dir.is_dir():
-        raise UploadError(f"the corpus ({corpus_dir.name}) is a single file, not a directory: uploads need a directory")
+    corpus_dir = _checked_corpus_dir(settings)
     target = (corpus_dir / name).resolve()
     if target.parent != corpus_dir:
         raise UploadError("that file name would leave the corpus directory")
-    with tempfile.TemporaryDirectory(prefix="qabot-upload-") as staging:
-        _stage(corpus_dir, Path(staging), name, content)
-        try:
-            load_corpus(Path(staging), settings.corpus.max_file_bytes)
-        except CorpusError as exc:
-            raise UploadError(str(exc).replace(staging, corpus_dir.name)) from None
+    _check_with_corpus(settings, corpus_dir, {name: content}, set())
+    return _swap_in(settings, corpus_dir, lambda: _write_atomically(target, content), [target])
 
-    previous = target.read_bytes() if target.exists() else None
-    _write_atomically(target, content)
-    try:
-        return load_library(settings)
-    except Exception as exc:
-        if previous is None:
-            target.unlink(missing_ok=True)
-        else:
-            _write_atomically(target, previous)
-        raise UploadError(str(exc)) from exc
+
+def install_page(settings: Settings, name: str, content: bytes, report: Callable[[IngestReport], None]) -> Library:
+    """Read a page (a photo, a scan, a PDF) into articles, check them with the rest of the corpus,
+    write them in place of an earlier reading of the same page, and load the result (blocking; OCR
+    takes seconds). ``report`` receives what the reading found. Raises UploadError or CorpusError with
+    a message for the admin; the corpus directory is then as it was."""
+    corpus_dir = _checked_corpus_dir(settings)
+    found = ingest_page(content, name=name, max_bytes=settings.telegram.page_upload_max_bytes, quiet=True)
+    new = {file.name: file.text.encode("utf-8") for file in found.files}
+    stale = {path.name for path in page_files_to_replace(corpus_dir, found.prefix, new)}
+    _check_with_corpus(settings, corpus_dir, new, stale)
+    touched = [corpus_dir / file for file in [*new, *stale]]
+
+    def write() -> None:
+        write_page_files(((file.name, file.text) for file in found.files), corpus_dir, found.prefix)
+
+    library = _swap_in(settings, corpus_dir, write, touched)
+    report(found)
+    return library
 
 
 def _write_atomically(target: Path, content: bytes) -> None:

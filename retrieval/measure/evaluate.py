@@ -84,6 +84,7 @@ def load_questions(path: str | Path) -> list[Question]:
     if not isinstance(data, list) or not data:
         raise QuestionFileError(f"{path}: expected a non-empty list of questions")
     questions = []
+    unfilled = []  # entries with nothing to judge an answer by yet (as `qabot unanswered` writes them)
     for number, entry in enumerate(data, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("q"), str):
             raise QuestionFileError(f"{path}: entry {number}: needs a 'q' string")
@@ -92,7 +93,8 @@ def load_questions(path: str | Path) -> list[Question]:
             must = [must]
         answerable = entry.get("answered", True) is not False
         if answerable and not must and not entry.get("article"):
-            raise QuestionFileError(f"{path}: entry {number}: an answerable question needs 'must' or 'article'")
+            unfilled.append(number)
+            continue
         article, hl, style = entry.get("article"), entry.get("hl"), entry.get("lang")
         if style is not None and not isinstance(style, str):
             raise QuestionFileError(f"{path}: entry {number}: 'lang' must be a string")
@@ -105,6 +107,13 @@ def load_questions(path: str | Path) -> list[Question]:
                 str(hl) if hl not in (None, "") else None,
                 style or None,
             )
+        )
+    if unfilled:
+        shown = ", ".join(map(str, unfilled[:10])) + (", ..." if len(unfilled) > 10 else "")
+        raise QuestionFileError(
+            f"{path}: {len(unfilled)} of {len(data)} entries not filled in yet (entry {shown}): give each 'must' "
+            "(strings the answer's sentence must hold) or 'article' (a part of its title), or 'answered: false' "
+            "if the articles should not answer it; or delete the entry"
         )
     return questions
 

@@ -90,13 +90,13 @@ class BotProcess:
         return self.process.pid
 
 
-def bot_env(api: FakeBotApi, settings_file: Path | None, token: str | None = None) -> dict[str, str]:
+def bot_env(api: FakeBotApi, settings_file: Path | None, token: str | None = None, base_url: str | None = None) -> dict[str, str]:
     """The environment of a bot process: the stand-in server's URL and token, loopback only, and none
     of the developer's own Telegram or qabot settings."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env.update(
         TELEGRAM_BOT_TOKEN=token or api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_API_BASE_URL=base_url or api.base_url,
         NO_PROXY="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
         PYTHONIOENCODING="utf-8",
@@ -125,11 +125,12 @@ class SessionRecord:
         return api
 
     def start_bot(self, api: FakeBotApi, home: Path, settings: dict[str, Any] | None = None, wait: bool = True,
-                  token: str | None = None, timeout: float = 60.0) -> BotProcess:
+                  token: str | None = None, timeout: float = 60.0, base_url: str | None = None) -> BotProcess:
         """Start the real ``qabot run`` against ``api``, in ``home`` (its working directory, so no
         developer's .env is found), with ``settings`` merged over settings.yaml; by default wait until
         it polls. Its handled-updates journal lives in ``home/bot-state`` unless the settings say
-        otherwise, so the processes of one home share it (as a restarted bot does) and no others do."""
+        otherwise, so the processes of one home share it (as a restarted bot does) and no others do.
+        A bot in webhook mode (``telegram.webhook_url`` set) is waited for until it has registered."""
         home.mkdir(parents=True, exist_ok=True)
         settings = dict(settings or {})
         settings["telegram"] = {"state_dir": str(home / "bot-state"), **settings.get("telegram", {})}
@@ -140,14 +141,16 @@ class SessionRecord:
             process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],
                 cwd=home,
-                env=bot_env(api, settings_file, token),
+                env=bot_env(api, settings_file, token, base_url),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
         bot = BotProcess(process, log_path, api)
         self.bots.append(bot)
-        if wait:
+        if wait and settings["telegram"].get("webhook_url"):
+            bot.wait_for_output("webhook registered", timeout)
+        elif wait:
             bot.wait_until_polling(timeout)
         return bot
 
@@ -179,3 +182,27 @@ def serving_settings(corpus_dir: Path, **telegram: Any) -> dict[str, Any]:
         "index": {"cache_dir": str(corpus_dir.parent / "cache")},
         "telegram": telegram,
     }
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now, for a bot's webhook or metrics server."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+    """GET (or POST ``body``) ``url`` on loopback; returns the status and the body, errors included."""
+    import urllib.error
+    import urllib.request
+
+    assert url.startswith("http://127.0.0.1:"), url  # tests talk to loopback only
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

@@ -19,6 +19,14 @@ Standalone, for poking a bot by hand (``--port 0`` picks a free port)::
 
 Everything Telegram would decide (update ids, message ids, dates, entities of commands and mentions)
 is decided here the way Telegram does, so the bot cannot lean on anything a real server would not give.
+
+Webhooks work as on Telegram: after ``setWebhook`` the server POSTs each pending update to the URL as
+JSON, with the registered ``secret_token`` in ``X-Telegram-Bot-Api-Secret-Token``, and forgets it only
+on a 2xx answer; a failed delivery (another status, a refused or dropped connection, a timeout) is
+retried after a back-off. One update per chat is in flight at a time, so a chat's updates arrive in
+order. ``getUpdates`` is refused with 409 while a webhook is set. ``api.webhook_backends`` stands in
+for a reverse proxy in front of several bot processes (deliveries go round-robin to those URLs), and
+``faults.lost_ack_fraction`` treats a share of 2xx answers as lost, so the update is delivered again.
 Faults (429, 500, dropped connections, hanging or conflicting getUpdates) are switched on at run time
 through ``api.faults``; the random ones draw from a seeded generator so a run can be repeated.
 """
@@ -175,6 +183,17 @@ class Call:
         return self.outcome in ("ok", "dropped_after_effect")
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery attempt: the update, where it went, and what came of it ("ok", an HTTP
+    status such as "403", "lost_ack", or the connection error's name)."""
+
+    update_id: int
+    url: str
+    outcome: str
+    monotonic: float
+
+
 @dataclass
 class Faults:
     """Faults injected at run time; change the fields while the server runs (``api.faults.x = y``).
@@ -196,6 +215,9 @@ class Faults:
     hang_seconds: float = 5.0
     # The next N getUpdates calls get 409 Conflict, as when another instance polls; -1 means forever.
     conflict_get_updates: int = 0
+    # Webhook deliveries answered 2xx that are taken as failed all the same (the answer lost on the
+    # way), so the update is delivered again.
+    lost_ack_fraction: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -259,6 +281,15 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._new_update: asyncio.Event | None = None
+        self._webhook_wake: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task | None = None
+        self.webhook: dict[str, Any] | None = None  # url, secret_token, max_connections while one is set
+        self.webhook_backends: list[str] | None = None  # a reverse proxy's backends: round-robin targets
+        self.webhook_timeout = 30.0  # seconds a delivery may take before it counts as failed
+        self.deliveries: list[Delivery] = []
+        self._delivering: dict[int, Any] = {}  # update_id -> chat key, for deliveries in flight
+        self._retry_at: dict[int, tuple[float, int]] = {}  # update_id -> (monotonic time, failures)
+        self._backend_turn = itertools.count()
         self._started = threading.Event()
         self._startup_error: BaseException | None = None
 
@@ -314,6 +345,7 @@ class FakeBotApi:
 
     async def _startup(self) -> None:
         self._new_update = asyncio.Event()
+        self._webhook_wake = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
@@ -347,6 +379,7 @@ class FakeBotApi:
                     self._update_ids_of[(update[key]["chat"]["id"], update[key]["message_id"])] = update["update_id"]
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
+            self._loop.call_soon_threadsafe(self._webhook_wake.set)
         return update
 
     def new_message(self, chat: dict[str, Any], sender: dict[str, Any], text: str | None = None,
@@ -439,12 +472,19 @@ class FakeBotApi:
         }
         return self.push_message(self.new_message(chat, sender, sticker=sticker))
 
-    def photo(self, chat: dict[str, Any], sender: dict[str, Any], caption: str | None = None) -> dict[str, Any]:
+    def photo(self, chat: dict[str, Any], sender: dict[str, Any], caption: str | None = None,
+              content: bytes | None = None) -> dict[str, Any]:
+        """A photo message, in the sizes Telegram makes of it (a thumbnail and the largest). With
+        ``content`` the largest size is that image, downloadable through getFile."""
         sizes = [
             {"file_id": f"photo{next(self._file_ids)}", "file_unique_id": f"ph{side}", "width": side,
              "height": side, "file_size": side * 10}
             for side in (90, 320)
         ]
+        if content is not None:
+            largest = sizes[-1]
+            largest.update(file_id=self.add_file(content, "photo.jpg"), file_size=len(content), width=1280, height=1810)
+            largest["file_unique_id"] = f"u{largest['file_id']}"
         fields: dict[str, Any] = {"photo": sizes}
         if caption is not None:
             fields["caption"] = caption
@@ -550,6 +590,9 @@ class FakeBotApi:
             return web.Response(status=400)
         if request.match_info["token"] != self.token:
             self._record(method, params, "unauthorized")
+            # As Telegram: a token of the wrong shape is Not Found, a well-formed unknown one Unauthorized.
+            if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{30,}", request.match_info["token"]):
+                return _error_response(_ApiError(404, "Not Found"))
             return _error_response(_ApiError(401, "Unauthorized"))
         try:
             result = await self._dispatch(method, params)
@@ -622,6 +665,10 @@ class FakeBotApi:
             self._record("getUpdates", params, "conflict")
             raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
                                  "make sure that only one bot instance is running")
+        if self.webhook is not None:
+            self._record("getUpdates", params, "conflict")
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                 "use deleteWebhook to delete the webhook first")
         self._confirm(offset)
         if hang:
             self._record("getUpdates", params, "hung")
@@ -671,7 +718,30 @@ class FakeBotApi:
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         if params.get("drop_pending_updates") in (True, "true", "True"):
             self._pending.clear()
+        self.webhook = None
         return True
+
+    def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url")
+        if not isinstance(url, str) or not url:
+            return self._delete_webhook(params)
+        if not url.startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._pending.clear()
+        self.webhook = {"url": url, "secret_token": secret, "max_connections": _int_or_none(params.get("max_connections")) or 40}
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_forever())
+        self._webhook_wake.set()
+        return True
+
+    def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        hook = self.webhook or {}
+        return {"url": hook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._pending), "max_connections": hook.get("max_connections", 40)}
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         text = params.get("text")
@@ -750,6 +820,82 @@ class FakeBotApi:
     def _true(self, params: dict[str, Any]) -> bool:
         return True
 
+    # --- webhook delivery (runs on the server's loop while a webhook is set) ------------------------
+
+    async def _deliver_forever(self) -> None:
+        from aiohttp import ClientSession, ClientTimeout
+
+        in_flight: set[asyncio.Task] = set()
+        async with ClientSession(timeout=ClientTimeout(total=self.webhook_timeout)) as session:
+            while self.webhook is not None:
+                self._webhook_wake.clear()
+                for update in self._due_deliveries(len(in_flight)):
+                    task = asyncio.create_task(self._deliver(session, update))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(lambda _: self._webhook_wake.set())
+                next_retry = min((at for at, _ in self._retry_at.values()), default=None)
+                wait = 0.5 if next_retry is None else max(0.0, min(0.5, next_retry - time.monotonic()))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._webhook_wake.wait(), wait)
+            for task in list(in_flight):
+                task.cancel()
+
+    def _due_deliveries(self, running: int) -> list[dict[str, Any]]:
+        """Pending updates to deliver now: not in flight, past their retry time, their chat idle."""
+        now = time.monotonic()
+        limit = (self.webhook or {}).get("max_connections", 40) - running
+        busy_chats = set(self._delivering.values())
+        chosen = []
+        with self._lock:
+            for update in self._pending:
+                if len(chosen) >= limit:
+                    break
+                uid = update["update_id"]
+                if uid in self._delivering or self._retry_at.get(uid, (0.0, 0))[0] > now:
+                    continue
+                chat = _update_chat(update)
+                if chat is not None and chat in busy_chats:
+                    continue  # one at a time per chat, in order
+                busy_chats.add(chat)
+                self._delivering[uid] = chat
+                chosen.append(update)
+        return chosen
+
+    async def _deliver(self, session: Any, update: dict[str, Any]) -> None:
+        uid = update["update_id"]
+        hook = self.webhook or {}
+        backends = self.webhook_backends
+        url = backends[next(self._backend_turn) % len(backends)] if backends else hook.get("url", "")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook.get("secret_token") else {}
+        try:
+            async with session.post(url, json=update, headers=headers) as response:
+                await response.read()
+                outcome = "ok" if 200 <= response.status < 300 else str(response.status)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # refused, dropped, timed out: Telegram tries again later
+            outcome = type(exc).__name__
+        if outcome == "ok":
+            with self._lock:
+                lost = self.faults.random.random() < self.faults.lost_ack_fraction
+            outcome = "lost_ack" if lost else outcome
+        with self._lock:
+            self.deliveries.append(Delivery(uid, url, outcome, time.monotonic()))
+            self._delivering.pop(uid, None)
+            if outcome == "ok":
+                self._pending = [u for u in self._pending if u["update_id"] != uid]
+                self._retry_at.pop(uid, None)
+            else:
+                failures = self._retry_at.get(uid, (0.0, 0))[1] + 1
+                self._retry_at[uid] = (time.monotonic() + min(0.1 * 2 ** failures, 2.0), failures)
+
+    def deliveries_of(self, message: dict[str, Any]) -> list[Delivery]:
+        """Every webhook delivery of the update that brought ``message``."""
+        uid = self.update_id_of(message)
+        with self._lock:
+            return [d for d in self.deliveries if d.update_id == uid]
+
     # --- downloads and manual control --------------------------------------------------------------
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -791,6 +937,8 @@ class FakeBotApi:
 _METHODS: dict[str, Callable[[FakeBotApi, dict[str, Any]], Any]] = {
     "getMe": FakeBotApi._get_me,
     "deleteWebhook": FakeBotApi._delete_webhook,
+    "setWebhook": FakeBotApi._set_webhook,
+    "getWebhookInfo": FakeBotApi._get_webhook_info,
     "sendMessage": FakeBotApi._send_message,
     "editMessageText": FakeBotApi._edit_message_text,
     "sendChatAction": FakeBotApi._true,
@@ -834,6 +982,19 @@ def _decode_value(key: str, value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _update_chat(update: dict[str, Any]) -> Any:
+    """The chat (or, failing one, the sender) an update belongs to: deliveries of one are kept in order."""
+    for kind, payload in update.items():
+        if not isinstance(payload, dict):
+            continue
+        message = payload.get("message") if kind == "callback_query" else payload
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return ("chat", message["chat"]["id"])
+        if isinstance(payload.get("from"), dict):
+            return ("user", payload["from"]["id"])
+    return None
 
 
 def _int_or_none(value: Any) -> int | None:

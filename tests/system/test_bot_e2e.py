@@ -24,6 +24,8 @@ from corpus.loader import load_corpus
 
 from bot_process import BotProcess, SessionRecord, bot_env, copy_bundled_corpus, serving_settings
 from fake_bot_api import BOT_USERNAME, FakeBotApi, group_chat, make_user, private_chat
+from traffic import button_data as buttons
+from traffic import one_reply as reply_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -55,21 +57,6 @@ def served(session_record: SessionRecord, tmp_path_factory: pytest.TempPathFacto
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def reply_to(api: FakeBotApi, message: dict[str, Any], timeout: float = WAIT) -> dict[str, Any]:
-    """The bot's one reply to ``message`` (waits for it; fails if there are two)."""
-    replies = api.wait_for(lambda: api.replies_to(message), timeout)
-    time.sleep(0.05)
-    replies = api.replies_to(message)
-    assert len(replies) == 1, replies
-    return replies[0]
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Button label -> callback_data of a sent message."""
-    markup = message.get("_reply_markup") or {}
-    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
-
-
 def settle(api: FakeBotApi, chat_id: int, probe_user: int = 5001) -> None:
     """Wait until everything sent so far in group ``chat_id`` has been handled: updates of one chat are
     handled in order, so once an addressed question sent now is answered, the earlier ones are done."""
@@ -98,7 +85,7 @@ def test_private_question_gets_the_quote_in_a_blockquote_then_the_source_line(se
     typing = api.calls_of("sendChatAction")
     assert any(c.params["chat_id"] == 1001 and c.params["action"] == "typing" for c in typing)
     assert all(len(data.encode()) <= 64 for data in buttons(answer).values())
-    assert set(buttons(answer)) == {"原文段落", "其他结果"}
+    assert set(buttons(answer)) == {"原文段落", "其他结果", "👍", "👎"}
 
 
 def test_start_shows_three_example_questions_drawn_from_the_corpus(served: Served) -> None:
@@ -107,10 +94,14 @@ def test_start_shows_three_example_questions_drawn_from_the_corpus(served: Serve
     examples = re.findall(r"^• (.+)$", text, re.M)
     assert len(examples) == 3 and len(set(examples)) == 3, text
     sentences = corpus_sentence_text(served.corpus_dir)
+    places = ("海南", "河北", "陕西", "青海")  # the provinces the bundled articles are about
     for example in examples:
-        # Each example is a clause of a corpus sentence with its number asked for.
-        pattern = re.escape(example.rstrip("？")).replace("多少", r"[\d.]+[万亿]?[余多]?")
-        assert re.search(pattern, sentences), example
+        # Each names its subject, and is a clause of a corpus sentence (less the place, which may have
+        # been put in) with its number asked for.
+        assert any(place in example for place in places), example
+        bare = re.sub(rf"({'|'.join(places)})省?", "", example.rstrip("？"))
+        pattern = re.escape(bare).replace("多少", r"[\d.]+[万亿]?[余多]?")
+        assert re.search(pattern, re.sub(rf"({'|'.join(places)})省?", "", sentences)), example
         answer = reply_to(api, api.private_text(1002, example))["text"]
         assert "<blockquote>" in answer, (example, answer)
 
@@ -135,6 +126,18 @@ def test_an_english_question_gets_english_interface_text(served: Served) -> None
     answer = reply_to(api, api.private_text(1015, "how many illegal organizations did Hebei ban"))
     assert "248家" in answer["text"] and answer["text"].startswith("Answer:")
     assert "Full paragraph" in buttons(answer)
+
+
+def test_a_traditional_question_gets_its_own_lines_in_traditional_and_the_quote_as_written(served: Served) -> None:
+    import opencc
+
+    api = served.api
+    text = reply_to(api, api.private_text(1017, "河北取締了多少家非法社會組織？"))["text"]
+    label, quote, source = text.split("\n")
+    assert label == "答案：<b>248家</b>"
+    assert source == "《河北：打擊整治非法社會組織專項行動成效顯著》（據河北省民政廳）"  # one script on the line
+    assert source == opencc.OpenCC("s2t").convert(source)
+    assert "河北省已取缔劝散非法社会组织" in quote  # the quote stays exactly as the article has it
 
 
 def test_html_in_a_question_is_never_echoed_as_markup(served: Served, assert_safe_html) -> None:
@@ -412,10 +415,10 @@ def test_a_burst_of_300_questions_from_100_chats_is_answered_once_each_within_th
 # --- shutdown (last: it stops the module's bot) ------------------------------------------------------
 
 
-def test_sigint_stops_the_bot_cleanly_within_5_seconds_and_the_token_never_shows(served: Served) -> None:
+def test_sigint_stops_the_bot_cleanly_within_2_seconds_and_the_token_never_shows(served: Served) -> None:
     started = time.monotonic()
     status = served.bot.stop(signal.SIGINT, timeout=5)
-    assert status == 0 and time.monotonic() - started < 5
+    assert status == 0 and time.monotonic() - started < 2
     output = served.bot.output()
     corpus = load_corpus(PROJECT_ROOT / "corpus" / "articles")  # what the bot started with
     assert re.search(rf"loaded {len(corpus.articles)} articles, {corpus.paragraph_count} paragraphs in [\d.]+ s", output)
@@ -424,11 +427,11 @@ def test_sigint_stops_the_bot_cleanly_within_5_seconds_and_the_token_never_shows
     assert "Traceback" not in output
 
 
-def test_sigterm_stops_the_bot_cleanly_within_5_seconds(fake_api: FakeBotApi, start_bot) -> None:
+def test_sigterm_stops_the_bot_cleanly_within_2_seconds(fake_api: FakeBotApi, start_bot) -> None:
     bot = start_bot(fake_api)
     assert "248家" in reply_to(fake_api, fake_api.private_text(1016, HEBEI))["text"]
     started = time.monotonic()
-    assert bot.stop(signal.SIGTERM, timeout=5) == 0 and time.monotonic() - started < 5
+    assert bot.stop(signal.SIGTERM, timeout=5) == 0 and time.monotonic() - started < 2
 
 
 def test_without_a_token_run_explains_botfather_and_exits_2(tmp_path: Path) -> None:

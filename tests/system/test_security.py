@@ -21,6 +21,7 @@ from bot.texts import phrase
 
 from bot_process import SessionRecord, copy_bundled_corpus, serving_settings
 from fake_bot_api import DEFAULT_TOKEN, FakeBotApi, make_user, private_chat
+from traffic import one_reply as only_reply
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,15 +32,6 @@ OTHER_GROUP = -1002000
 OTHER_USER = 3001
 QUESTION = "河北取缔了多少家非法社会组织？"
 WAIT = 20.0
-
-
-def only_reply(api: FakeBotApi, message: dict[str, Any]) -> dict[str, Any]:
-    """The bot's one reply to ``message``; fails if it sends two."""
-    api.wait_for(lambda: api.replies_to(message), WAIT)
-    time.sleep(0.1)
-    replies = api.replies_to(message)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 def served(message: dict[str, Any]) -> bool:

@@ -165,3 +165,18 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def one_reply(api: FakeBotApi, message: dict[str, Any], timeout: float = 20.0) -> dict[str, Any]:
+    """The bot's one reply to ``message`` (waits for it; fails if a second one follows right behind)."""
+    api.wait_for(lambda: api.replies_to(message), timeout)
+    time.sleep(0.05)
+    replies = api.replies_to(message)
+    assert len(replies) == 1, replies
+    return replies[0]
+
+
+def button_data(message: dict[str, Any]) -> dict[str, str]:
+    """Button label -> callback_data of a message the bot sent."""
+    markup = message.get("_reply_markup") or {}
+    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}

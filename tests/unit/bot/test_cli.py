@@ -57,6 +57,28 @@ def test_ask_prints_a_readable_answer_with_the_highlight_marked(settings, run_qa
     assert "没有找到" in done.stdout
 
 
+def test_small_talk_in_ask_gets_its_short_reply_not_a_quote(settings, run_qabot):
+    done = run_qabot("-q", "--settings", settings, "ask", "你好", "thanks!")
+    assert done.returncode == 0, done.stderr
+    assert "你好！" in done.stdout and "welcome" in done.stdout and "——" not in done.stdout
+
+
+def test_chat_ignores_empty_lines_shows_help_and_leaves_only_on_its_exit_words(settings, run_qabot):
+    lines = ["", "   ", "/help", "河北取缔了多少家非法社会组织？", "退出", "quit", "谁主持了海南慈善事业高质量发展座谈会？"]
+    done = run_qabot("-q", "--settings", settings, "chat", stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Ctrl-D" in out and "/quit" in out  # the help
+    assert "【248家】" in out  # answered after the empty lines
+    assert "Type exit, quit or /quit" in out  # 退出 says how to leave instead of leaving
+    assert "石清理" not in out  # nothing after quit
+    # Ctrl-D (end of input) leaves too, and /quit and exit do.
+    for last in ("", "/quit", "exit"):
+        done = run_qabot("-q", "--settings", settings, "chat", stdin=f"河北取缔了多少家非法社会组织？\n{last}\n谁主持了海南慈善事业高质量发展座谈会？" if last else "河北取缔了多少家非法社会组织？\n")
+        assert done.returncode == 0 and "【248家】" in done.stdout
+        assert "石清理" not in done.stdout
+
+
 @pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "articles"
