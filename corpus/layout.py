@@ -532,7 +532,14 @@ class _Scores:
         line = self.lines[i]
         if line.printed.right_gap is not None:
             return _clip(line.printed.right_gap - 0.8, -1.0, 2.5)
-        return _clip(self.before[i] - line.full_width - 1.0, -1.0, 2.5)
+        shortfall = self.before[i] - line.full_width
+        if 0 < i < len(self.lines) - 1 and all(
+            abs(self.lines[k].full_width - line.full_width) <= 0.5 and not self.lines[k].is_attribution for k in (i - 1, i + 1)
+        ):
+            # As wide as the lines on both sides of it, it is as full as they are: a run of lines thick
+            # with marks (quotes, commas) above can widen the column measured there.
+            shortfall = min(shortfall, 0.0)
+        return _clip(shortfall - 1.0, -1.0, 2.5)
 
     def starts_block(self, i: int) -> float:
         """Evidence from line ``i`` itself that it starts something new (an indented first line)."""

@@ -1,0 +1,48 @@
+"""Paragraph breaks come from layout evidence, not from a column measured wrong.
+
+Each page here is made for its case (no page's strings): a column 13 wide whose marks are set
+half-width, as narrow newspaper columns often set them, so a line thick with quotes and commas holds
+more characters than a plain full line.
+"""
+
+from __future__ import annotations
+
+from corpus.ingest import read_page_text
+
+HEADLINE = "某市推进社区养老服务"
+# A paragraph whose middle runs through lines thick with quotes (wider when counted in characters),
+# then a plain full line that ends a sentence, then a plain full line that goes on with the next one.
+QUOTED_RUN = [
+    "  会议指出，全市各级部门要",
+    "把“放心养老”“就近养老”作为",
+    "重点，对标“一站式”“全天候”",
+    "的要求，落实“一人一档”“一户",
+    "一策”，把“民生账”算细算实，",
+    "持续提升服务水平和质量。要高",
+    "质量推进社区养老服务站建设。",
+    "把服务站建设与老旧小区改造统",
+    "筹起来，逐步扩大服务覆盖面。",
+    "  会议要求，各区要压实责任。",
+]
+
+
+def paragraphs(lines: list[str]) -> list[str]:
+    (article,) = read_page_text("\n".join([HEADLINE, *lines]) + "\n")
+    return [p.text for p in article.paragraphs]
+
+
+def test_a_plain_full_line_after_a_run_of_quoted_lines_does_not_end_its_paragraph():
+    got = paragraphs(QUOTED_RUN)
+    assert len(got) == 2, got
+    assert "建设。把服务站" in got[0]
+
+
+def test_the_same_sentence_end_on_a_short_line_still_ends_the_paragraph():
+    lines = list(QUOTED_RUN)
+    lines[6] = "质量推进服务站建设。"
+    lines[7] = "  把服务站建设与老旧小区改"
+    lines[8] = "造统筹起来，逐步扩大服务覆盖"
+    lines.insert(9, "面。")
+    got = paragraphs(lines)
+    assert len(got) == 3, got
+    assert got[1].startswith("把服务站建设")
