@@ -30,6 +30,8 @@ The features, all relative to the page itself:
   followed by the start of something new, not by a continuing line (a paragraph's first line is
   followed by a full-width line; a heading by an indented one).
 - **Datelines** (本报讯, 新华社…电) open a paragraph, never a heading.
+- **A lede that only restates its headline** (近日，… and little but the headline's words, wherever
+  the headline stands) is a paragraph by itself, even when it ends right at the column's end.
 
 Nothing here knows any string of any particular page.
 """
@@ -73,6 +75,8 @@ BODY_OVERHANG = 1.5
 RESTATED_MIN_CHARS = 8
 RESTATED_SHARE = 0.75
 RESTATED_WINDOW = 40
+# A headline may stand above its body or below it, a whole article away.
+LEDE_HEADLINE_WINDOW = 150
 # OCR boxes of body text vary in height (quotes, digits, descenders) up to this ratio to the median.
 BODY_HEIGHT = 1.25
 # A decision whose probability is below this is reported to the user as one to check.
@@ -390,6 +394,7 @@ class _Scores:
         self.breaks = breaks  # lines right after a byline: something new starts there
         self.letters = [_letters(line.text) for line in lines]
         self._heading_cache: dict[int, float] = {}
+        self._lede_cache: dict[int, bool] = {}
         self.before, self.after = _columns(lines, headings, breaks | walls)
 
     def overhang(self, i: int) -> float:
@@ -525,7 +530,36 @@ class _Scores:
             score -= 4.0
         if (line.ends_sentence or line.ends_clause) and not alone:
             score += self.short_of_column(i)
+        if line.ends_sentence and self.lede_only_restates_headline(i):
+            score += 2.5
         return score
+
+    def lede_only_restates_headline(self, i: int) -> bool:
+        """Whether line ``i`` ends a story's opening sentence (近日，…) that says little but its headline
+        again: such a lede is a paragraph by itself, even when it ends right at the column's end."""
+        if i in self._lede_cache:
+            return self._lede_cache[i]
+        self._lede_cache[i] = False
+        if self.lines[i].inner_sentence_end:
+            return False
+        start = i
+        while not opens_like_a_lede(self.lines[start].text):
+            start -= 1
+            if start < 0 or i - start > 5 or self.lines[start].ends_sentence or self.lines[start].inner_sentence_end:
+                return False
+        sentence = "".join(self.letters[start : i + 1])
+        if len(sentence) < RESTATED_MIN_CHARS:
+            return False
+        # Headline matter: lines with no sentence end in them, consecutive ones read as one.
+        low, high = max(0, start - LEDE_HEADLINE_WINDOW), min(len(self.lines), i + 1 + LEDE_HEADLINE_WINDOW)
+        headlines = "".join(
+            self.letters[k] if not (start <= k <= i) and not any(m in self.lines[k].text for m in "。！？!?；;") else "|"
+            for k in range(low, high)
+        )
+        grams = {sentence[k : k + 4] for k in range(len(sentence) - 3)}
+        found = sum(gram in headlines for gram in grams)
+        self._lede_cache[i] = found >= RESTATED_SHARE * len(grams)
+        return self._lede_cache[i]
 
     def short_of_column(self, i: int) -> float:
         """A line that stops short of its column's end: the last line of something."""

@@ -46,3 +46,30 @@ def test_the_same_sentence_end_on_a_short_line_still_ends_the_paragraph():
     got = paragraphs(lines)
     assert len(got) == 3, got
     assert got[1].startswith("把服务站建设")
+
+
+# A story whose opening sentence (近日，…) says nothing but its headline again, ending right at the
+# column's end, with the next paragraph's first line full and unindented (OCR lost the indent).
+LEDE_PAGE = [
+    "  近日，某市民政局召开全",
+    "市社区养老服务工作推进会。",
+    "会议由副局长主持，各区民政局",
+    "负责同志参加会议，交流了做法",
+    "和经验，并提出了意见建议。",
+    "  会议要求，各区要压实责任。",
+]
+
+
+def test_a_lede_that_only_restates_its_headline_is_a_paragraph_by_itself():
+    headline = "某市民政局召开全市社区养老服务工作推进会"
+    (article,) = read_page_text("\n".join([headline, *LEDE_PAGE]) + "\n")
+    got = [p.text for p in article.paragraphs]
+    assert got[0] == "近日，某市民政局召开全市社区养老服务工作推进会。", got
+    assert len(got) == 3, got
+
+
+def test_a_lede_that_says_more_than_its_headline_runs_on():
+    (article,) = read_page_text("\n".join(["某市部署今冬明春救助工作", *LEDE_PAGE]) + "\n")
+    got = [p.text for p in article.paragraphs]
+    assert len(got) == 2, got
+    assert got[0].startswith("近日，某市民政局召开全市社区养老服务工作推进会。会议由副局长")
