@@ -47,7 +47,7 @@ from corpus.furniture import (
     split_trailing_attribution,
     standalone_byline,
 )
-from corpus.layout import Block, Doubt, PageLayout, UNSURE_BELOW
+from corpus.layout import Block, Doubt, PageLayout, UNSURE_BELOW, _word_spans
 from corpus.sentences import split_sentences
 from corpus.text import join_lines
 
@@ -72,6 +72,7 @@ _SUBJECT_TAGS = frozenset({"ns", "nt"})
 # The marks that give a heading its shape (quotes are decoration: “秒到账” and 秒到账 are alike).
 _MARKS = re.compile(r"[，、：；！？《》（）—…,:;!?()]")
 _NOT_LETTER = re.compile(r"[\W_]+")
+_DASHES = ("—", "－", "--")
 
 
 @dataclass(frozen=True)
@@ -508,8 +509,11 @@ def title_and_subtitle(headline_lines: list[str], body: str) -> tuple[str, str |
     """
     title = headline_lines[0]
     rest = list(headline_lines[1:])
-    while rest and runs_on(title, rest[0], body):
+    dashed = next((k for k, line in enumerate(rest) if line.lstrip().startswith(_DASHES)), None)
+    while rest and ((dashed is not None and dashed > 0) or runs_on(title, rest[0], body)):
+        # The lines above a ——subtitle are all the title's: a title set over two narrow lines.
         title = join_lines([title, rest.pop(0)])
+        dashed = dashed - 1 if dashed is not None else None
     subtitle = join_lines(rest) if rest else None
     if subtitle is not None:
         subtitle = subtitle.lstrip("—－-– ") or None
@@ -524,6 +528,8 @@ def runs_on(line: str, following: str, body: str) -> bool:
     joined = join_lines([line, following])
     if joined[: len(line) + 2] in body:
         return True
+    if _word_spans(line[-3:], following[:3]):
+        return True  # the break falls inside a word (养 | 老): a subtitle starts on a word of its own
     words = [(word, flag) for word, flag in _tagged(line) if flag != "x"]
     if not words or _opens_with_subject(following) or len(line) > len(following):
         return False

@@ -73,3 +73,22 @@ def test_a_lede_that_says_more_than_its_headline_runs_on():
     got = [p.text for p in article.paragraphs]
     assert len(got) == 2, got
     assert got[0].startswith("近日，某市民政局召开全市社区养老服务工作推进会。会议由副局长")
+
+
+def test_the_lines_above_a_dashed_subtitle_are_all_the_title():
+    from corpus.segment import title_and_subtitle
+
+    assert title_and_subtitle(["东岭县推进农村", "幸福院全覆盖", "——互助幸福院建到村口"], "") == (
+        "东岭县推进农村幸福院全覆盖",
+        "互助幸福院建到村口",
+    )
+
+
+def test_a_headline_broken_inside_a_word_runs_on_and_one_broken_between_words_keeps_its_subtitle():
+    from corpus.segment import title_and_subtitle
+
+    assert title_and_subtitle(["某县加快推进农村养", "老服务设施建设"], "") == ("某县加快推进农村养老服务设施建设", None)
+    assert title_and_subtitle(["全省养老服务设施建设提速", "上半年新建互助幸福院三百所"], "") == (
+        "全省养老服务设施建设提速",
+        "上半年新建互助幸福院三百所",
+    )
