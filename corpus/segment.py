@@ -528,6 +528,9 @@ def runs_on(line: str, following: str, body: str) -> bool:
     joined = join_lines([line, following])
     if joined[: len(line) + 2] in body:
         return True
+    across = line[-2:] + following[:3]
+    if len(_NOT_LETTER.sub("", across)) >= 4 and across in body:
+        return True  # the lede prints the words across the break together (两所 | 区域养老)
     if _word_spans(line[-3:], following[:3]):
         return True  # the break falls inside a word (养 | 老): a subtitle starts on a word of its own
     words = [(word, flag) for word, flag in _tagged(line) if flag != "x"]

@@ -92,3 +92,11 @@ def test_a_headline_broken_inside_a_word_runs_on_and_one_broken_between_words_ke
         "全省养老服务设施建设提速",
         "上半年新建互助幸福院三百所",
     )
+
+
+def test_a_headline_whose_break_the_lede_prints_together_runs_on():
+    from corpus.segment import title_and_subtitle
+
+    body = "近日，某市今年新建的两所区域养老服务中心投入使用。"
+    assert title_and_subtitle(["某市新增两所", "区域养老服务中心"], body) == ("某市新增两所区域养老服务中心", None)
+    assert title_and_subtitle(["某市新增两所", "区域养老服务中心"], "") == ("某市新增两所", "区域养老服务中心")
