@@ -24,8 +24,11 @@ The features, all relative to the page itself:
   it is not a first line.
 - **The previous line's ending**: a sentence end (。！？…) on a short line closes a paragraph; a line
   ending in ，、： or with a bracket or quote left open runs on.
-- **Reaching past the column**: body lines never do (beyond measuring noise); headlines set across
-  columns do. With geometry, taller glyphs mark headings.
+- **Reaching past the column**: body lines never do (beyond measuring noise, and none at all for a
+  line of Chinese letters alone, which has no mark to squeeze); headlines set across columns do.
+  With geometry, taller glyphs mark headings.
+- **A lede takes up its headline's words**: a line whose words the next few lines print again is
+  likely the headline over them, even when it is as wide as a body line.
 - **Headings** hold no sentence end inside, do not end in 。 or in a mark that runs on, and are
   followed by the start of something new, not by a continuing line (a paragraph's first line is
   followed by a full-width line; a heading by an indented one).
@@ -75,6 +78,10 @@ BODY_OVERHANG = 1.5
 RESTATED_MIN_CHARS = 8
 RESTATED_SHARE = 0.75
 RESTATED_WINDOW = 40
+# How far below a headline its lede takes up its words, and what share of its two-letter runs a lede
+# takes up before it counts as a sign (lines of one paragraph share some words too).
+ECHO_LINES = 4
+ECHOED_SHARE = 0.5
 # A headline may stand above its body or below it, a whole article away.
 LEDE_HEADLINE_WINDOW = 150
 # OCR boxes of body text vary in height (quotes, digits, descenders) up to this ratio to the median.
@@ -419,9 +426,13 @@ class _Scores:
         """Body lines stay inside their column, up to the measuring noise of squeezed marks."""
         score = 0.0
         over = self.overhang(i)
-        if over > BODY_OVERHANG:
+        line = self.lines[i]
+        # Only marks, digits and Latin letters can be squeezed: a line of Chinese letters alone
+        # that reaches past its column is no body line.
+        tolerance = BODY_OVERHANG if line.full_width != len(line.text.replace(" ", "")) or _HAS_MARK.search(line.text) else 0.5
+        if over > tolerance:
             # Capped: where the column is misjudged (a narrow passage nearby), other signals decide.
-            score -= min(6.0, 3.0 * (over - BODY_OVERHANG))
+            score -= min(6.0, 3.0 * (over - tolerance))
         height = self.lines[i].printed.height
         if height is not None and height > BODY_HEIGHT:
             score -= 20.0 * (height - BODY_HEIGHT)
@@ -499,7 +510,19 @@ class _Scores:
             score += 1.0  # a news story opens right under its headline
         if self.restated(i):
             score += 1.5  # a lede restates its headline; a line of text is rarely printed twice
+        else:
+            # A lede right under its headline takes up most of the headline's words in its own order.
+            score += _clip(3.0 * (self.echoed_below(i) - ECHOED_SHARE), 0.0, 1.5)
         return score
+
+    def echoed_below(self, i: int) -> float:
+        """The share of the line's two-letter runs that the next few lines print again."""
+        text = self.letters[i]
+        if len(text) < RESTATED_MIN_CHARS:
+            return 0.0
+        pairs = {text[k : k + 2] for k in range(len(text) - 1)}
+        below = "".join(self.letters[i + 1 : i + 1 + ECHO_LINES])
+        return sum(pair in below for pair in pairs) / len(pairs)
 
     def restated(self, i: int) -> bool:
         """Whether most of the line is printed again in the text around it (a headline's words
@@ -681,6 +704,7 @@ class _Scores:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_HAS_MARK = re.compile(r"[^\w\s]|[0-9A-Za-z_]")
 _LABEL = re.compile(r"^[\u3400-\u9fff]{1,3}[：:]")
 
 

@@ -100,3 +100,25 @@ def test_a_headline_whose_break_the_lede_prints_together_runs_on():
     body = "近日，某市今年新建的两所区域养老服务中心投入使用。"
     assert title_and_subtitle(["某市新增两所", "区域养老服务中心"], body) == ("某市新增两所区域养老服务中心", None)
     assert title_and_subtitle(["某市新增两所", "区域养老服务中心"], "") == ("某市新增两所", "区域养老服务中心")
+
+
+# Two stories one after the other, the second's headline as wide as a body line and with no mark in
+# it, its first line indented by one column only: its lede taking up its words is what tells it.
+STACKED = """江北区试点社区议事厅
+  江北区在二十个社区试点设立
+议事厅，居民可以就停车、加装
+电梯等事项提出议题，每月开放
+一次，议题由居民投票确定。试
+点以来共办结议题一百三十项。
+北碚区为独居老人安装烟感报警器
+  北碚区近日为辖区内独居老人
+免费安装烟感报警器八百个，报
+警信息可实时推送至社区网格员
+手机。
+"""
+
+
+def test_a_headline_as_wide_as_the_column_is_told_by_its_lede_taking_up_its_words():
+    articles = read_page_text(STACKED)
+    assert [a.title for a in articles] == ["江北区试点社区议事厅", "北碚区为独居老人安装烟感报警器"]
+    assert articles[0].paragraphs[-1].text.endswith("一百三十项。")
