@@ -4,6 +4,8 @@ The page is a sequence of printed lines, from OCR text (blank lines carry no mea
 in at random) or from the boxes of an image or PDF (which add where a line starts and ends in its
 column and how tall its glyphs are). Lines that are not article text are set aside first, each by
 its own form (``corpus.furniture``): page headers and footers, photo captions, standalone bylines.
+A caption that does not open with 图为 is found from its credit (…（某某 摄）): its text runs back to
+a fresh line, after a line that ends a sentence.
 
 Every other line takes one role: the **first** line of a paragraph, a **continuing** line of one, a
 line of a **heading** (headline or subheading matter, up to four lines), or an **attribution**
@@ -272,6 +274,17 @@ def _set_aside(lines: list[Line]) -> tuple[list[Line], list[tuple[str, tuple[Lin
             asides.append(("furniture", (line,), len(body)))
             index += 1
             continue
+        if caption_ends(line.text) and not caption_starts(line.text) and not line.is_attribution:
+            # A caption that opens without 图为: its text runs back from its credit to a fresh line.
+            floor = asides[-1][2] if asides else 0
+            above = _caption_text_above(body, floor, line)
+            if above is not None or _is_photo_credit(line):
+                taken = tuple(body[len(body) - above :]) if above else ()
+                if above:
+                    del body[-above:]
+                asides.append(("caption", (*taken, line), len(body)))
+                index += 1
+                continue
         caption = _caption_at(lines, index)
         if caption:
             asides.append(("caption", tuple(lines[index : index + caption]), len(body)))
@@ -310,6 +323,35 @@ def _caption_at(lines: list[Line], index: int) -> int:
         if index + count >= len(lines):
             break
     return 1
+
+
+def _caption_text_above(body: list[Line], floor: int, credit: Line) -> int | None:
+    """How many of the last body lines (none before ``floor``) are the text of a caption closed by
+    ``credit`` (…（某某 摄）), or None if it closes none: a caption's one sentence runs back from its
+    credit to a fresh line, after a line that ends a sentence; a sentence starting mid-line belongs
+    to a paragraph."""
+    own = _PHOTO_CREDIT_TAIL.sub("", credit.text).strip()
+    if own:
+        if any(char in _INNER_SENTENCE_END for char in own.rstrip(_CLOSERS).rstrip("。！？…!?")):
+            return None
+        taken = 0
+    else:
+        if not body or len(body) - 1 < floor or not body[-1].ends_sentence or body[-1].inner_sentence_end:
+            return None
+        taken = 1
+    k = len(body) - 1 - taken
+    while k >= floor and taken <= MAX_CAPTION_LINES:
+        line = body[k]
+        if line.ends_sentence or line.ends_clause:
+            return taken
+        if line.inner_sentence_end or line.is_attribution or line.opens_dateline:
+            return None
+        taken += 1
+        k -= 1
+    return taken if k < floor and taken <= MAX_CAPTION_LINES else None
+
+
+_PHOTO_CREDIT_TAIL = re.compile(r"[（(][^（()）]*摄\s*[）)]\s*$")
 
 
 def _is_photo_credit(line: Line) -> bool:

@@ -7,6 +7,8 @@ more characters than a plain full line.
 
 from __future__ import annotations
 
+import pytest
+
 from corpus.ingest import read_page_text
 
 HEADLINE = "某市推进社区养老服务"
@@ -122,3 +124,44 @@ def test_a_headline_as_wide_as_the_column_is_told_by_its_lede_taking_up_its_word
     articles = read_page_text(STACKED)
     assert [a.title for a in articles] == ["江北区试点社区议事厅", "北碚区为独居老人安装烟感报警器"]
     assert articles[0].paragraphs[-1].text.endswith("一百三十项。")
+
+
+CAPTIONED = """宁夏推进社区养老服务站建设
+  本报银川3月2日电（记者 何 平）宁夏今年将
+新建社区养老服务站一百二十个。
+各服务站配备助餐、助
+浴设施，由专业机构运
+营，老人可就近享受服
+务。
+社区工作人员在服务站
+为老人讲解补贴政策。
+（王丽 摄）
+自治区民政厅表示，
+将对服务站运营情况
+开展年度评估，评估
+结果向社会公开，并
+与运营补贴挂钩。
+各市县民政部门要在
+今年六月底前完成选
+址工作。
+（据宁夏回族自治区民政厅）
+"""
+
+
+@pytest.mark.parametrize(
+    "page",
+    [CAPTIONED, CAPTIONED.replace("为老人讲解补贴政策。\n（王丽 摄）", "为老人讲解补贴政策。（王丽 摄）")],
+    ids=["credit on its own line", "credit after the text"],
+)
+def test_a_caption_without_tu_wei_is_set_aside_back_to_its_fresh_line(page: str):
+    (article,) = read_page_text(page)
+    texts = [p.text for p in article.paragraphs]
+    assert not any("讲解补贴政策" in t or "摄" in t for t in texts), texts
+    assert texts[1].startswith("自治区民政厅表示，将对服务站"), texts
+    assert any("社区工作人员在服务站为老人讲解补贴政策" in c for c in article.captions), article.captions
+
+
+def test_a_credit_under_a_paragraph_whose_last_sentence_starts_mid_line_takes_no_text():
+    page = CAPTIONED.replace("社区工作人员在服务站\n为老人讲解补贴政策。", "今年还将培训护理员。社\n区工作人员要持证上岗。")
+    (article,) = read_page_text(page)
+    assert any("社区工作人员要持证上岗。" in p.text for p in article.paragraphs)
