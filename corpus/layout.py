@@ -26,8 +26,9 @@ The features, all relative to the page itself:
   it is not a first line.
 - **The previous line's ending**: a sentence end (。！？…) on a short line closes a paragraph; a line
   ending in ，、： or with a bracket or quote left open runs on.
-- **Reaching past the column**: body lines never do (beyond measuring noise, and none at all for a
-  line of Chinese letters alone, which has no mark to squeeze); headlines set across columns do.
+- **Reaching past the column**: body lines never do beyond what their marks, digits and Latin
+  letters can be squeezed (about half a column each; a line of Chinese letters alone, none);
+  headlines set across columns do.
   With geometry, taller glyphs mark headings.
 - **A lede takes up its headline's words**: a line whose words the next few lines print again is
   likely the headline over them, even when it is as wide as a body line.
@@ -35,6 +36,9 @@ The features, all relative to the page itself:
   followed by the start of something new, not by a continuing line (a paragraph's first line is
   followed by a full-width line; a heading by an indented one).
 - **Datelines** (本报讯, 新华社…电) open a paragraph, never a heading.
+- **After an attribution** （据…） an article has ended: a headline mostly follows (the next
+  article's, or this one's printed under its text).
+- **Words and numbers broken across lines** (养 | 老, 14 | 76, 2. | 1万) run on.
 - **A lede that only restates its headline** (近日，… and little but the headline's words, wherever
   the headline stands) is a paragraph by itself, even when it ends right at the column's end.
 
@@ -80,6 +84,8 @@ BODY_OVERHANG = 1.5
 RESTATED_MIN_CHARS = 8
 RESTATED_SHARE = 0.75
 RESTATED_WINDOW = 40
+# What an attribution says for a headline right under it.
+AFTER_ATTRIBUTION_HEADLINE = 1.5
 # How far below a headline its lede takes up its words, and what share of its two-letter runs a lede
 # takes up before it counts as a sign (lines of one paragraph share some words too).
 ECHO_LINES = 4
@@ -469,9 +475,10 @@ class _Scores:
         score = 0.0
         over = self.overhang(i)
         line = self.lines[i]
-        # Only marks, digits and Latin letters can be squeezed: a line of Chinese letters alone
-        # that reaches past its column is no body line.
-        tolerance = BODY_OVERHANG if line.full_width != len(line.text.replace(" ", "")) or _HAS_MARK.search(line.text) else 0.5
+        # Only marks, digits and Latin letters can be squeezed (or measured wrong), each by about half
+        # a column: a line of Chinese letters alone that reaches past its column is no body line.
+        squeezable = len(_SQUEEZABLE.findall(line.text))
+        tolerance = min(BODY_OVERHANG, 0.5 + 0.5 * squeezable)
         if over > tolerance:
             # Capped: where the column is misjudged (a narrow passage nearby), other signals decide.
             score -= min(6.0, 3.0 * (over - tolerance))
@@ -582,6 +589,10 @@ class _Scores:
         """Whether the break before line ``i`` falls inside a word (针 | 对性强): text runs on across
         such a break; a paragraph or a heading never ends inside a word."""
         left, right = self.lines[i - 1].text[-3:], self.lines[i].text[:3]
+        if left and right and (left[-1].isdigit() or left[-2:-1].isdigit() and left[-1] == ".") and (
+            right[0].isdigit() or right[:1] == "." and right[1:2].isdigit() or right[0] in "%％"
+        ):
+            return True  # a number broken across the lines (14 | 76, 2. | 1万, 1 | .6万, 10 | 0%)
         if not left or not right or not _HAN.match(left[-1]) or not _HAN.match(right[0]):
             return False
         return _word_spans(left, right)
@@ -713,8 +724,10 @@ class _Scores:
             if current == FIRST:
                 score += self.starts_block(i)
             return score
-        # After an attribution: a first line is indented there too.
-        return self.starts_block(i) if current == FIRST else 0.0
+        # After an attribution: a first line is indented there too. An article ends with its
+        # attribution, and what follows is mostly a headline: the next article's, or this one's
+        # printed under its text.
+        return self.starts_block(i) if current == FIRST else AFTER_ATTRIBUTION_HEADLINE
 
     def emission(self, i: int, state: str) -> float:
         line = self.lines[i]
@@ -746,7 +759,7 @@ class _Scores:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
-_HAS_MARK = re.compile(r"[^\w\s]|[0-9A-Za-z_]")
+_SQUEEZABLE = re.compile(r"[^\w\s]|[0-9A-Za-z_.%]+")
 _LABEL = re.compile(r"^[\u3400-\u9fff]{1,3}[：:]")
 
 

@@ -525,6 +525,8 @@ def runs_on(line: str, following: str, body: str) -> bool:
     names its subject and ends in a word that needs an object (召开, 部署; a preposition), and the next
     line, no longer than it, brings that object rather than a subject of its own.
     """
+    if line.rstrip().endswith(("，", "、", ",", "：", ":")):
+        return True  # a title does not stop on a comma: the next line goes on with it
     joined = join_lines([line, following])
     if joined[: len(line) + 2] in body:
         return True

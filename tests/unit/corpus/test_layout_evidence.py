@@ -165,3 +165,47 @@ def test_a_credit_under_a_paragraph_whose_last_sentence_starts_mid_line_takes_no
     page = CAPTIONED.replace("社区工作人员在服务站\n为老人讲解补贴政策。", "今年还将培训护理员。社\n区工作人员要持证上岗。")
     (article,) = read_page_text(page)
     assert any("社区工作人员要持证上岗。" in p.text for p in article.paragraphs)
+
+
+# A narrow column: numbers broken across lines, and after an attribution the next story's two-line
+# headline, whose first line ends on a comma and reaches past the column, its second ending in ？.
+NARROW = """南湖区推广家庭养老床位
+本报讯（记者 郑宇）南湖
+区今年推广家庭养老床
+位，已为失能老人安装
+护理床和呼叫设备共 3
+20 张，今年区财政安排
+专项资金用于补贴，共 1
+.2 万元。
+（据南湖区民政局）
+社区食堂开到老人家门口，
+老人吃饭还难吗？
+秀洲区今年新开社区
+食堂十八家，老人就餐
+可享八折优惠。
+食堂由街道统一招标，
+菜价每季度公示一次，
+接受居民监督。
+"""
+
+
+@pytest.mark.parametrize("left,right", [("覆盖率达到 10", "0%，"), ("共 14", "76 户"), ("资金 2.", "1 万元"), ("资金 1", ".6 万元")])
+def test_a_number_broken_across_lines_is_a_word_split(left: str, right: str):
+    from corpus.layout import _Scores, measure, text_lines
+
+    lines = [measure(p) for p in text_lines(f"{left}\n{right}\n")]
+    assert _Scores(lines).splits_word(1)
+
+
+def test_a_number_broken_across_lines_runs_on():
+    first = read_page_text(NARROW)[0]
+    text = "".join(p.text for p in first.paragraphs)
+    assert "共320张" in text and "共1.2万元" in text, [p.text for p in first.paragraphs]
+    assert not any(p.heading for p in first.paragraphs)
+
+
+def test_a_headline_after_an_attribution_holding_a_comma_is_one_title():
+    articles = read_page_text(NARROW)
+    assert [a.title for a in articles] == ["南湖区推广家庭养老床位", "社区食堂开到老人家门口，老人吃饭还难吗？"]
+    assert articles[1].subtitle is None
+    assert articles[1].paragraphs[0].text.startswith("秀洲区今年新开社区食堂")
