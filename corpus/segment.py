@@ -536,7 +536,11 @@ def runs_on(line: str, following: str, body: str) -> bool:
     if _word_spans(line[-3:], following[:3]):
         return True  # the break falls inside a word (养 | 老): a subtitle starts on a word of its own
     words = [(word, flag) for word, flag in _tagged(line) if flag != "x"]
-    if not words or _opens_with_subject(following) or len(line) > len(following):
+    if not words or _opens_with_subject(following):
+        return False
+    if any(flag == "p" for _, flag in words[-3:-1]) and not words[-1][1].startswith("v"):
+        return True  # a line closing on a prepositional phrase (为留守儿童) still wants its verb
+    if len(line) > len(following):
         return False
     needs_object = words[-1][1] in _RUNS_ON_TAGS or words[-1][1].startswith("u")
     # A subject and one word after it (民政厅 部署) is no title yet, whatever jieba tags the word.

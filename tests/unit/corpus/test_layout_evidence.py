@@ -209,3 +209,10 @@ def test_a_headline_after_an_attribution_holding_a_comma_is_one_title():
     assert [a.title for a in articles] == ["南湖区推广家庭养老床位", "社区食堂开到老人家门口，老人吃饭还难吗？"]
     assert articles[1].subtitle is None
     assert articles[1].paragraphs[0].text.startswith("秀洲区今年新开社区食堂")
+
+
+def test_a_headline_line_closing_on_a_prepositional_phrase_runs_on():
+    from corpus.segment import title_and_subtitle
+
+    assert title_and_subtitle(["安平县为留守儿童", "建成关爱服务站"], "") == ("安平县为留守儿童建成关爱服务站", None)
+    assert title_and_subtitle(["座谈会在京召开", "与会代表建言献策"], "") == ("座谈会在京召开", "与会代表建言献策")
