@@ -267,7 +267,11 @@ class Answerer:
             return itself
         vocabulary = self.vocabulary
         if vocabulary.holds(word):
-            return itself
+            # A single character the corpus mostly writes inside words (会 in 会议) stands for them too.
+            if not (self.config.shared_characters and len(word) == 1 and vocabulary.mostly_inside_words(word)):
+                return itself
+            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary)]
+            return QueryTerm(word, tuple(dict(alternatives).items()))
         if self.config.mixed_english and english_words(word) == [word]:
             translated = self._english_terms(word)
             if translated and translated[0].alternatives:

@@ -118,7 +118,12 @@ class Matcher:
         dictionary reading of which is known)."""
         if not term.alternatives:
             return self.unseen_idf
-        return max(self.term_idf(alternative) for alternative, _ in term.alternatives)
+        idfs = [self.term_idf(alternative) for alternative, _ in term.alternatives]
+        if not term.translated and len(idfs) > 1 and idfs[0] >= self.unseen_idf:
+            # A Chinese word the corpus lacks as a word but holds inside its words (来 in 以来) is not
+            # rare: it weighs no more than the most common corpus word it may stand for.
+            return min(idfs[1:])
+        return max(idfs)
 
     def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         """The weight the term earns in a text: its best reading found there, weighted by the reading's
