@@ -119,7 +119,11 @@ class Matcher:
         if not term.alternatives:
             return self.unseen_idf
         idfs = [self.term_idf(alternative) for alternative, _ in term.alternatives]
-        if not term.translated and len(idfs) > 1 and idfs[0] >= self.unseen_idf:
+        if not term.translated and len(idfs) > 1:
+            if idfs[0] < self.unseen_idf:
+                # A word the corpus holds weighs as itself: its other forms (青海省, 会议 for 会) are
+                # readings of it, not rarer words the question asked for.
+                return idfs[0]
             # A Chinese word the corpus lacks as a word but holds inside its words (来 in 以来) is not
             # rare: it weighs no more than the most common corpus word it may stand for.
             return min(idfs[1:])

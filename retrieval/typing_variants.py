@@ -153,6 +153,22 @@ def shared_character_words(word: str, vocabulary: Vocabulary) -> list[Expansion]
     return _best(found)
 
 
+PLACE_SUFFIXES = ("省", "市", "县", "区")  # 青海 -> 青海省: the same place, written in full
+
+
+def place_forms(word: str, vocabulary: Vocabulary) -> list[Expansion]:
+    """The corpus words that are ``word`` with a place suffix (青海省 for 青海): jieba cuts them as
+    other words, so a question saying 青海 would miss the paragraphs that only say 青海省.
+
+    >>> v = Vocabulary({w: i for i, w in enumerate(["青海", "青海省", "河北省", "省市"])})
+    >>> [e.words for e in place_forms("青海", v)], place_forms("河北省", v), place_forms("省", v)
+    ([('青海省',)], [], [])
+    """
+    if len(word) < 2 or not _CHINESE.fullmatch(word) or word.endswith(PLACE_SUFFIXES):
+        return []
+    return [Expansion((word + end,), 1.0) for end in PLACE_SUFFIXES if word + end in vocabulary.term_ids]
+
+
 def abbreviation_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:
     """Longer corpus words, or pairs of adjacent corpus words, that ``word`` abbreviates.
 
