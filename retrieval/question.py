@@ -68,11 +68,16 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
 
     >>> asked_words(["河北", "那边", "关", "了", "多少", "个", "组织", "啊"], frozenset({"了", "多少"}))
     ['河北', '关', '组织']
+    >>> asked_words(["搞", "啥", "样", "的", "制度"], frozenset({"的"}))  # 搞 is a filler; jieba cuts 啥样 in two
+    ['制度']
     """
     measures = set(load_cues().measures)
+    fillers = load_cues().fillers
+    # A filler jieba cut in pieces (啥/样) is dropped whole.
+    glued = {i + k for i in range(len(words) - 1) if words[i] + words[i + 1] in fillers for k in (0, 1)}
     kept = []
     for i, word in enumerate(words):
-        if word in stopwords or is_question_word(word):
+        if word in stopwords or is_question_word(word) or i in glued:
             continue
         if word in measures and i and words[i - 1] in ("多少", "几", "哪几"):
             continue
