@@ -28,6 +28,7 @@ class Cues:
     titles: tuple[str, ...]
     fillers: frozenset[str]
     heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> nouns after 哪 / 什么 / 何
+    measure_groups: tuple[frozenset[str], ...] = ()  # measure words that count the same things
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +43,7 @@ def load_cues() -> Cues:
         titles=tuple(sorted(set(data["titles"]), key=len, reverse=True)),
         fillers=frozenset(data["fillers"]),
         heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
+        measure_groups=tuple(frozenset(str(m) for m in group) for group in data.get("measure_groups", ())),
     )
 
 
