@@ -121,9 +121,10 @@ class Matcher:
         idfs = [self.term_idf(alternative) for alternative, _ in term.alternatives]
         if not term.translated and len(idfs) > 1:
             if idfs[0] < self.unseen_idf:
-                # A word the corpus holds weighs as itself: its other forms (青海省, 会议 for 会) are
-                # readings of it, not rarer words the question asked for.
-                return idfs[0]
+                # A word the corpus holds weighs as itself, or as its commonest full-weight form (青海
+                # as 青海省, the same place): its guessed readings (会议 for 会) are not rarer words the
+                # question asked for.
+                return min(idf for idf, (_, weight) in zip(idfs, term.alternatives) if weight >= 1.0)
             # A Chinese word the corpus lacks as a word but holds inside its words (来 in 以来) is not
             # rare: it weighs no more than the most common corpus word it may stand for.
             return min(idfs[1:])

@@ -127,6 +127,8 @@ def question_type(text: str) -> str:
         # asks for a thing, though the question may hold 在哪.
         return "who" if _WHO_MEASURE.search(simplified) else "what"
     words = english_words(text)
+    if words and not _CJK.search(text):
+        return _english_question_type(words, cues)
     for kind in QUESTION_TYPES:
         if any(cue in simplified for cue in cues.chinese[kind]):
             return kind
@@ -135,6 +137,33 @@ def question_type(text: str) -> str:
     return "what"
 
 
+def _english_question_type(words: list[str], cues: "Cues") -> str:
+    """An English question's kind from its first question word: "Which minister's speech was it
+    following when ..." asks who or what, not when.
+
+    >>> _english_question_type("which speech was it following when it began".split(), load_cues())
+    'what'
+    >>> _english_question_type("how many groups were banned".split(), load_cues())
+    'how_many'
+    """
+    first: tuple[int, int, str] | None = None  # (position, order of the kind, kind)
+    for order, kind in enumerate(QUESTION_TYPES):
+        for cue in cues.english[kind]:
+            n = len(cue)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) == cue:
+                    if first is None or (i, order) < first[:2]:
+                        first = (i, order, kind)
+                    break
+    generic = next((i for i, word in enumerate(words) if word in _ENGLISH_WH), None)
+    if first is None:
+        return "what"
+    if generic is not None and generic < first[0]:
+        return "what"
+    return first[2]
+
+
+_ENGLISH_WH = frozenset({"what", "which", "how", "why"})  # question words asking no particular kind
 # 哪 / 哪一 / 哪个 / 哪一个 / 什么 / 何, then perhaps a measure word, then the noun asked for.
 _WH_HEAD = re.compile(r"(?<![如任为凭])(?:哪一?|什么|何)(?:些|个|位|种|座|所|家|条|部|本|支|场|间|片|块|只|类|项|件|次|届|名|样)?")
 _WHO_MEASURE = re.compile(r"(?<![如任为凭])(?:哪一?|何)位")
