@@ -218,8 +218,12 @@ class Answerer:
         why = missing_answer(asked, kind, to_simplified(best.text), self._article_text(best.paragraph_id), known)
         if self.config.place_articles and missing_answer(asked, kind, "", self._article_text(best.paragraph_id), known, ()) == "place":
             # The best sentence's article is about another place than the one asked about: a further
-            # sentence from an article that names it, holding the kind of answer asked for, beats it.
+            # sentence from an article whose title names it (the article is about that place), holding
+            # the kind of answer asked for, beats it.
             for candidate in ranked[1:]:
+                title = normalise(self._entries[candidate.paragraph_id][0].title)
+                if missing_answer(asked, kind, "", title, known, ()) == "place":
+                    continue
                 article_text = self._article_text(candidate.paragraph_id)
                 if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
                     return [candidate, *(s for s in ranked if s is not candidate)]

@@ -40,7 +40,7 @@ MAX_READINGS = 64  # combinations of word endings tried for one phrase
 LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
-DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (慈善 "charitable" for charity)
+DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (繁荣 "prosperous" for prosperity)
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
 CACHE_VERSION = 5  # 5: the JSON cache file holds "stamp" and "payload"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
@@ -116,7 +116,7 @@ def base_forms(word: str, derived: bool = True) -> list[str]:
     return seen
 
 
-# Endings that derive one English word from another (charity, charitable); longest first.
+# Endings that derive one English word from another (prosperity, prosperous); longest first.
 _DERIVATIONAL = ("ability", "ibility", "ities", "ation", "ative", "ional", "ity", "able", "ible", "ical", "ive",
     "ous", "ence", "ance", "ness", "ment", "ism", "ist", "ies", "al", "ic", "ent", "ant", "y", "e", "s")
 
@@ -124,8 +124,8 @@ _DERIVATIONAL = ("ability", "ibility", "ities", "ation", "ative", "ional", "ity"
 def derivational_stem(word: str) -> str | None:
     """``word`` less its longest derivational ending, when at least five letters stay; else None.
 
-    >>> derivational_stem("charity"), derivational_stem("charitable"), derivational_stem("forum")
-    ('charit', 'charit', None)
+    >>> derivational_stem("prosperity"), derivational_stem("prosperous"), derivational_stem("river")
+    ('prosper', 'prosper', None)
     """
     for ending in _DERIVATIONAL:
         if word.endswith(ending) and len(word) - len(ending) >= 5:
@@ -266,7 +266,7 @@ class Dictionary:
                     translations = self._lookup_forms(split.split(), limit, word_forms) if split else []
                 if n == 1 and word_forms and known is not None and not any(known(c) for c, _ in translations):
                     # None of the word's readings is in the corpus: its derivations' readings may be
-                    # (charity is glossed nowhere as 慈善, "charitable" is).
+                    # (prosperity is glossed nowhere as 繁荣, "prosperous" is).
                     translations = translations + self._derived(phrase[0], limit)
                 if translations or n == 1:
                     if n > 1:
@@ -285,11 +285,11 @@ class Dictionary:
         return result
 
     def _derived(self, word: str, limit: int) -> list[tuple[str, float]]:
-        """The readings of the one-word glosses sharing ``word``'s derivational stem (charity,
-        charitable, charities), at DERIVED_WEIGHT.
+        """The readings of the one-word glosses sharing ``word``'s derivational stem (prosperity,
+        prosperous), at DERIVED_WEIGHT.
 
-        >>> Dictionary({"charitable": {"慈善": 1.0}, "chart": {"图表": 1.0}})._derived("charity", 4)
-        [('慈善', 0.5)]
+        >>> Dictionary({"prosperous": {"繁荣": 1.0}, "prose": {"散文": 1.0}})._derived("prosperity", 4)
+        [('繁荣', 0.5)]
         """
         if self._stems is None:
             stems: dict[str, list[str]] = {}

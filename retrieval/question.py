@@ -138,10 +138,10 @@ def question_type(text: str) -> str:
 
 
 def _english_question_type(words: list[str], cues: "Cues") -> str:
-    """An English question's kind from its first question word: "Which minister's speech was it
-    following when ..." asks who or what, not when.
+    """An English question's kind from its first question word: "Which treaty was signed when the
+    war ended?" asks which, not when.
 
-    >>> _english_question_type("which speech was it following when it began".split(), load_cues())
+    >>> _english_question_type("which treaty was signed when the war ended".split(), load_cues())
     'what'
     >>> _english_question_type("how many groups were banned".split(), load_cues())
     'how_many'
