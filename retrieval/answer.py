@@ -216,10 +216,16 @@ class Answerer:
             if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
                 return [candidate, *(s for s in ranked if s is not candidate)]
         why = missing_answer(asked, kind, to_simplified(best.text), self._article_text(best.paragraph_id), known)
-        if self.config.place_articles and missing_answer(asked, kind, "", self._article_text(best.paragraph_id), known, ()) == "place":
+        if (
+            self.config.place_articles
+            and kind in PREFERRED_KINDS
+            and missing_answer(asked, kind, "", self._article_text(best.paragraph_id), known, ()) == "place"
+        ):
             # The best sentence's article is about another place than the one asked about: a further
             # sentence from an article whose title names it (the article is about that place), holding
-            # the kind of answer asked for, beats it.
+            # the kind of answer asked for, beats it. Only a typed question (how many, when, who) can
+            # show that a sentence holds its answer: for any other, the other article may only be
+            # about the place, and the near-miss check decides.
             for candidate in ranked[1:]:
                 title = normalise(self._entries[candidate.paragraph_id][0].title)
                 if missing_answer(asked, kind, "", title, known, ()) == "place":
