@@ -26,7 +26,7 @@ from retrieval.index import BM25Index, BM25Params
 from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise, to_simplified
-from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
+from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, place_forms, shared_character_words
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,23 @@ class Answerer:
             if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
                 return [candidate, *(s for s in ranked if s is not candidate)]
         why = missing_answer(asked, kind, to_simplified(best.text), self._article_text(best.paragraph_id), known)
+        if (
+            self.config.place_articles
+            and kind in PREFERRED_KINDS
+            and missing_answer(asked, kind, "", self._article_text(best.paragraph_id), known, ()) == "place"
+        ):
+            # The best sentence's article is about another place than the one asked about: a further
+            # sentence from an article whose title names it (the article is about that place), holding
+            # the kind of answer asked for, beats it. Only a typed question (how many, when, who) can
+            # show that a sentence holds its answer: for any other, the other article may only be
+            # about the place, and the near-miss check decides.
+            for candidate in ranked[1:]:
+                title = normalise(self._entries[candidate.paragraph_id][0].title)
+                if missing_answer(asked, kind, "", title, known, ()) == "place":
+                    continue
+                article_text = self._article_text(candidate.paragraph_id)
+                if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
+                    return [candidate, *(s for s in ranked if s is not candidate)]
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
@@ -257,7 +274,13 @@ class Answerer:
             return itself
         vocabulary = self.vocabulary
         if vocabulary.holds(word):
-            return itself
+            if self.config.shared_characters and (forms := place_forms(word, vocabulary)):
+                return QueryTerm(word, (((word,), 1.0), *((e.words, e.weight) for e in forms)))
+            # A single character the corpus mostly writes inside words (会 in 会议) stands for them too.
+            if not (self.config.shared_characters and len(word) == 1 and vocabulary.mostly_inside_words(word)):
+                return itself
+            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary)]
+            return QueryTerm(word, tuple(dict(alternatives).items()))
         if self.config.mixed_english and english_words(word) == [word]:
             translated = self._english_terms(word)
             if translated and translated[0].alternatives:

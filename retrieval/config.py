@@ -43,4 +43,5 @@ class AnswerConfig:
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
     near_miss_confidence: bool  # ... only when the refusal is likely right (Answerer._near_miss_likely)
     near_miss_max_coverage: float  # a missing kind of answer refuses only below this paragraph coverage
+    place_articles: bool  # a question naming a place its best sentence's article lacks is answered from an article naming it
     followups: bool  # a question that only makes sense after the previous one borrows from it

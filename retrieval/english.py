@@ -40,6 +40,7 @@ MAX_READINGS = 64  # combinations of word endings tried for one phrase
 LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
+DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (繁荣 "prosperous" for prosperity)
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
 CACHE_VERSION = 5  # 5: the JSON cache file holds "stamp" and "payload"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
@@ -115,6 +116,23 @@ def base_forms(word: str, derived: bool = True) -> list[str]:
     return seen
 
 
+# Endings that derive one English word from another (prosperity, prosperous); longest first.
+_DERIVATIONAL = ("ability", "ibility", "ities", "ation", "ative", "ional", "ity", "able", "ible", "ical", "ive",
+    "ous", "ence", "ance", "ness", "ment", "ism", "ist", "ies", "al", "ic", "ent", "ant", "y", "e", "s")
+
+
+def derivational_stem(word: str) -> str | None:
+    """``word`` less its longest derivational ending, when at least five letters stay; else None.
+
+    >>> derivational_stem("prosperity"), derivational_stem("prosperous"), derivational_stem("river")
+    ('prosper', 'prosper', None)
+    """
+    for ending in _DERIVATIONAL:
+        if word.endswith(ending) and len(word) - len(ending) >= 5:
+            return word[: -len(ending)]
+    return None
+
+
 def compound_parts(word: str, known: Callable[[str], bool]) -> str | None:
     """A closed compound written as one word, split where its two parts make a known phrase
     (crackdown -> "crack down", shutdown -> "shut down"), else None.
@@ -183,6 +201,7 @@ class Dictionary:
     def __init__(self, entries: dict[str, dict[str, float]]) -> None:
         self.entries = entries
         self._forward: dict[str, list[str]] | None = None  # headword -> its glosses, built when needed
+        self._stems: dict[str, list[str]] | None = None  # derivational stem -> one-word glosses, when needed
 
     @classmethod
     def from_cedict(cls, path: Path | None = None) -> "Dictionary":
@@ -245,6 +264,10 @@ class Dictionary:
                 if not translations and n == 1 and word_forms:
                     split = compound_parts(phrase[0], self.entries.__contains__)
                     translations = self._lookup_forms(split.split(), limit, word_forms) if split else []
+                if n == 1 and word_forms and known is not None and not any(known(c) for c, _ in translations):
+                    # None of the word's readings is in the corpus: its derivations' readings may be
+                    # (prosperity is glossed nowhere as 繁荣, "prosperous" is).
+                    translations = translations + self._derived(phrase[0], limit)
                 if translations or n == 1:
                     if n > 1:
                         # 犯罪嫌疑人 is "criminal" + "suspect" even where the dictionary's phrase says 嫌犯;
@@ -260,6 +283,26 @@ class Dictionary:
                     i += n
                     break
         return result
+
+    def _derived(self, word: str, limit: int) -> list[tuple[str, float]]:
+        """The readings of the one-word glosses sharing ``word``'s derivational stem (prosperity,
+        prosperous), at DERIVED_WEIGHT.
+
+        >>> Dictionary({"prosperous": {"繁荣": 1.0}, "prose": {"散文": 1.0}})._derived("prosperity", 4)
+        [('繁荣', 0.5)]
+        """
+        if self._stems is None:
+            stems: dict[str, list[str]] = {}
+            for key in self.entries:
+                if " " not in key and (stem := derivational_stem(key)):
+                    stems.setdefault(stem, []).append(key)
+            self._stems = stems
+        weights: dict[str, float] = {}
+        for key in self._stems.get(derivational_stem(word) or "", ()):
+            if key != word:
+                for chinese, weight in self.lookup(key, limit):
+                    weights[chinese] = max(weights.get(chinese, 0.0), weight * DERIVED_WEIGHT)
+        return sorted(weights.items(), key=lambda item: -item[1])[:limit]
 
     def _lookup_forms(self, phrase: list[str], limit: int, derived: bool = True) -> list[tuple[str, float]]:
         """The translations of the phrase under every reading of its words' endings ("exposed" is both

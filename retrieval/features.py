@@ -117,7 +117,17 @@ class Matcher:
         dictionary reading of which is known)."""
         if not term.alternatives:
             return self.unseen_idf
-        return max(self.term_idf(alternative) for alternative, _ in term.alternatives)
+        idfs = [self.term_idf(alternative) for alternative, _ in term.alternatives]
+        if not term.translated and len(idfs) > 1:
+            if idfs[0] < self.unseen_idf:
+                # A word the corpus holds weighs as itself, or as its commonest full-weight form (青海
+                # as 青海省, the same place): its guessed readings (会议 for 会) are not rarer words the
+                # question asked for.
+                return min(idf for idf, (_, weight) in zip(idfs, term.alternatives) if weight >= 1.0)
+            # A Chinese word the corpus lacks as a word but holds inside its words (来 in 以来) is not
+            # rare: it weighs no more than the most common corpus word it may stand for.
+            return min(idfs[1:])
+        return max(idfs)
 
     def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         """The weight the term earns in a text: its best reading found there, weighted by the reading's

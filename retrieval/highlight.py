@@ -241,12 +241,17 @@ def fits_measure(span: str, measure: str) -> bool:
 
     >>> fits_measure("8名", "人"), fits_measure("45家", "家"), fits_measure("45家", "名"), fits_measure("45家", "个")
     (True, True, False, True)
+    >>> fits_measure("11起", "宗"), fits_measure("11起", "项")  # 宗, 起 and 件 all count cases
+    (True, False)
     """
     text = normalise(span)
     if measure == "个":  # the classifier of anything: 多少个组织 is answered in 家 as often as in 个
         return not any(text.endswith(m) for m in _PEOPLE)
     if measure in _PEOPLE:
         return any(text.endswith(m) for m in _PEOPLE)
+    for group in load_cues().measure_groups:
+        if measure in group:
+            return any(text.endswith(m) for m in group)
     return text.endswith(measure)
 
 

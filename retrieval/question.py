@@ -28,6 +28,7 @@ class Cues:
     titles: tuple[str, ...]
     fillers: frozenset[str]
     heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> nouns after 哪 / 什么 / 何
+    measure_groups: tuple[frozenset[str], ...] = ()  # measure words that count the same things
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +43,7 @@ def load_cues() -> Cues:
         titles=tuple(sorted(set(data["titles"]), key=len, reverse=True)),
         fillers=frozenset(data["fillers"]),
         heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
+        measure_groups=tuple(frozenset(str(m) for m in group) for group in data.get("measure_groups", ())),
     )
 
 
@@ -68,11 +70,16 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
 
     >>> asked_words(["河北", "那边", "关", "了", "多少", "个", "组织", "啊"], frozenset({"了", "多少"}))
     ['河北', '关', '组织']
+    >>> asked_words(["搞", "啥", "样", "的", "制度"], frozenset({"的"}))  # 搞 is a filler; jieba cuts 啥样 in two
+    ['制度']
     """
     measures = set(load_cues().measures)
+    fillers = load_cues().fillers
+    # A filler jieba cut in pieces (啥/样) is dropped whole.
+    glued = {i + k for i in range(len(words) - 1) if words[i] + words[i + 1] in fillers for k in (0, 1)}
     kept = []
     for i, word in enumerate(words):
-        if word in stopwords or is_question_word(word):
+        if word in stopwords or is_question_word(word) or i in glued:
             continue
         if word in measures and i and words[i - 1] in ("多少", "几", "哪几"):
             continue
@@ -120,6 +127,8 @@ def question_type(text: str) -> str:
         # asks for a thing, though the question may hold 在哪.
         return "who" if _WHO_MEASURE.search(simplified) else "what"
     words = english_words(text)
+    if words and not _CJK.search(text):
+        return _english_question_type(words, cues)
     for kind in QUESTION_TYPES:
         if any(cue in simplified for cue in cues.chinese[kind]):
             return kind
@@ -128,6 +137,33 @@ def question_type(text: str) -> str:
     return "what"
 
 
+def _english_question_type(words: list[str], cues: "Cues") -> str:
+    """An English question's kind from its first question word: "Which treaty was signed when the
+    war ended?" asks which, not when.
+
+    >>> _english_question_type("which treaty was signed when the war ended".split(), load_cues())
+    'what'
+    >>> _english_question_type("how many groups were banned".split(), load_cues())
+    'how_many'
+    """
+    first: tuple[int, int, str] | None = None  # (position, order of the kind, kind)
+    for order, kind in enumerate(QUESTION_TYPES):
+        for cue in cues.english[kind]:
+            n = len(cue)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) == cue:
+                    if first is None or (i, order) < first[:2]:
+                        first = (i, order, kind)
+                    break
+    generic = next((i for i, word in enumerate(words) if word in _ENGLISH_WH), None)
+    if first is None:
+        return "what"
+    if generic is not None and generic < first[0]:
+        return "what"
+    return first[2]
+
+
+_ENGLISH_WH = frozenset({"what", "which", "how", "why"})  # question words asking no particular kind
 # 哪 / 哪一 / 哪个 / 哪一个 / 什么 / 何, then perhaps a measure word, then the noun asked for.
 _WH_HEAD = re.compile(r"(?<![如任为凭])(?:哪一?|什么|何)(?:些|个|位|种|座|所|家|条|部|本|支|场|间|片|块|只|类|项|件|次|届|名|样)?")
 _WHO_MEASURE = re.compile(r"(?<![如任为凭])(?:哪一?|何)位")

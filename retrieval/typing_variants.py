@@ -78,6 +78,19 @@ class Vocabulary:
     def containing(self, character: str) -> tuple[str, ...]:
         return self.by_character.get(character, ())
 
+    def mostly_inside_words(self, character: str) -> bool:
+        """Whether the corpus writes ``character`` more often inside a two-character word than as a
+        word of its own (会 in 会议, 座谈会): a question's lone 会 then most likely means that word.
+
+        >>> v = Vocabulary({"会": 0, "会议": 1, "是": 2}, {"会": 2, "会议": 9, "是": 30}.get)
+        >>> v.mostly_inside_words("会"), v.mostly_inside_words("是")
+        (True, False)
+        """
+        if not self.holds(character):
+            return bool(self.containing(character))
+        words = [w for w in self.containing(character) if len(w) == 2]
+        return bool(words) and self._df(words[0]) > self._df(character)
+
 
 def name_pieces(words: Sequence[str], stopwords: frozenset[str]) -> set[str]:
     """Single characters standing next to other single characters (not stopwords) in a question's
@@ -102,10 +115,16 @@ def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
     >>> known_parts("非法组织", v), known_parts("社会", v), known_parts("开会", v)
     (['非法', '组织'], ['社会'], ['开会'])
     """
-    if len(word) < 3 or vocabulary.holds(word) or not _CHINESE.fullmatch(word):
+    if len(word) < 2 or vocabulary.holds(word) or not _CHINESE.fullmatch(word):
         return [word]
     from retrieval.tokenize import _jieba
 
+    if len(word) == 2:
+        # jieba's HMM glues two single characters its dictionary would leave apart (那个会来了 ->
+        # 会来): a word the corpus lacks and the dictionary alone does not make is read as its two
+        # characters, each then matched like any single character (来 -> 以来 ...).
+        pieces = _jieba().lcut(word, HMM=False)
+        return pieces if len(pieces) == 2 and all(vocabulary.containing(c) for c in pieces) else [word]
     parts = [p for p in _jieba().cut_for_search(word, HMM=False) if p != word]
     # Keep the shortest cover: parts that do not overlap, left to right.
     cover, at = [], 0
@@ -132,6 +151,22 @@ def shared_character_words(word: str, vocabulary: Vocabulary) -> list[Expansion]
             if len(other) == 2 and word in (other[0], other[1]):
                 found.append(Expansion((other,), CONTAINING_WEIGHT))
     return _best(found)
+
+
+PLACE_SUFFIXES = ("省", "市", "县", "区")  # 青海 -> 青海省: the same place, written in full
+
+
+def place_forms(word: str, vocabulary: Vocabulary) -> list[Expansion]:
+    """The corpus words that are ``word`` with a place suffix (青海省 for 青海): jieba cuts them as
+    other words, so a question saying 青海 would miss the paragraphs that only say 青海省.
+
+    >>> v = Vocabulary({w: i for i, w in enumerate(["青海", "青海省", "河北省", "省市"])})
+    >>> [e.words for e in place_forms("青海", v)], place_forms("河北省", v), place_forms("省", v)
+    ([('青海省',)], [], [])
+    """
+    if len(word) < 2 or not _CHINESE.fullmatch(word) or word.endswith(PLACE_SUFFIXES):
+        return []
+    return [Expansion((word + end,), 1.0) for end in PLACE_SUFFIXES if word + end in vocabulary.term_ids]
 
 
 def abbreviation_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:

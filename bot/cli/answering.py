@@ -67,7 +67,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "coverage / precision (it overlaps a gold answer) / exact match and the refusal rate, beside a naive "
         "baseline (BM25 over jieba.lcut, the top paragraph's sentence sharing most tokens with the question) "
         "from the same run. Any other FILE is a YAML question file (q, must, article, hl, answered: false, "
-        "lang): right answers per style, and a highlights row where hl is given.",
+        "lang; or follow-up pairs: first, then, must, article): right answers per style, and a highlights row "
+        "where hl is given.",
     )
     evaluate.add_argument("files", nargs="+", metavar="FILE", help="a YAML question file or a SQuAD-format JSON file")
     evaluate.add_argument("--cmrc", action="store_true", help="read every FILE as a SQuAD-format set, whatever its name")
@@ -87,7 +88,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--min-s1", type=share, metavar="X", help="SQuAD sets: fail when S@1 is below X")
     evaluate.add_argument("--min-hl-precision", type=share, metavar="X", help="SQuAD sets: fail when highlight precision is below X")
     evaluate.add_argument("--max-multi", type=share, metavar="X", help="SQuAD sets: fail when more than X of the quotes run over several sentences")
-    evaluate.add_argument("--show-failures", action="store_true", help="list the questions answered wrongly")
+    evaluate.add_argument("--show-failures", action="store_true", help="list the questions answered wrongly, and the right answers whose highlight is wrong or missing")
     evaluate.set_defaults(handler=run_eval)
 
 
@@ -323,7 +324,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_questions(args: argparse.Namespace, settings: Settings, name: str) -> list[str]:
-    from retrieval.measure.evaluate import QuestionFileError, answerable_refused, group_scores, load_questions, run_questions
+    from retrieval.measure.evaluate import (
+        QuestionFileError, answerable_refused, group_scores, highlight_right, load_questions, run_questions,
+    )
 
     try:
         questions = load_questions(name)
@@ -348,8 +351,12 @@ def _eval_questions(args: argparse.Namespace, settings: Settings, name: str) -> 
         print(f"answerable questions refused: {refused}")
     if args.show_failures:
         for outcome in outcomes:
+            question, answer = outcome.question, outcome.answer
+            asked = f"{question.after} / {question.q}" if question.after else question.q
             if not outcome.correct:
-                print(f"WRONG [{outcome.question.group}] {outcome.question.q} -> {outcome.answer.quote or outcome.answer.reason}")
+                print(f"WRONG [{question.group}] {asked} -> {answer.quote or answer.reason}")
+            elif question.hl is not None and not highlight_right(question, answer):
+                print(f"HIGHLIGHT [{question.group}] {asked} -> {answer.highlight or 'none'}, wanted {question.hl}")
     floors = {"zh": args.min_zh, "zh-Hant": args.min_zh_hant, "en": args.min_en, "no-answer": args.min_no_answer}
     floors.update(dict(args.min))
     failed = [

@@ -10,10 +10,13 @@ A question file is YAML, a list of entries::
       lang: zh-colloquial    # optional: the question's style
     - q: 下周上海会下雨吗？
       answered: false        # the corpus cannot answer it: the right reply is a refusal
+    - first: 江苏关停了多少家网吧？  # a follow-up pair: ``then`` is asked after ``first``
+      then: 那浙江呢？
+      must: [120家]
 
 Entries are grouped by their ``lang`` style (zh, zh-colloquial, zh-typo, zh-Hant, en, mixed, no-answer,
 chitchat, or any other name), or without one by the question's language (zh, zh-Hant, en), the
-unanswerable ones forming "no-answer". Where ``hl`` is given, the highlight is right when it is present
+unanswerable ones forming "no-answer", follow-up pairs forming "follow-up". Where ``hl`` is given, the highlight is right when it is present
 and it and ``hl`` (normalised) hold one another.
 """
 
@@ -32,7 +35,8 @@ from retrieval.answer import Answer, Answerer
 from retrieval.question import detect_language
 from retrieval.tokenize import normalise
 
-GROUPS = ("zh", "zh-colloquial", "zh-typo", "zh-Hant", "en", "mixed", "no-answer", "chitchat")
+GROUPS = ("zh", "zh-colloquial", "zh-typo", "zh-Hant", "en", "mixed", "no-answer", "chitchat", "follow-up")
+FOLLOW_UP = "follow-up"  # the group of ``first`` / ``then`` pairs
 HIGHLIGHTS = "highlights"  # the row of questions with an ``hl``: highlight present and precise
 
 
@@ -48,11 +52,14 @@ class Question:
     answerable: bool = True
     hl: str | None = None  # the span that should be highlighted
     style: str | None = None  # the entry's ``lang``
+    after: str | None = None  # for a follow-up pair: the question asked first (``first``)
 
     @property
     def group(self) -> str:
         if self.style:
             return self.style
+        if self.after is not None:
+            return FOLLOW_UP
         return detect_language(self.q) if self.answerable else "no-answer"
 
 
@@ -86,8 +93,13 @@ def load_questions(path: str | Path) -> list[Question]:
     questions = []
     unfilled = []  # entries with nothing to judge an answer by yet (as `qabot unanswered` writes them)
     for number, entry in enumerate(data, 1):
+        if isinstance(entry, dict) and "q" not in entry and ("first" in entry or "then" in entry):
+            # A follow-up pair: ``then`` is the question, asked after ``first``.
+            if not isinstance(entry.get("first"), str) or not isinstance(entry.get("then"), str):
+                raise QuestionFileError(f"{path}: entry {number}: a follow-up pair needs 'first' and 'then' strings")
+            entry = {**entry, "q": entry["then"]}
         if not isinstance(entry, dict) or not isinstance(entry.get("q"), str):
-            raise QuestionFileError(f"{path}: entry {number}: needs a 'q' string")
+            raise QuestionFileError(f"{path}: entry {number}: needs a 'q' string (or 'first' and 'then')")
         must = entry.get("must") or []
         if isinstance(must, str):
             must = [must]
@@ -106,6 +118,7 @@ def load_questions(path: str | Path) -> list[Question]:
                 answerable,
                 str(hl) if hl not in (None, "") else None,
                 style or None,
+                entry.get("first"),
             )
         )
     if unfilled:
@@ -146,7 +159,7 @@ def _compared(text: str) -> str:
 def run_questions(answerer: Answerer, questions: Sequence[Question]) -> list[Outcome]:
     outcomes = []
     for question in questions:
-        answer = answerer.ask(question.q)
+        answer = answerer.ask(question.q, after=question.after)
         outcomes.append(Outcome(question, answer, judge(question, answer)))
     return outcomes
 

@@ -67,3 +67,24 @@ def test_bad_question_file_is_one_clear_error(settings, tmp_path, capsys, text, 
     assert main(["-q", "--settings", settings, "eval", str(questions)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("qabot: error: ") and message in err and err.count("\n") == 1
+
+
+def test_follow_up_pairs_are_asked_after_their_first_question(settings, tmp_path, capsys):
+    pairs = tmp_path / "followups.yaml"
+    pairs.write_text(
+        "- {first: 海南省民政厅厅长是谁？, then: 那青海呢？, must: [董杰人], article: 青海}\n", encoding="utf-8"
+    )
+    assert main(["-q", "--settings", settings, "eval", str(pairs), "--json", "--min", "follow-up=1.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["groups"]["follow-up"] == {"right": 1, "total": 1}
+    # Asked alone, the second question is not understood: the pair is what makes it right.
+    alone = tmp_path / "alone.yaml"
+    alone.write_text("- {q: 那青海呢？, must: [董杰人], article: 青海}\n", encoding="utf-8")
+    assert main(["-q", "--settings", settings, "eval", str(alone), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["groups"]["zh"]["right"] == 0
+
+
+def test_a_half_follow_up_pair_is_one_clear_error(settings, tmp_path, capsys):
+    pairs = tmp_path / "bad.yaml"
+    pairs.write_text("- {first: 海南省民政厅厅长是谁？, must: [董杰人]}\n", encoding="utf-8")
+    assert main(["-q", "--settings", settings, "eval", str(pairs)]) == 2
+    assert "entry 1: a follow-up pair needs 'first' and 'then' strings" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from bot.settings import PROJECT_ROOT
 CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "typing_cases.yaml").read_text(encoding="utf-8"))
 PARTS = (
     "chitchat", "colloquial", "typo_correction", "shared_characters", "abbreviations", "mixed_english", "english_word_forms",
-    "near_miss", "followups",
+    "near_miss", "place_articles", "followups",
 )
 
 
@@ -39,7 +39,14 @@ def test_every_part_has_cases_and_a_setting() -> None:
     assert all(getattr(settings, part) is True for part in PARTS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['part']}:{c['q']}" for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c["known_failure"])) if "known_failure" in c else c
+        for c in CASES
+    ],
+    ids=[f"{c['part']}:{c['q']}" for c in CASES],
+)
 def test_each_case_needs_its_part(answerer: Answerer, case: dict) -> None:
     answer = answerer.ask(case["q"], after=case.get("after"))
     assert passes(answer, case), (answer.reason, answer.quote)
