@@ -246,7 +246,7 @@ def test_a_rejected_token_is_reported_without_printing_it(fake_api: FakeBotApi, 
     bot = start_bot(fake_api, base_settings(corpus_copy), token=wrong, wait=False)
     status = bot.process.wait(60)
     output = bot.output()
-    assert status == 2 and "rejected" in output
+    assert status == 2 and "refused TELEGRAM_BOT_TOKEN" in output
     assert wrong not in output and wrong.split(":")[1] not in output
 
 
