@@ -256,7 +256,9 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
     settings_path = bench_settings(settings, work)
     store = IndexStore(work / "cache", settings.answer, workers=settings.index.workers, quiet=True)
 
-    sample = [p.text for article in generate_articles(RATE_SAMPLE, sources.sentences, SEED) for p in article.paragraphs]
+    # A small corpus (the tests' smoke run) spends no longer comparing rates than building.
+    sample_size = min(RATE_SAMPLE, max(200, size // 5))
+    sample = [p.text for article in generate_articles(sample_size, sources.sentences, SEED) for p in article.paragraphs]
     say(f"[{size:,}] tokenizing {len(sample):,} paragraphs on 1 and on 2 processes")
     rate_one, rate_two = tokenize_rate(sample, store, 1), tokenize_rate(sample, store, 2)
 
