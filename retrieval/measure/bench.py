@@ -44,7 +44,7 @@ from retrieval.tokenizing import tokenizing_pool, use_persistent_jieba_cache, wo
 SEED = 2018
 PARAGRAPHS_PER_ARTICLE = 10
 ARTICLES_PER_FILE = 1000
-KEEP_TOKENS_FROM = 200_001
+KEEP_TOKENS_FROM = 100_000
 # rank-bm25 takes seconds per question at a million paragraphs, so above this size it is timed on a sample.
 REFERENCE_SAMPLED_ABOVE = 200_000
 RATE_SAMPLE = 2000  # paragraphs tokenized on one and on two processes to compare rates
