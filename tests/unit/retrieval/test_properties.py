@@ -136,7 +136,7 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
     for alternative in answer.alternatives:
         assert alternative.quote in corpus_sentences
         assert alternative.paragraph_id != answer.paragraph_id
-        article, paragraph = paragraphs[alternative.paragraph_id]
+        article, paragraph = answerer.corpus[alternative.paragraph_id]
         assert alternative.quote == paragraph.sentences[alternative.sentence_index]
         assert (alternative.title, alternative.article_id, alternative.source) == (article.title, article.id, article.source)
 
