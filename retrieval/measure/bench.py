@@ -25,7 +25,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,24 +196,33 @@ def tokenize_rate(texts: Sequence[str], store: IndexStore, workers: int) -> floa
         return len(texts) / (time.perf_counter() - started)
 
 
+# Started from a small process: a child of this one (holding rank-bm25 or a big corpus) would report
+# this process' peak RSS as its own, as Linux carries the parent's high-water mark over through exec.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+figures = {"seconds": time.perf_counter() - started, "rss": usage.ru_maxrss * 1024, "status": os.waitstatus_to_exitcode(status)}
+print(json.dumps(figures), file=sys.stderr)
+"""
+
+
 def run_process(arguments: Sequence[str]) -> Process:
     """Run ``qabot ARGUMENTS`` in a fresh process; its wall time, peak RSS and standard output.
     Raises BenchError if it fails."""
-    command = [sys.executable, "-m", "bot", *arguments]
+    command = [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bot", *arguments]
     env = {key: value for key, value in os.environ.items() if key != "QABOT_SETTINGS"}
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as out, tempfile.TemporaryFile("w+", encoding="utf-8") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=_PACKAGES_ROOT, env=env)
-        # Reaped here rather than by Popen, for wait4's resource use of this very child.
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        output, errors = out.read(), err.read()
-    if child.returncode != 0:
-        raise BenchError(f"qabot {' '.join(arguments[2:])} failed (exit status {child.returncode}): {errors.strip()[-500:]}")
-    return Process(seconds, usage.ru_maxrss * 1024, output)
+    done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=_PACKAGES_ROOT, env=env)
+    lines = done.stderr.strip().splitlines()
+    try:
+        figures = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        figures = {"status": done.returncode}
+    if done.returncode != 0 or figures["status"] != 0:
+        errors = "\n".join(lines[:-1])
+        raise BenchError(f"qabot {' '.join(arguments[2:])} failed (exit status {figures['status']}): {errors.strip()[-500:]}")
+    return Process(figures["seconds"], figures["rss"], done.stdout)
 
 
 def bench_settings(settings, work: Path) -> Path:
