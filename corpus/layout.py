@@ -4,6 +4,8 @@ The page is a sequence of printed lines, from OCR text (blank lines carry no mea
 in at random) or from the boxes of an image or PDF (which add where a line starts and ends in its
 column and how tall its glyphs are). Lines that are not article text are set aside first, each by
 its own form (``corpus.furniture``): page headers and footers, photo captions, standalone bylines.
+A caption that does not open with 图为 is found from its credit (…（某某 摄）): its text runs back to
+a fresh line, after a line that ends a sentence.
 
 Every other line takes one role: the **first** line of a paragraph, a **continuing** line of one, a
 line of a **heading** (headline or subheading matter, up to four lines), or an **attribution**
@@ -24,12 +26,21 @@ The features, all relative to the page itself:
   it is not a first line.
 - **The previous line's ending**: a sentence end (。！？…) on a short line closes a paragraph; a line
   ending in ，、： or with a bracket or quote left open runs on.
-- **Reaching past the column**: body lines never do (beyond measuring noise); headlines set across
-  columns do. With geometry, taller glyphs mark headings.
+- **Reaching past the column**: body lines never do beyond what their marks, digits and Latin
+  letters can be squeezed (about half a column each; a line of Chinese letters alone, none);
+  headlines set across columns do.
+  With geometry, taller glyphs mark headings.
+- **A lede takes up its headline's words**: a line whose words the next few lines print again is
+  likely the headline over them, even when it is as wide as a body line.
 - **Headings** hold no sentence end inside, do not end in 。 or in a mark that runs on, and are
   followed by the start of something new, not by a continuing line (a paragraph's first line is
   followed by a full-width line; a heading by an indented one).
 - **Datelines** (本报讯, 新华社…电) open a paragraph, never a heading.
+- **After an attribution** （据…） an article has ended: a headline mostly follows (the next
+  article's, or this one's printed under its text).
+- **Words and numbers broken across lines** (养 | 老, 14 | 76, 2. | 1万) run on.
+- **A lede that only restates its headline** (近日，… and little but the headline's words, wherever
+  the headline stands) is a paragraph by itself, even when it ends right at the column's end.
 
 Nothing here knows any string of any particular page.
 """
@@ -73,6 +84,14 @@ BODY_OVERHANG = 1.5
 RESTATED_MIN_CHARS = 8
 RESTATED_SHARE = 0.75
 RESTATED_WINDOW = 40
+# What an attribution says for a headline right under it.
+AFTER_ATTRIBUTION_HEADLINE = 1.5
+# How far below a headline its lede takes up its words, and what share of its two-letter runs a lede
+# takes up before it counts as a sign (lines of one paragraph share some words too).
+ECHO_LINES = 4
+ECHOED_SHARE = 0.5
+# A headline may stand above its body or below it, a whole article away.
+LEDE_HEADLINE_WINDOW = 150
 # OCR boxes of body text vary in height (quotes, digits, descenders) up to this ratio to the median.
 BODY_HEIGHT = 1.25
 # A decision whose probability is below this is reported to the user as one to check.
@@ -261,6 +280,17 @@ def _set_aside(lines: list[Line]) -> tuple[list[Line], list[tuple[str, tuple[Lin
             asides.append(("furniture", (line,), len(body)))
             index += 1
             continue
+        if caption_ends(line.text) and not caption_starts(line.text) and not line.is_attribution:
+            # A caption that opens without 图为: its text runs back from its credit to a fresh line.
+            floor = asides[-1][2] if asides else 0
+            above = _caption_text_above(body, floor, line)
+            if above is not None or _is_photo_credit(line):
+                taken = tuple(body[len(body) - above :]) if above else ()
+                if above:
+                    del body[-above:]
+                asides.append(("caption", (*taken, line), len(body)))
+                index += 1
+                continue
         caption = _caption_at(lines, index)
         if caption:
             asides.append(("caption", tuple(lines[index : index + caption]), len(body)))
@@ -299,6 +329,35 @@ def _caption_at(lines: list[Line], index: int) -> int:
         if index + count >= len(lines):
             break
     return 1
+
+
+def _caption_text_above(body: list[Line], floor: int, credit: Line) -> int | None:
+    """How many of the last body lines (none before ``floor``) are the text of a caption closed by
+    ``credit`` (…（某某 摄）), or None if it closes none: a caption's one sentence runs back from its
+    credit to a fresh line, after a line that ends a sentence; a sentence starting mid-line belongs
+    to a paragraph."""
+    own = _PHOTO_CREDIT_TAIL.sub("", credit.text).strip()
+    if own:
+        if any(char in _INNER_SENTENCE_END for char in own.rstrip(_CLOSERS).rstrip("。！？…!?")):
+            return None
+        taken = 0
+    else:
+        if not body or len(body) - 1 < floor or not body[-1].ends_sentence or body[-1].inner_sentence_end:
+            return None
+        taken = 1
+    k = len(body) - 1 - taken
+    while k >= floor and taken <= MAX_CAPTION_LINES:
+        line = body[k]
+        if line.ends_sentence or line.ends_clause:
+            return taken
+        if line.inner_sentence_end or line.is_attribution or line.opens_dateline:
+            return None
+        taken += 1
+        k -= 1
+    return taken if k < floor and taken <= MAX_CAPTION_LINES else None
+
+
+_PHOTO_CREDIT_TAIL = re.compile(r"[（(][^（()）]*摄\s*[）)]\s*$")
 
 
 def _is_photo_credit(line: Line) -> bool:
@@ -390,6 +449,7 @@ class _Scores:
         self.breaks = breaks  # lines right after a byline: something new starts there
         self.letters = [_letters(line.text) for line in lines]
         self._heading_cache: dict[int, float] = {}
+        self._lede_cache: dict[int, bool] = {}
         self.before, self.after = _columns(lines, headings, breaks | walls)
 
     def overhang(self, i: int) -> float:
@@ -414,9 +474,14 @@ class _Scores:
         """Body lines stay inside their column, up to the measuring noise of squeezed marks."""
         score = 0.0
         over = self.overhang(i)
-        if over > BODY_OVERHANG:
+        line = self.lines[i]
+        # Only marks, digits and Latin letters can be squeezed (or measured wrong), each by about half
+        # a column: a line of Chinese letters alone that reaches past its column is no body line.
+        squeezable = len(_SQUEEZABLE.findall(line.text))
+        tolerance = min(BODY_OVERHANG, 0.5 + 0.5 * squeezable)
+        if over > tolerance:
             # Capped: where the column is misjudged (a narrow passage nearby), other signals decide.
-            score -= min(6.0, 3.0 * (over - BODY_OVERHANG))
+            score -= min(6.0, 3.0 * (over - tolerance))
         height = self.lines[i].printed.height
         if height is not None and height > BODY_HEIGHT:
             score -= 20.0 * (height - BODY_HEIGHT)
@@ -494,7 +559,19 @@ class _Scores:
             score += 1.0  # a news story opens right under its headline
         if self.restated(i):
             score += 1.5  # a lede restates its headline; a line of text is rarely printed twice
+        else:
+            # A lede right under its headline takes up most of the headline's words in its own order.
+            score += _clip(3.0 * (self.echoed_below(i) - ECHOED_SHARE), 0.0, 1.5)
         return score
+
+    def echoed_below(self, i: int) -> float:
+        """The share of the line's two-letter runs that the next few lines print again."""
+        text = self.letters[i]
+        if len(text) < RESTATED_MIN_CHARS:
+            return 0.0
+        pairs = {text[k : k + 2] for k in range(len(text) - 1)}
+        below = "".join(self.letters[i + 1 : i + 1 + ECHO_LINES])
+        return sum(pair in below for pair in pairs) / len(pairs)
 
     def restated(self, i: int) -> bool:
         """Whether most of the line is printed again in the text around it (a headline's words
@@ -512,6 +589,10 @@ class _Scores:
         """Whether the break before line ``i`` falls inside a word (针 | 对性强): text runs on across
         such a break; a paragraph or a heading never ends inside a word."""
         left, right = self.lines[i - 1].text[-3:], self.lines[i].text[:3]
+        if left and right and (left[-1].isdigit() or left[-2:-1].isdigit() and left[-1] == ".") and (
+            right[0].isdigit() or right[:1] == "." and right[1:2].isdigit() or right[0] in "%％"
+        ):
+            return True  # a number broken across the lines (14 | 76, 2. | 1万, 1 | .6万, 10 | 0%)
         if not left or not right or not _HAN.match(left[-1]) or not _HAN.match(right[0]):
             return False
         return _word_spans(left, right)
@@ -525,14 +606,50 @@ class _Scores:
             score -= 4.0
         if (line.ends_sentence or line.ends_clause) and not alone:
             score += self.short_of_column(i)
+        if line.ends_sentence and self.lede_only_restates_headline(i):
+            score += 2.5
         return score
+
+    def lede_only_restates_headline(self, i: int) -> bool:
+        """Whether line ``i`` ends a story's opening sentence (近日，…) that says little but its headline
+        again: such a lede is a paragraph by itself, even when it ends right at the column's end."""
+        if i in self._lede_cache:
+            return self._lede_cache[i]
+        self._lede_cache[i] = False
+        if self.lines[i].inner_sentence_end:
+            return False
+        start = i
+        while not opens_like_a_lede(self.lines[start].text):
+            start -= 1
+            if start < 0 or i - start > 5 or self.lines[start].ends_sentence or self.lines[start].inner_sentence_end:
+                return False
+        sentence = "".join(self.letters[start : i + 1])
+        if len(sentence) < RESTATED_MIN_CHARS:
+            return False
+        # Headline matter: lines with no sentence end in them, consecutive ones read as one.
+        low, high = max(0, start - LEDE_HEADLINE_WINDOW), min(len(self.lines), i + 1 + LEDE_HEADLINE_WINDOW)
+        headlines = "".join(
+            self.letters[k] if not (start <= k <= i) and not any(m in self.lines[k].text for m in "。！？!?；;") else "|"
+            for k in range(low, high)
+        )
+        grams = {sentence[k : k + 4] for k in range(len(sentence) - 3)}
+        found = sum(gram in headlines for gram in grams)
+        self._lede_cache[i] = found >= RESTATED_SHARE * len(grams)
+        return self._lede_cache[i]
 
     def short_of_column(self, i: int) -> float:
         """A line that stops short of its column's end: the last line of something."""
         line = self.lines[i]
         if line.printed.right_gap is not None:
             return _clip(line.printed.right_gap - 0.8, -1.0, 2.5)
-        return _clip(self.before[i] - line.full_width - 1.0, -1.0, 2.5)
+        shortfall = self.before[i] - line.full_width
+        if 0 < i < len(self.lines) - 1 and all(
+            abs(self.lines[k].full_width - line.full_width) <= 0.5 and not self.lines[k].is_attribution for k in (i - 1, i + 1)
+        ):
+            # As wide as the lines on both sides of it, it is as full as they are: a run of lines thick
+            # with marks (quotes, commas) above can widen the column measured there.
+            shortfall = min(shortfall, 0.0)
+        return _clip(shortfall - 1.0, -1.0, 2.5)
 
     def starts_block(self, i: int) -> float:
         """Evidence from line ``i`` itself that it starts something new (an indented first line)."""
@@ -607,8 +724,10 @@ class _Scores:
             if current == FIRST:
                 score += self.starts_block(i)
             return score
-        # After an attribution: a first line is indented there too.
-        return self.starts_block(i) if current == FIRST else 0.0
+        # After an attribution: a first line is indented there too. An article ends with its
+        # attribution, and what follows is mostly a headline: the next article's, or this one's
+        # printed under its text.
+        return self.starts_block(i) if current == FIRST else AFTER_ATTRIBUTION_HEADLINE
 
     def emission(self, i: int, state: str) -> float:
         line = self.lines[i]
@@ -640,6 +759,7 @@ class _Scores:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_SQUEEZABLE = re.compile(r"[^\w\s]|[0-9A-Za-z_.%]+")
 _LABEL = re.compile(r"^[\u3400-\u9fff]{1,3}[：:]")
 
 

@@ -47,7 +47,7 @@ from corpus.furniture import (
     split_trailing_attribution,
     standalone_byline,
 )
-from corpus.layout import Block, Doubt, PageLayout, UNSURE_BELOW
+from corpus.layout import Block, Doubt, PageLayout, UNSURE_BELOW, _word_spans
 from corpus.sentences import split_sentences
 from corpus.text import join_lines
 
@@ -72,6 +72,7 @@ _SUBJECT_TAGS = frozenset({"ns", "nt"})
 # The marks that give a heading its shape (quotes are decoration: “秒到账” and 秒到账 are alike).
 _MARKS = re.compile(r"[，、：；！？《》（）—…,:;!?()]")
 _NOT_LETTER = re.compile(r"[\W_]+")
+_DASHES = ("—", "－", "--")
 
 
 @dataclass(frozen=True)
@@ -508,8 +509,11 @@ def title_and_subtitle(headline_lines: list[str], body: str) -> tuple[str, str |
     """
     title = headline_lines[0]
     rest = list(headline_lines[1:])
-    while rest and runs_on(title, rest[0], body):
+    dashed = next((k for k, line in enumerate(rest) if line.lstrip().startswith(_DASHES)), None)
+    while rest and ((dashed is not None and dashed > 0) or runs_on(title, rest[0], body)):
+        # The lines above a ——subtitle are all the title's: a title set over two narrow lines.
         title = join_lines([title, rest.pop(0)])
+        dashed = dashed - 1 if dashed is not None else None
     subtitle = join_lines(rest) if rest else None
     if subtitle is not None:
         subtitle = subtitle.lstrip("—－-– ") or None
@@ -521,11 +525,22 @@ def runs_on(line: str, following: str, body: str) -> bool:
     names its subject and ends in a word that needs an object (召开, 部署; a preposition), and the next
     line, no longer than it, brings that object rather than a subject of its own.
     """
+    if line.rstrip().endswith(("，", "、", ",", "：", ":")):
+        return True  # a title does not stop on a comma: the next line goes on with it
     joined = join_lines([line, following])
     if joined[: len(line) + 2] in body:
         return True
+    across = line[-2:] + following[:3]
+    if len(_NOT_LETTER.sub("", across)) >= 4 and across in body:
+        return True  # the lede prints the words across the break together (两所 | 区域养老)
+    if _word_spans(line[-3:], following[:3]):
+        return True  # the break falls inside a word (养 | 老): a subtitle starts on a word of its own
     words = [(word, flag) for word, flag in _tagged(line) if flag != "x"]
-    if not words or _opens_with_subject(following) or len(line) > len(following):
+    if not words or _opens_with_subject(following):
+        return False
+    if any(flag == "p" for _, flag in words[-3:-1]) and not words[-1][1].startswith("v"):
+        return True  # a line closing on a prepositional phrase (为留守儿童) still wants its verb
+    if len(line) > len(following):
         return False
     needs_object = words[-1][1] in _RUNS_ON_TAGS or words[-1][1].startswith("u")
     # A subject and one word after it (民政厅 部署) is no title yet, whatever jieba tags the word.

@@ -24,7 +24,7 @@ from retrieval.documents import DocumentTable, indexed_documents
 from retrieval.features import Candidate, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import asked_words, detect_language, english_words, question_type
+from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise, to_simplified
 from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, shared_character_words
@@ -65,16 +65,6 @@ class Answer:
     competing: tuple[int, ...] = ()  # ids of the paragraphs whose sentences competed, best first
     sentence_index: int | None = None  # the quote's (first) sentence's position in its paragraph
     sentence_count: int = 1  # sentences the quote runs over: 1, or up to 3 when the evidence spans them
-
-
-@dataclass(frozen=True)
-class QueryTerm:
-    """One question word and the index terms that stand for it: itself, or the translations of an
-    English word, each with a weight in (0, 1]."""
-
-    word: str
-    alternatives: tuple[tuple[tuple[str, ...], float], ...]
-    translated: bool = False  # dictionary readings: found only as written, never less a character
 
 
 def clean_question(text: str) -> str:

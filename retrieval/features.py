@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 from corpus.model import Article, Paragraph
 from retrieval.highlight import candidate_spans
 from retrieval.index import BM25Index
-from retrieval.question import answer_head
+from retrieval.question import QueryTerm, answer_head
 from retrieval.ranker import FEATURE_NAMES
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 
@@ -27,7 +27,6 @@ _POINTS_BACK = re.compile(r"^(?:他们|她们|它们|他|她|它|牠|其|此|这
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 if TYPE_CHECKING:
-    from retrieval.answer import QueryTerm
     from retrieval.config import AnswerConfig
 
 _TYPED = ("how_many", "when", "where", "who")

@@ -158,3 +158,13 @@ def answer_head(question: str) -> str | None:
 def _holds_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One question word and the index terms that stand for it: itself, or the translations of an
+    English word, each with a weight in (0, 1]."""
+
+    word: str
+    alternatives: tuple[tuple[tuple[str, ...], float], ...]
+    translated: bool = False  # dictionary readings: found only as written, never less a character

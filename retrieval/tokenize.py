@@ -74,9 +74,10 @@ def chinese_numeral_value(word: str) -> int | None:
 
     try:
         value = cn2an.cn2an(word, "normal")
-    except (ValueError, KeyError, IndexError):
+        # A run of numerals (二二二…) reads as a number too large for a float: no quantity anyone writes.
+        return int(value) if float(value).is_integer() else None
+    except (ValueError, KeyError, IndexError, OverflowError):
         return None
-    return int(value) if float(value).is_integer() else None
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,9 @@ def test_extreme_inputs_explicitly(answerer: Answerer, tokenizer: Tokenizer, tex
     assert "".join(split_sentences(text)) == text
     tokenizer.tokens(text)
     assert answerer.ask(text).answered in (True, False)
+
+
+def test_a_run_of_numerals_too_long_for_a_float_is_no_number():
+    from retrieval.tokenize import chinese_numeral_value
+
+    assert chinese_numeral_value("二" * 1000) is None
