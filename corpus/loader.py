@@ -25,7 +25,7 @@ from corpus.model import Article, Corpus, Paragraph
 from corpus.sentences import split_sentences
 from corpus.text import join_lines
 
-__all__ = ["ARTICLE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "CorpusError", "article_files", "load_corpus", "read_text"]
+__all__ = ["ARTICLE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "CorpusError", "article_files", "load_corpus", "read_articles", "read_text"]
 
 ARTICLE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -54,6 +54,14 @@ def load_corpus(path: str | os.PathLike, max_file_bytes: int = DEFAULT_MAX_FILE_
     for warning in warnings:
         log.warning("%s", warning)
     return Corpus(tuple(articles), tuple(str(f) for f in files), tuple(warnings))
+
+
+def read_articles(file: Path, root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[list[tuple[Article, int | None]], list[str]]:
+    """The articles of one file under ``root``, each with the line it starts on (for the caller's
+    check that ids are unique across files), and the warnings the file raised; a bad file raises
+    ``CorpusError``. Reading a corpus file by file keeps memory to one file at a time."""
+    warnings: list[str] = []
+    return list(_read_file(file, root, max_file_bytes, warnings)), warnings
 
 
 def article_files(root: Path) -> list[Path]:

@@ -40,6 +40,34 @@ class Article:
 
 
 @dataclass(frozen=True)
+class ArticleInfo:
+    """An article without its paragraphs: what answering needs to name it, read one at a time from a
+    stored corpus (``corpus.stored``) instead of holding every article in memory."""
+
+    id: str
+    title: str
+    subtitle: str | None = None
+    source: str | None = None
+    date: str | None = None
+    kicker: str | None = None
+    byline: str | None = None
+    dateline: str | None = None
+    captions: tuple[str, ...] = ()
+    number: int = 0  # its position among the corpus' articles
+    first_paragraph: int = 0  # the corpus-wide id of its first paragraph
+    paragraph_count: int = 0
+    sentence_count: int = 0
+
+    @classmethod
+    def of(cls, article: Article, number: int = 0, first_paragraph: int = 0) -> "ArticleInfo":
+        return cls(
+            article.id, article.title, article.subtitle, article.source, article.date, article.kicker,
+            article.byline, article.dateline, article.captions, number, first_paragraph,
+            len(article.paragraphs), article.sentence_count,
+        )
+
+
+@dataclass(frozen=True)
 class Corpus:
     """All articles read from one path, in a stable order, with unique ids."""
 

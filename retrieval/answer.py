@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from corpus.model import Article, Corpus, Paragraph
+from corpus.model import Corpus
+from corpus.stored import CorpusView, as_view
 from retrieval.chitchat import chitchat_kind
 from retrieval.config import AnswerConfig
-from retrieval.documents import Document, indexed_documents
+from retrieval.documents import DocumentTable, indexed_documents
 from retrieval.features import Candidate, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
@@ -81,20 +82,23 @@ class Answerer:
 
     def __init__(
         self,
-        corpus: Corpus,
+        corpus: Corpus | CorpusView,
         config: AnswerConfig,
         tokenizer: Tokenizer | None = None,
         index: BM25Index | None = None,
         cache_dir: Path | None = None,
+        documents: DocumentTable | None = None,
     ) -> None:
-        """``cache_dir`` (the index cache folder) keeps the English dictionary's reverse index between
-        runs; without it the dictionary is built in memory on the first English question."""
-        self.corpus = corpus
+        """``corpus`` is a parsed Corpus (held in memory) or a view of a stored one, read on demand
+        with the index's ``documents``. ``cache_dir`` (the index cache folder) keeps the English
+        dictionary's reverse index between runs; without it the dictionary is built in memory on the
+        first English question."""
+        self.corpus = as_view(corpus)
         self.cache_dir = cache_dir
         self.config = config
         self.tokenizer = tokenizer or Tokenizer()
-        self._entries: list[tuple[Article, Paragraph]] = list(corpus.paragraphs())
-        self.documents: list[Document] = indexed_documents(corpus, config)
+        self._entries = self.corpus  # (article, paragraph) by paragraph id
+        self.documents = documents if documents is not None else DocumentTable.of(self.corpus, config)
         if index is None:
             index = BM25Index.build(self.document_tokens(), BM25Params(config.k1, config.b, config.epsilon))
         if index.doc_count != len(self.documents):
@@ -110,7 +114,7 @@ class Answerer:
     def document_tokens(self) -> Iterable[list[str]]:
         """The token list indexed for each document (paragraphs, then passages), in index order: what a
         persisted index must hold."""
-        return (self.tokenizer.tokens(document.text) for document in self.documents)
+        return (self.tokenizer.tokens(document.text) for document in indexed_documents(self.corpus, self.config))
 
     def ask(self, question: str, after: "str | Answer | None" = None) -> Answer:
         """The best sentence for ``question``, or a refusal with a reason; never raises on any str.
@@ -298,8 +302,7 @@ class Answerer:
     def vocabulary(self) -> Vocabulary:
         """The corpus' words, for matching question words it does not hold; built on first use."""
         if self._vocabulary is None:
-            indptr, ids = self.index.indptr, self.index.term_ids
-            self._vocabulary = Vocabulary(ids, lambda term: int(indptr[ids[term] + 1] - indptr[ids[term]]))
+            self._vocabulary = Vocabulary(self.index.term_ids, self.index.document_frequency, self.index)
         return self._vocabulary
 
     def _corrected(self, text: str) -> str:
@@ -417,7 +420,8 @@ class Answerer:
     def _article_text(self, paragraph_id: int) -> str:
         """The normalised text of the paragraph's article: title, headings and all its paragraphs."""
         article = self._entries[paragraph_id][0]
-        parts = [article.title] + [part for p in article.paragraphs for part in (p.heading, p.text) if part]
+        paragraphs = self.corpus.article_paragraphs(article.number)
+        parts = [article.title] + [part for p in paragraphs for part in (p.heading, p.text) if part]
         return normalise("\n".join(parts))
 
     def _closest(
@@ -440,11 +444,12 @@ class Answerer:
             if query is None:
                 doc_ids, doc_scores = self._translated_closest(terms, wanted)
             elif expanded:
-                doc_ids, doc_scores = self._translated_closest(expanded, wanted, self.index.scores(query))
+                doc_ids, doc_scores = self._translated_closest(expanded, wanted, query)
             else:
                 doc_ids, doc_scores = self.index.closest_docs(query, wanted)
             paragraphs = {self.documents[d].paragraph_id for d, s in zip(doc_ids, doc_scores) if s > 0}
-            if len(paragraphs) >= k or len(doc_ids) < wanted or wanted >= len(self.documents):
+            # A last score of 0 means no further document holds a question word: asking for more finds none.
+            if len(paragraphs) >= k or len(doc_ids) < wanted or wanted >= len(self.documents) or doc_scores[-1] <= 0:
                 break
             wanted *= 4
         best: dict[int, float] = {}
@@ -486,19 +491,9 @@ class Answerer:
         words = self.tokenizer.content_words(chinese)
         return bool(words) and all(word in ids or (len(word) == 2 and BIGRAM_MARK + word in ids) for word in words)
 
-    def _translated_closest(self, terms: Sequence[QueryTerm], k: int, total=None) -> tuple[list[int], list[float]]:
-        """Paragraph scores summed over the question's words (added to ``total`` if given), each word
-        scoring by its best weighted reading (wrong readings of a word then cost little)."""
-        for term in terms:
-            best = None
-            for words, weight in term.alternatives:
-                scores = self.index.scores(self.tokenizer.tokens("".join(words))) * weight
-                best = scores if best is None else best.clip(min=scores)  # elementwise max
-            if best is not None:
-                total = best if total is None else total + best
-        if total is None:
-            return [], []
-        k = min(k, len(total))
-        top = total.argpartition(len(total) - k)[len(total) - k :] if k < len(total) else range(len(total))
-        order = sorted((int(i) for i in top), key=lambda i: (-total[i], i))
-        return order, [float(total[i]) for i in order]
+    def _translated_closest(self, terms: Sequence[QueryTerm], k: int, base: Sequence[str] | None = None) -> tuple[list[int], list[float]]:
+        """Document scores summed over the question's words (added to ``base``'s, the question's own
+        tokens, if given), each word scoring by its best weighted reading (wrong readings of a word
+        then cost little)."""
+        groups = [[(self.tokenizer.tokens("".join(words)), weight) for words, weight in term.alternatives] for term in terms]
+        return self.index.closest_combined(groups, k, base)

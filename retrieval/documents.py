@@ -9,11 +9,18 @@ paragraph's document id is its paragraph id; the passages follow, and each maps 
 
 from __future__ import annotations
 
+import mmap
+import os
+from array import array
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Sequence
 
-from corpus.model import Article, Corpus, Paragraph
+from corpus.model import Article, ArticleInfo, Corpus, Paragraph
+from corpus.stored import CorpusView
 from retrieval.config import AnswerConfig
+
+_PASSAGES = "passages.bin"  # per passage: paragraph id, first sentence, last sentence (int32 each)
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,67 @@ class Document:
     text: str  # what is indexed: the sentences, after the article's title and the heading
 
 
-def indexed_text(article: Article, paragraph: Paragraph, config: AnswerConfig) -> str:
+@dataclass(frozen=True)
+class DocumentSpan:
+    """Where an indexed document stands: its paragraph and the sentences ``first`` .. ``last`` of it."""
+
+    paragraph_id: int
+    first: int
+    last: int
+
+
+class DocumentTable(Sequence[DocumentSpan]):
+    """The indexed documents, by document id: ids 0 .. P-1 are the paragraphs, then the passages
+    (kept as int32 triplets, in memory or memory-mapped from the index folder)."""
+
+    def __init__(self, paragraphs: int, sentence_counts, passages: Sequence[int]) -> None:
+        self._paragraphs = paragraphs
+        self._sentence_counts = sentence_counts  # a paragraph's sentence count, by paragraph id
+        self._passages = passages  # flat triplets
+
+    @classmethod
+    def of(cls, corpus: CorpusView, config: AnswerConfig) -> "DocumentTable":
+        """The documents of a corpus held in memory."""
+        counts = [len(paragraph.sentences) for _, paragraph in corpus]
+        flat = array("i")
+        for paragraph_id, count in enumerate(counts):
+            for first, last in passage_windows(count, config.passage_sentences, config.passage_step):
+                flat.extend((paragraph_id, first, last))
+        return cls(len(counts), counts.__getitem__, flat)
+
+    @classmethod
+    def open(cls, folder: Path, corpus: CorpusView) -> "DocumentTable":
+        with open(folder / _PASSAGES, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            flat = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)).cast("i") if size else array("i")
+        return cls(len(corpus), lambda paragraph_id: len(corpus[paragraph_id][1].sentences), flat)
+
+    def __len__(self) -> int:
+        return self._paragraphs + len(self._passages) // 3
+
+    def __getitem__(self, doc_id):  # type: ignore[override]
+        if doc_id < 0:
+            doc_id += len(self)
+        if doc_id < self._paragraphs:
+            if doc_id < 0:
+                raise IndexError(doc_id)
+            return DocumentSpan(doc_id, 0, self._sentence_counts(doc_id) - 1)
+        at = 3 * (doc_id - self._paragraphs)
+        if at + 3 > len(self._passages):
+            raise IndexError(doc_id)
+        return DocumentSpan(self._passages[at], self._passages[at + 1], self._passages[at + 2])
+
+    @property
+    def paragraph_count(self) -> int:
+        return self._paragraphs
+
+
+def write_passages(folder: Path, triplets: array) -> None:
+    with open(folder / _PASSAGES, "wb") as out:
+        triplets.tofile(out)
+
+
+def indexed_text(article: Article | ArticleInfo, paragraph: Paragraph, config: AnswerConfig) -> str:
     """What the index holds for a paragraph: its text, after its article's title and its heading when
     ``config.index_titles`` (questions name the article's subject, which the paragraph itself may not)."""
     return _with_subject(article, paragraph, paragraph.text, config)
@@ -50,9 +117,9 @@ def passage_windows(sentences: int, size: int, step: int) -> list[tuple[int, int
     return [(start, start + size - 1) for start in starts]
 
 
-def indexed_documents(corpus: Corpus, config: AnswerConfig) -> list[Document]:
+def indexed_documents(corpus: Corpus | CorpusView, config: AnswerConfig) -> list[Document]:
     """Every paragraph (ids 0 .. P-1, corpus order), then the passages of the long ones."""
-    entries = list(corpus.paragraphs())
+    entries = list(corpus) if isinstance(corpus, CorpusView) else list(corpus.paragraphs())
     documents = [
         Document(paragraph_id, 0, len(paragraph.sentences) - 1, indexed_text(article, paragraph, config))
         for paragraph_id, (article, paragraph) in enumerate(entries)
@@ -61,14 +128,18 @@ def indexed_documents(corpus: Corpus, config: AnswerConfig) -> list[Document]:
     return documents
 
 
-def _passages(entries: Sequence[tuple[Article, Paragraph]], config: AnswerConfig) -> Iterator[Document]:
+def _passages(entries: Sequence[tuple[Article | ArticleInfo, Paragraph]], config: AnswerConfig) -> Iterator[Document]:
     for paragraph_id, (article, paragraph) in enumerate(entries):
         for first, last in passage_windows(len(paragraph.sentences), config.passage_sentences, config.passage_step):
-            text = "".join(paragraph.sentences[first : last + 1])
-            yield Document(paragraph_id, first, last, _with_subject(article, paragraph, text, config))
+            yield Document(paragraph_id, first, last, passage_text(article, paragraph, first, last, config))
 
 
-def _with_subject(article: Article, paragraph: Paragraph, text: str, config: AnswerConfig) -> str:
+def passage_text(article: Article | ArticleInfo, paragraph: Paragraph, first: int, last: int, config: AnswerConfig) -> str:
+    """What the index holds for the passage of sentences ``first`` .. ``last`` of a paragraph."""
+    return _with_subject(article, paragraph, "".join(paragraph.sentences[first : last + 1]), config)
+
+
+def _with_subject(article: Article | ArticleInfo, paragraph: Paragraph, text: str, config: AnswerConfig) -> str:
     if not config.index_titles:
         return text
     return "\n".join(part for part in (article.title, paragraph.heading, text) if part)

@@ -1,15 +1,11 @@
-"""What a persisted index depends on, and what changed: fingerprints of the corpus files and of the
-indexed text, and readable differences between two ``params.json`` records for the rebuild log.
+"""What a persisted index depends on, and what changed: fingerprints of the corpus files, and readable
+differences between two ``params.json`` records for the rebuild log.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
-
-from corpus.model import Corpus
-from retrieval.token_cache import content_key
 
 
 def file_fingerprint(path: Path, known: dict | None = None) -> dict:
@@ -31,29 +27,6 @@ def file_fingerprint(path: Path, known: dict | None = None) -> dict:
     return entry
 
 
-def corpus_fingerprint(corpus: Corpus, texts: Sequence[str], known: dict | None = None) -> dict:
-    """The corpus as the index depends on it: its files, and counts of what is indexed (``texts``) that
-    catch a change in how the files are read into paragraphs or which text of a paragraph is indexed."""
-    known_files = {entry["path"]: entry for entry in (known or {}).get("files", [])}
-    files = []
-    for name in corpus.files:
-        path = Path(name).resolve()
-        files.append(file_fingerprint(path, known_files.get(str(path))))
-    fingerprint = {
-        "files": files,
-        "articles": len(corpus.articles),
-        "paragraphs": len(texts),
-        "characters": sum(map(len, texts)),
-    }
-    if not files:
-        # A corpus built in memory has no files to compare, so its content is hashed instead.
-        digest = hashlib.sha256()
-        for text in texts:
-            digest.update(content_key(text))
-        fingerprint["content_sha256"] = digest.hexdigest()
-    return fingerprint
-
-
 def describe_changes(old: dict, new: dict) -> list[str]:
     """Human-readable differences between two ``params.json`` records, for the rebuild log.
 
@@ -62,7 +35,7 @@ def describe_changes(old: dict, new: dict) -> list[str]:
     """
     changes = []
     for key in sorted(set(old) | set(new)):
-        if key == "corpus" or key == "index":
+        if key in ("corpus", "index", "token_cache"):
             continue
         before, after = old.get(key), new.get(key)
         if before != after and isinstance(before, dict) and isinstance(after, dict):
@@ -80,7 +53,7 @@ def describe_changes(old: dict, new: dict) -> list[str]:
     for path in sorted(old_files.keys() & new_files.keys()):
         if old_files[path]["sha256"] != new_files[path]["sha256"]:
             changes.append(f"file changed: {path} ({old_files[path]['size']} -> {new_files[path]['size']} bytes)")
-    for key in ("articles", "paragraphs", "characters", "content_sha256"):
-        if old_corpus.get(key) != new_corpus.get(key):
+    for key in ("articles", "paragraphs", "documents"):
+        if key in old_corpus and key in new_corpus and old_corpus[key] != new_corpus[key]:
             changes.append(f"corpus {key} changed from {old_corpus.get(key)} to {new_corpus.get(key)}")
     return changes

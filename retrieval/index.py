@@ -1,32 +1,49 @@
-"""An exact BM25Okapi index: rank-bm25's ranking, without its Python loop over paragraphs.
+"""An exact BM25Okapi index: rank-bm25's ranking and scores, without its Python loop over documents.
 
-Each term's BM25 contribution to each paragraph that holds it is computed once, at build time, and
-stored as one sparse column per term. A query is then the sum of its terms' columns and a partial sort.
-Scores equal rank-bm25's ``BM25Okapi(...).get_scores`` (same idf with its epsilon floor, same k1 and b);
-ties are broken by paragraph order.
+Each term has a column: the documents holding it, with the term's frequency in each
+(``retrieval.postings`` stores them compactly). A score is computed from frequencies, document lengths
+and idf exactly as rank-bm25 computes it, in float64 and in the same order of operations, so equal
+scores are equal to the last bit and ties break the same way (document order).
 
-The columns are plain arrays, saved as ``.npy`` files and memory-mapped on load, so opening even a
-million-paragraph index reads almost nothing until a query touches it.
+A query does not score every posting of its terms. It takes its terms from the highest possible
+contribution down (MaxScore, as Lucene and PISA prune): once the terms left could not lift a document
+that none of the terms so far holds into the top k, those terms are only looked up for the documents
+already found, and documents that can no longer reach the top k are dropped as the look-ups go. The
+survivors are then scored exactly, term by term in the query's order, as rank-bm25 adds them. Pruning
+only decides which documents are scored, with a safety margin far above rounding error, so the top k
+and its scores are rank-bm25's (``tests/unit/retrieval/test_index.py`` checks it).
 
-This is the only module that imports numpy.
+The arrays are plain ``.npy`` files, memory-mapped on load; the terms are a UTF-8 blob with a hash
+table (``retrieval.term_table``), so opening a million-paragraph index reads almost nothing.
+This module and ``retrieval.postings`` / ``retrieval.index_build`` are the only ones that use numpy.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 from array import array
-from itertools import chain, islice
+from collections import Counter
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-# Terms are stored one per line, so a term may not hold the line separator (the tokenizer drops white
-# space, so none does).
-_TERMS_FILE = "terms.txt"
-_ARRAYS = ("indptr", "doc_ids", "weights", "idf")
+from retrieval.postings import STREAMS, Columns, EncodedColumns, bm25_weights, encode_columns
+from retrieval.term_table import StringTable, write_strings
+
+TERMS = "terms"  # terms.bin, terms.offsets, terms.slots
+PER_TERM = ("df", "width", "max_weight", "idf", "first_doc", "first_pos", "source_ids")
+OFFSETS = ("gap_offsets", "exc_offsets", "tfx_offsets", "skip_offsets")
+PER_DOCUMENT = ("doc_lengths",)
+VOCABULARY = ("vocab_words", "vocab_chars", "vocab_char_offsets", "vocab_char_words")
+ARRAYS = PER_TERM + OFFSETS + PER_DOCUMENT + STREAMS + VOCABULARY
+# Pruning keeps a document unless its best possible score falls short of the k-th best by more than
+# this share: rounding differs between summation orders by about 1e-16.
+_MARGIN = 1e-9
 
 
 @dataclass(frozen=True)
@@ -37,204 +54,484 @@ class BM25Params:
 
 
 class BM25Index:
-    """Term columns of precomputed BM25 weights (CSC layout: ``indptr``, ``doc_ids``, ``weights``).
+    """Term columns of term frequencies with the documents' lengths and the terms' idf."""
 
-    Column ``t`` is ``doc_ids[indptr[t]:indptr[t + 1]]`` (ascending paragraph ids) with the matching
-    ``weights``: idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg_len)).
-    """
+    def __init__(self, arrays: dict[str, np.ndarray], terms: StringTable, meta: dict) -> None:
+        self.arrays = arrays
+        self.term_ids = terms  # term -> id, a read-only mapping read from files
+        self.terms = terms.strings  # id -> term
+        self.doc_count: int = meta["doc_count"]
+        self.total_length: int = meta["total_length"]
+        self.params = BM25Params(meta["k1"], meta["b"], meta["epsilon"])
+        # As rank-bm25: the mean document length; 1 when every document is empty (no weights then).
+        self.avgdl = self.total_length / self.doc_count or 1.0
+        self.meta = meta
+        self.columns = Columns(arrays)
+        self._idf = arrays["idf"]
+        self._df = arrays["df"]
+        self._max_weight = arrays["max_weight"]
+        self._lengths = arrays["doc_lengths"]
+        self._scratch_lock = threading.Lock()
+        self._scratch: tuple[np.ndarray, np.ndarray] | None = None
 
-    def __init__(
-        self,
-        terms: Sequence[str],
-        indptr: np.ndarray,
-        doc_ids: np.ndarray,
-        weights: np.ndarray,
-        idf: np.ndarray,
-        doc_count: int,
-        params: BM25Params,
-    ) -> None:
-        self.terms = list(terms)
-        self.term_ids = {term: i for i, term in enumerate(self.terms)}
-        self.indptr = indptr
-        self.doc_ids = doc_ids
-        self.weights = weights
-        self._idf = idf
-        self.doc_count = doc_count
-        self.params = params
+    # --- building ------------------------------------------------------------------------------
 
     @classmethod
     def build(cls, docs: Iterable[Sequence[str]], params: BM25Params = BM25Params()) -> "BM25Index":
-        """Index tokenized paragraphs, read once in order; paragraph i's id is i."""
+        """Index tokenized documents, read once in order; document i's id is i."""
         coder = _TermCoder()
         for chunk in _chunks(docs):
             coder.add(list(chain.from_iterable(chunk)), [len(doc) for doc in chunk])
         flat = np.concatenate(coder.parts) if coder.parts else np.zeros(0, dtype=np.int32)
-        return cls._from_arrays(flat, np.frombuffer(coder.lengths, dtype=np.int64), list(coder.term_ids), params)
+        return cls.from_token_ids(flat, np.frombuffer(coder.lengths, dtype=np.int64), list(coder.term_ids), params)
 
     @classmethod
     def build_from_ids(cls, docs: Iterable[bytes], vocabulary: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
-        """Index paragraphs given as native int32 arrays (bytes) of ids into ``vocabulary``: a token
+        """Index documents given as native int32 arrays (bytes) of ids into ``vocabulary``: a token
         cache's form, read without touching a single token string."""
         arrays = list(docs)
         lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)) // 4
         flat = np.frombuffer(b"".join(arrays), dtype=np.int32)
         del arrays
-        # The index numbers only the terms this corpus uses, in vocabulary order.
         used = np.zeros(len(vocabulary), dtype=bool)
         used[flat] = True
         kept = np.flatnonzero(used)
         renumber = np.zeros(len(vocabulary), dtype=np.int32)
         renumber[kept] = np.arange(len(kept), dtype=np.int32)
-        return cls._from_arrays(renumber[flat], lengths, [vocabulary[i] for i in kept.tolist()], params)
+        return cls.from_token_ids(renumber[flat], lengths, [vocabulary[i] for i in kept.tolist()], params, source_ids=kept)
 
     @classmethod
-    def _from_arrays(cls, flat: np.ndarray, lengths: np.ndarray, terms: list[str], params: BM25Params) -> "BM25Index":
-        """The index of paragraphs whose term ids, concatenated, are ``flat``; paragraph i has
-        ``lengths[i]`` of them and term t is ``terms[t]``."""
-        from scipy.sparse import csr_matrix
-
-        doc_count, term_count = len(lengths), len(terms)
+    def from_token_ids(
+        cls, flat: np.ndarray, lengths: np.ndarray, terms: list[str], params: BM25Params, source_ids: np.ndarray | None = None
+    ) -> "BM25Index":
+        """The index held in memory of documents whose term ids, concatenated, are ``flat``: document i
+        has ``lengths[i]`` of them and term t is ``terms[t]``."""
+        doc_count = len(lengths)
         if doc_count == 0:
             raise ValueError("cannot index an empty corpus")
-        offsets = np.zeros(doc_count + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        # Paragraph rows of term occurrences, turned into term columns: scipy's conversion is a linear
-        # counting pass that keeps each column's paragraph ids ascending; the duplicates it then sums
-        # (a term repeated in a paragraph) are the term frequencies.
-        rows = csr_matrix((np.ones(len(flat), dtype=np.int32), flat, offsets), shape=(doc_count, term_count))
-        columns = rows.tocsc()
-        del rows
-        columns.sum_duplicates()
-        indptr = columns.indptr.astype(np.int64)
-        key_docs = columns.indices.astype(np.int32)
-        tf = columns.data.astype(np.float64)
-        del columns
-
-        doc_freq = np.diff(indptr)
-        key_terms = np.repeat(np.arange(term_count, dtype=np.int32), doc_freq)
-        order = _first_appearance(flat, lengths, key_docs[indptr[:-1]])
-        del flat
-        idf = _okapi_idf(doc_freq, doc_count, params.epsilon, order)
-        # A corpus whose paragraphs are all empty after tokenizing has no terms and so no weights.
-        avg_len = lengths.sum() / doc_count or 1.0
-        length_norm = params.k1 * (1 - params.b + params.b * lengths[key_docs] / avg_len)
-        # Grouped as rank-bm25 groups it, so that equal scores come out bit-equal on both sides.
-        weights = idf[key_terms] * (tf * (params.k1 + 1) / (tf + length_norm))
-        return cls(terms, indptr, key_docs, weights, idf, doc_count, params)
+        term, docs, tf, first_doc, first_pos = invert(flat, lengths, len(terms))
+        counts = np.bincount(term, minlength=len(terms)).astype(np.int64)
+        order = np.lexsort((first_pos, first_doc))
+        idf = okapi_idf(counts, doc_count, params.epsilon, order)
+        total = int(lengths.sum())
+        avgdl = total / doc_count or 1.0
+        weights = bm25_weights(idf[term], tf, lengths[docs], params.k1, params.b, avgdl)
+        encoded = encode_columns(counts, docs, tf, weights)
+        per_term = {
+            "idf": idf,
+            "first_doc": first_doc.astype(np.int32),
+            "first_pos": first_pos.astype(np.int32),
+            "source_ids": (np.arange(len(terms)) if source_ids is None else source_ids).astype(np.int32),
+        }
+        arrays = assemble([encoded], per_term, document_lengths(lengths))
+        arrays.update(vocabulary_arrays(terms, counts))
+        meta = index_meta(doc_count, total, len(terms), params, int(counts.sum()))
+        return cls(arrays, StringTable.of(terms), meta)
 
     @property
     def postings(self) -> int:
-        """How many (term, paragraph) pairs the index holds."""
-        return int(self.indptr[-1])
+        """How many (term, document) pairs the index holds."""
+        return int(self._df.sum())
+
+    # --- terms ---------------------------------------------------------------------------------
 
     def idf(self, term: str) -> float:
-        """The term's BM25Okapi idf (with the epsilon floor); 0 for a term no paragraph holds."""
+        """The term's BM25Okapi idf (with the epsilon floor); 0 for a term no document holds."""
         i = self.term_ids.get(term)
         return 0.0 if i is None else float(self._idf[i])
 
+    def document_frequency(self, term: str) -> int:
+        i = self.term_ids.get(term)
+        return 0 if i is None else int(self._df[i])
+
+    def words_by_frequency(self) -> list[str]:
+        """The all-Chinese words among the terms (no bigrams), most documents first, then by term."""
+        return [self.terms[int(i)] for i in self.arrays["vocab_words"]]
+
+    def words_containing(self, character: str) -> tuple[str, ...]:
+        """Those words holding ``character``, in the same order."""
+        chars = self.arrays["vocab_chars"]
+        code = ord(character) if len(character) == 1 else -1
+        at = int(np.searchsorted(chars, code))
+        if at >= len(chars) or int(chars[at]) != code:
+            return ()
+        offsets = self.arrays["vocab_char_offsets"]
+        positions = self.arrays["vocab_char_words"][int(offsets[at]) : int(offsets[at + 1])]
+        words = self.arrays["vocab_words"]
+        return tuple(self.terms[int(words[p])] for p in positions)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def _query_ids(self, query: Sequence[str]) -> list[int]:
+        """Ids of the query's known terms, in query order, a repeated term repeated (rank-bm25 adds
+        a repeated term's weight once per occurrence)."""
+        get = self.term_ids.get
+        return [i for i in map(get, query) if i is not None]
+
+    def _weights(self, term: int, docs: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
+        p = self.params
+        return bm25_weights(float(self._idf[term]), 1.0 if tf is None else tf, self._lengths[docs], p.k1, p.b, self.avgdl)
+
     def scores(self, query: Sequence[str]) -> np.ndarray:
-        """BM25 score of every paragraph; a term repeated in the query counts each time, as in rank-bm25."""
-        return self._scores(self._columns(query))[0]
+        """BM25 score of every document; a term repeated in the query counts each time, as in rank-bm25."""
+        return self._dense(self._query_ids(query))
 
     def closest_docs(self, query: Sequence[str], k: int = 10) -> tuple[list[int], list[float]]:
-        """The k best paragraphs (ids, scores), best first; equal scores keep paragraph order."""
+        """The k best documents (ids, scores), best first; equal scores keep document order."""
+        return self.closest_combined((), k, query)
+
+    def closest_combined(
+        self, groups: Sequence[Sequence[tuple[Sequence[str], float]]], k: int, base: Sequence[str] | None = None
+    ) -> tuple[list[int], list[float]]:
+        """The k best documents (ids, scores) by ``base``'s score plus, for each group of weighted
+        alternative queries, the best of weight x score among them (a question word scoring by its best
+        reading); best first, equal scores in document order. The same floats as adding up the dense
+        score arrays (``scores``) in this order, computed for the documents that can rank only."""
         k = min(k, self.doc_count)
-        if k <= 0:
+        base_ids = None if base is None else self._query_ids(base)
+        group_ids = [[(self._query_ids(alternative), weight) for alternative, weight in group] for group in groups]
+        group_ids = [group for group in group_ids if group]
+        if k <= 0 or (base_ids is None and not group_ids):
             return [], []
-        columns = self._columns(query)
-        scores, docs = self._scores(columns)
-        top = _best_touched(scores, docs, k, len(columns))
-        if top is None:
-            top = best_of(scores, k)
-        return top.tolist(), scores[top].tolist()
+        used = set(base_ids or ()) | {t for group in group_ids for ids, _ in group for t in ids}
+        weights = [w for group in group_ids for _, w in group]
+        if any(float(self._idf[t]) <= 0 for t in used) or any(w <= 0 for w in weights):
+            return self._dense_combined(base_ids, group_ids, k)
+        query = _Query(self)
+        units = []
+        if base_ids:
+            for term, count in Counter(base_ids).items():
+                units.append(_TermUnit(query, term, count))
+        units += [_GroupUnit(query, group) for group in group_ids]
+        candidates = _candidates(self, units, k)
+        total = None if base_ids is None else query.score(base_ids, candidates)
+        for group in group_ids:
+            best = None
+            for ids, weight in group:
+                scores = query.score(ids, candidates) * weight
+                best = scores if best is None else np.maximum(best, scores)
+            total = best if total is None else total + best
+        top = np.lexsort((candidates, -total))[:k]
+        doc_ids, doc_scores = candidates[top].tolist(), total[top].tolist()
+        if len(doc_ids) < k:
+            # Fewer documents hold a query term than k: the rest score 0, in document order.
+            taken = set(doc_ids)
+            zeros = [d for d in range(min(self.doc_count, k + len(taken))) if d not in taken][: k - len(doc_ids)]
+            doc_ids += zeros
+            doc_scores += [0.0] * len(zeros)
+        return doc_ids, doc_scores
 
-    def _scores(self, columns: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Dense scores, and the paragraph ids of the columns summed (a paragraph once per column)."""
-        if not columns:
-            return np.zeros(self.doc_count), np.zeros(0, dtype=np.int32)
-        docs = np.concatenate([self.doc_ids[start:end] for start, end in columns])
-        weights = np.concatenate([self.weights[start:end] for start, end in columns])
-        # bincount adds in array order: per paragraph, the query's terms in order, as rank-bm25 does.
-        return np.bincount(docs, weights=weights, minlength=self.doc_count), docs
+    def _dense_combined(self, base_ids, group_ids, k) -> tuple[list[int], list[float]]:
+        """``closest_combined`` over dense score arrays: for weights at or below zero (an idf floored
+        below zero), where the bounds pruning relies on do not hold."""
+        total = None if base_ids is None else self._dense(base_ids)
+        for group in group_ids:
+            best = None
+            for ids, weight in group:
+                scores = self._dense(ids) * weight
+                best = scores if best is None else np.maximum(best, scores)
+            total = best if total is None else total + best
+        top = best_of(total, k)
+        return top.tolist(), total[top].tolist()
 
-    def _columns(self, query: Sequence[str]) -> list[tuple[int, int]]:
-        """(start, end) of each known query term's column, in query order, a repeated term repeated.
+    def _dense(self, ids: list[int]) -> np.ndarray:
+        if not ids:
+            return np.zeros(self.doc_count)
+        decoded = {t: self.columns.column(t) for t in dict.fromkeys(ids)}
+        weights = {t: self._weights(t, *decoded[t]) for t in decoded}
+        docs = np.concatenate([decoded[t][0] for t in ids])
+        # bincount adds in array order: per document, the query's terms in order, as rank-bm25 does.
+        return np.bincount(docs, weights=np.concatenate([weights[t] for t in ids]), minlength=self.doc_count)
 
-        Summing the columns in this order adds each paragraph's terms in rank-bm25's order, so scores
-        that are mathematically equal are also equal in floating point, and ties break the same way.
-        """
-        columns = []
-        for term in query:
-            i = self.term_ids.get(term)
-            if i is not None:
-                columns.append((int(self.indptr[i]), int(self.indptr[i + 1])))
-        return columns
+    def scratch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """A zeroed score accumulator and seen-mask over all documents: kept between queries (only the
+        pages a query touches become resident) and lent to one query at a time."""
+        if self._scratch_lock.acquire(blocking=False):
+            if self._scratch is None:
+                self._scratch = (np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=bool))
+            return (*self._scratch, True)
+        return np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=bool), False
+
+    def release_scratch(self, acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], lent: bool) -> None:
+        if lent:
+            for docs in parts:
+                acc[docs] = 0.0
+                seen[docs] = False
+            self._scratch_lock.release()
+
+    # --- files ---------------------------------------------------------------------------------
 
     def save(self, directory: str | os.PathLike) -> dict:
-        """Write the arrays as ``.npy`` files and the terms as UTF-8 lines into an existing directory.
-
-        Returns what ``load`` needs besides the files (paragraph count and parameters), for the caller's
-        own metadata file.
-        """
+        """Write the arrays as ``.npy`` files and the terms as a UTF-8 blob with its hash table into an
+        existing directory; returns what ``load`` needs besides the files, for the caller's metadata."""
         directory = Path(directory)
-        if any("\n" in term for term in self.terms):
-            raise ValueError("a term holds a line break and cannot be stored one per line")
-        (directory / _TERMS_FILE).write_text("\n".join(self.terms), encoding="utf-8")
-        for name in _ARRAYS:
-            np.save(directory / f"{name}.npy", np.ascontiguousarray(getattr(self, _attribute(name))))
-        return {
-            "doc_count": self.doc_count,
-            "term_count": len(self.terms),
-            "postings": self.postings,
-            "k1": self.params.k1,
-            "b": self.params.b,
-            "epsilon": self.params.epsilon,
-        }
+        write_strings(directory, TERMS, self.terms)
+        for name in ARRAYS:
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(self.arrays[name]))
+        return self.meta
 
     @classmethod
     def load(cls, directory: str | os.PathLike, meta: dict) -> "BM25Index":
-        """Open an index written by ``save``; the arrays are memory-mapped read-only, not read."""
+        """Open an index written by ``save`` (or ``retrieval.index_build``); the arrays are
+        memory-mapped read-only, not read."""
         directory = Path(directory)
-        text = (directory / _TERMS_FILE).read_text(encoding="utf-8")
-        terms = text.split("\n") if text else []
-        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
-        if len(arrays["indptr"]) != len(terms) + 1 or len(terms) != meta["term_count"]:
+        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS}
+        terms = StringTable.open(directory, TERMS)
+        if len(terms) != meta["term_count"] or len(arrays["df"]) != len(terms) or len(arrays["doc_lengths"]) != meta["doc_count"]:
             raise ValueError(f"{directory}: terms and arrays do not match")
-        params = BM25Params(meta["k1"], meta["b"], meta["epsilon"])
-        return cls(terms, arrays["indptr"], arrays["doc_ids"], arrays["weights"], arrays["idf"], meta["doc_count"], params)
+        return cls(arrays, terms, meta)
 
 
-def _best_touched(scores: np.ndarray, docs: np.ndarray, k: int, columns: int) -> np.ndarray | None:
-    """The k best paragraphs found among those the query's columns touched, or None when untouched
-    paragraphs (score 0) could still be among them.
+class _Query:
+    """One query's reading of the columns: a column decoded whole is kept, so each is read once."""
 
-    Looking only at touched paragraphs avoids a partial sort over the whole corpus. A paragraph appears
-    at most once per column, so the (k * columns)-th best of the touched scores, counted with
-    repeats, is no better than the k-th best paragraph: everything at or above it is a safe shortlist.
-    """
-    touched = scores[docs]
-    shortlist_size = k * columns
-    if len(touched) > shortlist_size:
-        floor = np.partition(touched, len(touched) - shortlist_size)[len(touched) - shortlist_size]
-        shortlist = np.unique(docs[touched >= floor])
-    else:
-        shortlist = np.unique(docs)
-    if len(shortlist) < k:
-        return None
-    top = shortlist[np.lexsort((shortlist, -scores[shortlist]))[:k]]
-    return top if scores[top[-1]] > 0 else None
+    def __init__(self, index: BM25Index) -> None:
+        self.index = index
+        self.decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if term not in self.decoded:
+            self.decoded[term] = self.index.columns.column(term)
+        return self.decoded[term]
+
+    def weights(self, term: int, docs: np.ndarray) -> np.ndarray:
+        """The term's exact weight in each of the sorted ``docs`` (0 where it is absent)."""
+        if term in self.decoded:
+            held, tf = self.decoded[term]
+            where = np.searchsorted(held, docs)
+            where[where >= len(held)] = 0
+            hit = held[where] == docs
+            tf = None if tf is None else tf[where[hit]]
+        else:
+            hit, tf = self.index.columns.lookup(term, docs)
+        out = np.zeros(len(docs))
+        out[hit] = self.index._weights(term, docs[hit], tf)
+        return out
+
+    def score(self, ids: list[int], docs: np.ndarray) -> np.ndarray:
+        """The exact scores of ``docs``: each term's weight added in query order, as rank-bm25 adds."""
+        total = np.zeros(len(docs))
+        for term in ids:
+            total = total + self.weights(term, docs)
+        return total
+
+
+class _TermUnit:
+    """A query term (``count`` times in the query) as a unit of pruning."""
+
+    def __init__(self, query: _Query, term: int, count: int) -> None:
+        self.query, self.term, self.count = query, term, count
+        self.bound = count * float(query.index._max_weight[term])
+        self.cost = int(query.index._df[term])
+
+    def full(self) -> tuple[np.ndarray, np.ndarray]:
+        docs, tf = self.query.column(self.term)
+        return docs, self.count * self.query.index._weights(self.term, docs, tf)
+
+    def partial(self, docs: np.ndarray) -> np.ndarray:
+        return self.count * self.query.weights(self.term, docs)
+
+
+class _GroupUnit:
+    """A question word with weighted alternative readings: it adds its best reading's score."""
+
+    def __init__(self, query: _Query, alternatives: list[tuple[list[int], float]]) -> None:
+        self.query, self.alternatives = query, alternatives
+        index = query.index
+        self.bound = max(weight * sum(float(index._max_weight[t]) for t in ids) for ids, weight in alternatives)
+        self.cost = sum(int(index._df[t]) for ids, _ in alternatives for t in ids)
+
+    def full(self) -> tuple[np.ndarray, np.ndarray]:
+        best_docs, best = np.zeros(0, dtype=np.int64), np.zeros(0)
+        for ids, weight in self.alternatives:
+            if not ids:
+                continue
+            columns = [self.query.column(t) for t in ids]
+            docs = np.unique(np.concatenate([c[0] for c in columns]))
+            scores = self.query.score(ids, docs) * weight
+            merged = np.union1d(best_docs, docs)
+            values = np.zeros(len(merged))
+            values[np.searchsorted(merged, best_docs)] = best
+            values[np.searchsorted(merged, docs)] = np.maximum(values[np.searchsorted(merged, docs)], scores)
+            best_docs, best = merged, values
+        return best_docs, best
+
+    def partial(self, docs: np.ndarray) -> np.ndarray:
+        best = np.zeros(len(docs))
+        for ids, weight in self.alternatives:
+            best = np.maximum(best, self.query.score(ids, docs) * weight)
+        return best
+
+
+def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
+    """The documents (ascending) that can be among the k best by the sum of the units' values: MaxScore.
+
+    Units are taken from the highest bound down and scored over all their documents until the bounds
+    of the units left add up to less than the k-th best score so far, a score no document they alone
+    hold could reach; those units are then scored for the documents found only, dropping documents
+    that can no longer reach the k-th best as it rises. Scores here only choose documents, so they may
+    be added in any order; the margin covers rounding."""
+    for unit in units:
+        unit.bound *= 1 + _MARGIN
+    units = sorted(units, key=lambda u: -u.bound)
+    rest = [0.0] * (len(units) + 1)  # rest[i]: the most units i.. can add to any document
+    for i in range(len(units) - 1, -1, -1):
+        rest[i] = rest[i + 1] + units[i].bound
+    acc, seen, lent = index.scratch()
+    parts: list[np.ndarray] = []
+    touched, floor, stop = 0, 0.0, len(units)
+    try:
+        for i, unit in enumerate(units):
+            # Worth deciding whether the rest can be skipped when scoring this unit costs more than the
+            # decision (a partial sort of the documents found so far).
+            if touched >= k and unit.cost > 1000 and 4 * unit.cost > touched:
+                floor = max(floor, _kth_best(acc[np.concatenate(parts)], k))
+                if rest[i] < floor * (1 - _MARGIN):
+                    stop = i
+                    break
+            docs, values = unit.full()
+            acc[docs] += values
+            new = docs[~seen[docs]]
+            seen[new] = True
+            parts.append(new)
+            touched += len(new)
+        found = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        partial = acc[found]
+    finally:
+        index.release_scratch(acc, seen, parts, lent)
+    if stop == len(units):
+        if len(found) > k:
+            floor = max(floor, _kth_best(partial, k))
+            found = found[partial >= floor * (1 - _MARGIN)]
+        return found
+    keep = partial + rest[stop] >= floor * (1 - _MARGIN)
+    candidates, partial = found[keep], partial[keep]
+    for j in range(stop, len(units)):
+        partial += units[j].partial(candidates)
+        if len(candidates) > k:
+            floor = max(floor, _kth_best(partial, k))
+            keep = partial + rest[j + 1] >= floor * (1 - _MARGIN)
+            candidates, partial = candidates[keep], partial[keep]
+    return candidates
+
+
+def _kth_best(values: np.ndarray, k: int) -> float:
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
 def best_of(scores: np.ndarray, k: int) -> np.ndarray:
-    """The k best of all paragraphs of a dense score array (ours or rank-bm25's), ties in paragraph order."""
+    """The k best of all documents of a dense score array (ours or rank-bm25's), ties in document order."""
     n = len(scores)
     if k < n:
-        # Take every paragraph tied with the k-th best, then order them stably.
+        # Take every document tied with the k-th best, then order them stably.
         kth = np.partition(scores, n - k)[n - k]
         candidates = np.flatnonzero(scores >= kth)
     else:
         candidates = np.arange(n)
     return candidates[np.lexsort((candidates, -scores[candidates]))[:k]]
+
+
+def index_meta(doc_count: int, total_length: int, term_count: int, params: BM25Params, postings: int) -> dict:
+    """What ``load`` needs besides the files (the caller keeps it in its own metadata file)."""
+    return {
+        "doc_count": doc_count,
+        "total_length": total_length,
+        "term_count": term_count,
+        "postings": postings,
+        "k1": params.k1,
+        "b": params.b,
+        "epsilon": params.epsilon,
+    }
+
+
+def invert(flat: np.ndarray, lengths: np.ndarray, term_count: int, first_doc_id: int = 0):
+    """Documents' term ids (concatenated in ``flat``, document i has ``lengths[i]``) as postings:
+    (term, document, frequency) sorted by term then document, and for every term of ``term_count``
+    the first document holding it and its first position there (-1 for terms not held)."""
+    doc_count = len(lengths)
+    doc = np.repeat(np.arange(doc_count, dtype=np.int64), lengths)
+    key = flat.astype(np.int64) * max(doc_count, 1) + doc
+    first_doc = np.full(term_count, -1, dtype=np.int64)
+    first_pos = np.full(term_count, -1, dtype=np.int64)
+    if len(flat):
+        held, first_index = np.unique(flat, return_index=True)
+        starts = np.zeros(doc_count, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        first_doc[held] = doc[first_index] + first_doc_id
+        first_pos[held] = first_index - starts[doc[first_index]]
+    key, tf = np.unique(key, return_counts=True)
+    term = key // max(doc_count, 1)
+    docs = key - term * max(doc_count, 1) + first_doc_id
+    return term, docs, tf.astype(np.int64), first_doc, first_pos
+
+
+def okapi_idf(doc_freq: np.ndarray, doc_count: int, epsilon: float, order: np.ndarray) -> np.ndarray:
+    """rank-bm25's BM25Okapi idf: negative values (terms in over half the documents) floored at
+    epsilon times the mean idf.
+
+    Computed as rank-bm25 computes it, to the last bit: math.log per term (numpy's vectorised log may
+    round differently) and the mean as a running sum in the terms' first-appearance ``order``
+    (cumsum adds in order; np.sum adds pairwise).
+    """
+    idf = np.array([math.log(doc_count - df + 0.5) - math.log(df + 0.5) for df in doc_freq.tolist()], dtype=np.float64)
+    if len(idf):
+        floor = epsilon * (np.cumsum(idf[order])[-1] / len(idf))
+        idf = np.where(idf < 0, floor, idf)
+    return idf
+
+
+def document_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Token counts per document in the narrowest unsigned type that holds them."""
+    top = int(lengths.max()) if len(lengths) else 0
+    return lengths.astype(np.uint16 if top < 1 << 16 else np.uint32)
+
+
+def assemble(parts: Sequence[EncodedColumns], per_term: dict[str, np.ndarray], doc_lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays of an index from its columns encoded in consecutive runs."""
+
+    def offsets(sizes: list[np.ndarray]) -> np.ndarray:
+        joined = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        out = np.zeros(len(joined) + 1, dtype=np.int64)
+        np.cumsum(joined, out=out[1:])
+        return out
+
+    arrays = {
+        "df": np.concatenate([p.df for p in parts]),
+        "width": np.concatenate([p.width for p in parts]),
+        "max_weight": np.concatenate([p.max_weight for p in parts]),
+        "gap_offsets": offsets([p.gap_bytes for p in parts]),
+        "exc_offsets": offsets([p.exc_counts for p in parts]),
+        "tfx_offsets": offsets([p.tfx_counts for p in parts]),
+        "skip_offsets": offsets([p.skip_counts for p in parts]),
+        "doc_lengths": doc_lengths,
+    }
+    for name in STREAMS:
+        arrays[name] = np.concatenate([p.streams[name] for p in parts])
+    arrays.update(per_term)
+    return arrays
+
+
+def vocabulary_arrays(terms: Sequence[str], doc_freq: np.ndarray) -> dict[str, np.ndarray]:
+    """Tables for matching question words the corpus lacks (``retrieval.typing_variants``): the
+    all-Chinese word terms, most documents first then by term, and for each character the positions
+    (in that order) of the words holding it."""
+    import re
+
+    chinese = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+    words = [i for i, term in enumerate(terms) if not term.startswith("#") and chinese.fullmatch(term)]
+    words.sort(key=lambda i: (-int(doc_freq[i]), terms[i]))
+    pairs = sorted((ord(ch), rank) for rank, i in enumerate(words) for ch in set(terms[i]))
+    chars = np.array([c for c, _ in pairs], dtype=np.uint32)
+    distinct, first = np.unique(chars, return_index=True)
+    char_offsets = np.append(first, len(pairs)).astype(np.int64)
+    return {
+        "vocab_words": np.array(words, dtype=np.int32),
+        "vocab_chars": distinct.astype(np.uint32),
+        "vocab_char_offsets": char_offsets,
+        "vocab_char_words": np.array([r for _, r in pairs], dtype=np.int32),
+    }
 
 
 class _TermCoder:
@@ -260,41 +557,9 @@ def _chunks(items: Iterable, size: int = 4096) -> Iterator[list]:
         yield chunk
 
 
-def _attribute(name: str) -> str:
-    return "_idf" if name == "idf" else name
-
-
 def disk_size(directory: str | os.PathLike) -> int:
     """Bytes taken by the files of a saved index."""
     return sum(entry.stat().st_size for entry in Path(directory).iterdir() if entry.is_file())
-
-
-def _first_appearance(flat: np.ndarray, lengths: np.ndarray, first_doc: np.ndarray) -> np.ndarray:
-    """Term ids in the order the corpus first uses them (rank-bm25's dictionary order).
-
-    ``first_doc[t]`` is the first paragraph holding term t; only the tokens of those paragraphs are
-    searched for each term's first position, which avoids sorting every token of the corpus.
-    """
-    token_docs = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    positions = np.flatnonzero(token_docs == first_doc[flat])
-    del token_docs
-    _, first = np.unique(flat[positions], return_index=True)
-    return np.argsort(positions[first], kind="stable")
-
-
-def _okapi_idf(doc_freq: np.ndarray, doc_count: int, epsilon: float, order: np.ndarray) -> np.ndarray:
-    """rank-bm25's BM25Okapi idf: negative values (terms in over half the paragraphs) floored at
-    epsilon times the mean idf.
-
-    Computed as rank-bm25 computes it, to the last bit: math.log per term (numpy's vectorised log may
-    round differently) and the mean as a running sum in the terms' first-appearance ``order``
-    (cumsum adds in order; np.sum adds pairwise).
-    """
-    idf = np.array([math.log(doc_count - df + 0.5) - math.log(df + 0.5) for df in doc_freq.tolist()], dtype=np.float64)
-    if len(idf):
-        floor = epsilon * (np.cumsum(idf[order])[-1] / len(idf))
-        idf = np.where(idf < 0, floor, idf)
-    return idf
 
 
 __all__ = ["BM25Index", "BM25Params", "best_of", "disk_size"]

@@ -39,8 +39,8 @@ def load_cues() -> Cues:
     return Cues(
         chinese={kind: tuple(data[kind]["zh"]) for kind in QUESTION_TYPES},
         english={kind: tuple(tuple(cue.split()) for cue in data[kind]["en"]) for kind in QUESTION_TYPES},
-        measures=tuple(sorted({str(m) for m in data["measures"]}, key=len, reverse=True)),
-        titles=tuple(sorted(set(data["titles"]), key=len, reverse=True)),
+        measures=tuple(sorted({str(m) for m in data["measures"]}, key=lambda m: (-len(m), m))),
+        titles=tuple(sorted(set(data["titles"]), key=lambda t: (-len(t), t))),
         fillers=frozenset(data["fillers"]),
         heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
         measure_groups=tuple(frozenset(str(m) for m in group) for group in data.get("measure_groups", ())),

@@ -2,19 +2,26 @@
 
 Layout under the cache directory (``settings.index.cache_dir``)::
 
-    tokens-v2-<tokenizer hash>.sqlite3  token ids by paragraph content hash, shared by every corpus
+    tokens-v2-<tokenizer hash>.sqlite3  token ids by document content hash, shared by every corpus
     <corpus name>-<path hash>           symlink to the current build of that corpus' index
-    <corpus name>-<path hash>.<id>/     one build: BM25 arrays (.npy), terms.txt, params.json
+    <corpus name>-<path hash>.<id>/     one build: the stored corpus (corpus/stored.py), the documents
+                                        (passages.bin, document-keys.bin), the index (.npy arrays,
+                                        terms.*) and params.json
 
 A build is written into a fresh directory and published by atomically replacing the symlink, so a
 reader sees either the old index or the new one, never half of one, even if the builder crashes.
 
-``params.json`` records what the index depends on: the format version, BM25 parameters, tokenizer
-signature (with the stopword list's hash), the corpus files (path, size, mtime, content hash) and this
-library's version (retrieval/fingerprint.py). When any of them differs on open, the index is rebuilt
-and the difference logged. Tokenizing dominates a build, so token lists are cached by the paragraph's
-content hash (retrieval/token_cache.py), and what the cache lacks is tokenized on every core
-(retrieval/tokenizing.py).
+``params.json`` records what the index depends on: the format version, BM25 parameters, what is indexed
+(titles, passages), the tokenizer signature (with the stopword list's hash), the corpus files (path,
+size, mtime, content hash) and this library's version (retrieval/fingerprint.py). Opening compares the
+files' sizes and mtimes (a content hash only for a file whose size or mtime changed): when nothing
+changed, no article file is read. Otherwise the index is rebuilt and the difference logged.
+
+A rebuild reads only the files that changed: every other file's parsed paragraphs are copied from the
+previous build, and its documents' postings taken from the previous index (retrieval/index_build.py).
+The changed files' documents are tokenized unless the token cache (retrieval/token_cache.py) has them,
+on every core (retrieval/tokenizing.py). Memory holds one file, one batch of texts to tokenize and one
+range of terms at a time.
 """
 
 from __future__ import annotations
@@ -28,26 +35,34 @@ import os
 import shutil
 import time
 import uuid
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
-from corpus.model import Corpus
+from corpus.errors import CorpusError
+from corpus import loader
+from corpus.loader import DEFAULT_MAX_FILE_BYTES, read_articles
+from corpus.stored import StoredCorpus, StoredCorpusWriter
 from retrieval.config import AnswerConfig
-from retrieval.documents import indexed_documents
-from retrieval.fingerprint import corpus_fingerprint, describe_changes
+from retrieval.documents import DocumentTable, indexed_text, passage_text, passage_windows, write_passages
+from retrieval.fingerprint import describe_changes, file_fingerprint
 from retrieval.index import BM25Index, BM25Params, disk_size
 from retrieval.token_cache import TOKEN_CACHE_VERSION, TokenCache, content_key
 from retrieval.tokenize import Tokenizer
-from retrieval.tokenizing import tokenize_texts, worker_count
+from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
 
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _PARAMS_FILE = "params.json"
+_KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
+_KEY_BYTES = 16
+_TOKENIZE_BATCH = 20_000  # texts gathered before they are tokenized
 
 
 def library_version() -> str:
@@ -62,19 +77,24 @@ class BuildStats:
     """What one build did and cost."""
 
     paragraphs: int
+    documents: int  # paragraphs and passages
     terms: int
     postings: int
-    tokenized: int  # paragraphs tokenized now; the others came from the token cache
-    tokenize_seconds: float
+    tokenized: int  # documents tokenized now; the others came from the token cache or the previous build
+    files_read: int  # files parsed; the others were copied from the previous build
+    files_reused: int
+    tokenize_seconds: float  # reading files and tokenizing
     index_seconds: float
     bytes_on_disk: int
 
 
 @dataclass(frozen=True)
 class Opened:
-    """An index ready for queries, and how it was obtained."""
+    """An index ready for queries, the corpus it was built from, and how they were obtained."""
 
     index: BM25Index
+    corpus: StoredCorpus
+    documents: DocumentTable
     directory: Path
     rebuilt_because: tuple[str, ...]  # empty when the persisted index was up to date
     build: BuildStats | None  # None when the persisted index was opened as it was
@@ -115,13 +135,8 @@ class IndexStore:
         digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
         return self.cache_dir / f"{resolved.name or 'corpus'}-{digest}"
 
-    def texts(self, corpus: Corpus) -> list[str]:
-        """The indexed text of every document: each paragraph in corpus order, then the passages of the
-        long ones (``retrieval.documents``)."""
-        return [document.text for document in indexed_documents(corpus, self.config)]
-
-    def expected(self, corpus: Corpus, texts: Sequence[str], known: dict | None = None) -> dict:
-        """The ``params.json`` record an up-to-date index of ``corpus`` has (without its index section)."""
+    def settings_record(self) -> dict:
+        """Everything but the corpus that an index depends on: a change to any of it rebuilds."""
         return {
             "format_version": FORMAT_VERSION,
             "library_version": library_version(),
@@ -129,10 +144,34 @@ class IndexStore:
             "b": self.params.b,
             "epsilon": self.params.epsilon,
             "tokenizer": self.signature,
-            "corpus": corpus_fingerprint(corpus, texts, known),
+            "documents": {
+                "index_titles": self.config.index_titles,
+                "passage_sentences": self.config.passage_sentences,
+                "passage_step": self.config.passage_step,
+            },
         }
 
-    def stale_because(self, corpus: Corpus, corpus_path: str | os.PathLike) -> list[str]:
+    def scan(self, corpus_path: str | os.PathLike, recorded: dict | None) -> list[dict]:
+        """The corpus files now: path, size, mtime and sha256, the hash reused from ``recorded`` (the
+        last build's params.json) for a file whose size and mtime did not change."""
+        known = {entry["path"]: entry for entry in ((recorded or {}).get("corpus") or {}).get("files", [])}
+        files = []
+        for path in loader.article_files(Path(corpus_path)):
+            resolved = path.resolve()
+            try:
+                files.append(file_fingerprint(resolved, known.get(str(resolved))))
+            except FileNotFoundError:
+                raise CorpusError(path, "the file disappeared while the corpus was being read (deleted meanwhile?)") from None
+        return files
+
+    def recorded(self, corpus_path: str | os.PathLike) -> dict | None:
+        """The params.json of the published index of this corpus, or None."""
+        try:
+            return json.loads((self.link_for(corpus_path) / _PARAMS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def stale_because(self, corpus_path: str | os.PathLike, files: list[dict] | None = None) -> list[str]:
         """Why the persisted index of this corpus cannot be used as it is; empty when it can."""
         link = self.link_for(corpus_path)
         try:
@@ -141,90 +180,281 @@ class IndexStore:
             return [f"no index yet at {link}"]
         except (OSError, ValueError) as exc:
             return [f"unreadable index at {link}: {exc}"]
-        return describe_changes(recorded, self.expected(corpus, self.texts(corpus), recorded.get("corpus")))
+        files = self.scan(corpus_path, recorded) if files is None else files
+        expected = {**self.settings_record(), "corpus": {"files": files}}
+        return describe_changes(recorded, expected)
 
-    def open(self, corpus: Corpus, corpus_path: str | os.PathLike, force: bool = False) -> Opened:
-        """The index of ``corpus``: the persisted one if up to date, else a fresh build (logged)."""
+    def open(
+        self, corpus_path: str | os.PathLike, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, force: bool = False
+    ) -> Opened:
+        """The index of the corpus at ``corpus_path``: the persisted one if up to date, else a fresh
+        build (logged). Raises CorpusError for a bad corpus; the previous build then stays published."""
         started = time.perf_counter()
-        reasons = ["rebuild requested"] if force else self.stale_because(corpus, corpus_path)
         link = self.link_for(corpus_path)
-        if not reasons:
+        recorded = self.recorded(corpus_path)
+        files = self.scan(corpus_path, recorded)
+        reasons = ["rebuild requested"] if force else self.stale_because(corpus_path, files)
+        previous = None
+        if recorded is not None:
             try:
-                index = load(link)
+                previous = load(link)
             except (OSError, ValueError, KeyError) as exc:
-                reasons = [f"unreadable index at {link}: {exc}"]
-            else:
-                return Opened(index, link.resolve(), (), None, time.perf_counter() - started)
+                reasons = reasons or [f"unreadable index at {link}: {exc}"]
+        if not reasons and previous is not None:
+            return Opened(*previous, link.resolve(), (), None, time.perf_counter() - started)
         log.info("building the index of %s: %s", corpus_path, "; ".join(reasons))
-        stats = self.build(corpus, link)
-        return Opened(load(link), link.resolve(), tuple(reasons), stats, time.perf_counter() - started)
+        reusable = previous if previous is not None and not force and self._reusable(recorded) else None
+        stats = self.build(corpus_path, max_file_bytes, files, reusable)
+        return Opened(*load(link), link.resolve(), tuple(reasons), stats, time.perf_counter() - started)
 
-    def build(self, corpus: Corpus, link: Path) -> BuildStats:
-        """Tokenize what the cache lacks, index, and publish the result at ``link`` atomically."""
-        texts = self.texts(corpus)
-        if not texts:
-            raise ValueError("the corpus has no paragraphs to index")
-        keys = [content_key(text) for text in texts]
+    def _reusable(self, recorded: dict | None) -> bool:
+        """Whether a previous build's parsed files and postings can be carried into the next: the same
+        tokenizer, indexed text and format, and postings numbered by this very token cache."""
+        if not recorded:
+            return False
+        mine = self.settings_record()
+        same = all(recorded.get(key) == mine[key] for key in ("format_version", "library_version", "tokenizer", "documents"))
+        return same and recorded.get("token_cache") == self.token_cache.instance
 
-        started = time.perf_counter()
-        tokenized = self.fill_token_cache(texts, keys)
-        tokenized_at = time.perf_counter()
-        self.token_cache.refresh()
-        index = BM25Index.build_from_ids(self.token_cache.id_arrays(keys), self.token_cache.vocabulary, self.params)
-        record = self.expected(corpus, texts)
+    def build(self, corpus_path: str | os.PathLike, max_file_bytes: int, files: list[dict],
+              previous: tuple[BM25Index, StoredCorpus, DocumentTable] | None = None) -> BuildStats:
+        """Build the index of the corpus at ``corpus_path`` (its ``files`` as ``scan`` found them) and
+        publish it atomically; with ``previous``, unchanged files come from that build."""
+        link = self.link_for(corpus_path)
         link.parent.mkdir(parents=True, exist_ok=True)
         with _locked(link.with_name(link.name + ".lock")):
             build_dir = link.with_name(f"{link.name}.{uuid.uuid4().hex[:12]}")
             build_dir.mkdir()
             try:
-                record["index"] = index.save(build_dir)
+                stats, counts, meta = _Build(self, Path(corpus_path), max_file_bytes, files, previous, build_dir).run()
+                record = {
+                    **self.settings_record(),
+                    "token_cache": self.token_cache.instance,
+                    "corpus": {"files": files, **counts},
+                    "index": meta,
+                }
                 _write_durably(build_dir / _PARAMS_FILE, json.dumps(record, ensure_ascii=False, indent=1))
                 _publish(build_dir, link)
             except BaseException:
                 shutil.rmtree(build_dir, ignore_errors=True)
                 raise
             _remove_old_builds(link)
-        finished = time.perf_counter()
-        return BuildStats(
-            paragraphs=len(texts),
-            terms=len(index.terms),
-            postings=index.postings,
-            tokenized=tokenized,
-            tokenize_seconds=tokenized_at - started,
-            index_seconds=finished - tokenized_at,
-            bytes_on_disk=disk_size(build_dir),
-        )
-
-    def fill_token_cache(self, texts: Sequence[str], keys: Sequence[bytes]) -> int:
-        """Tokenize the texts whose keys the cache lacks (each distinct text once); returns how many."""
-        missing = self.token_cache.missing(keys)
-        todo: dict[bytes, str] = {}
-        for key, text in zip(keys, texts):
-            if key in missing and key not in todo:
-                todo[key] = text
-        if not todo:
-            return 0
-        pending: list[tuple[bytes, list[str]]] = []
-        todo_keys = list(todo)
-        # Stored in batches as they arrive, so an interrupted build keeps what it has tokenized.
-        for key, tokens in zip(todo_keys, tokenize_texts(list(todo.values()), self.tokenizer, self.workers, self.quiet)):
-            pending.append((key, tokens))
-            if len(pending) >= 5000:
-                self.token_cache.put(pending)
-                pending.clear()
-        self.token_cache.put(pending)
-        return len(todo)
+        return stats
 
     def close(self) -> None:
         if "token_cache" in self.__dict__:
             self.token_cache.close()
 
 
-def load(link: Path) -> BM25Index:
-    """Open a published index, memory-mapped."""
+class _Build:
+    """One build: the stored corpus, the documents and their keys, then the index."""
+
+    def __init__(self, store: IndexStore, root: Path, max_file_bytes: int, files: list[dict],
+                 previous: tuple[BM25Index, StoredCorpus, DocumentTable] | None, folder: Path) -> None:
+        self.store = store
+        self.config = store.config
+        self.cache = store.token_cache
+        self.root = root
+        self.max_file_bytes = max_file_bytes
+        self.files = files
+        self.previous = previous
+        self.folder = folder
+        self.paragraph_keys = bytearray()
+        self.passage_keys = bytearray()
+        self.passages = array("i")  # (paragraph id, first, last) triplets
+        self.new_paragraphs = array("q")  # paragraph ids whose tokens come from the token cache
+        self.new_passages = array("q")  # passage numbers (0-based) likewise
+        self.old_paragraph_ids = array("q")  # per kept old paragraph document: (old id, new id) pairs
+        self.old_passage_ids = array("q")  # per kept old passage: (old passage number, new passage number)
+        self.pending: dict[bytes, str] = {}  # texts the token cache lacks, by key
+        self.tokenized = 0
+        self.defined_at: dict[str, str] = {}
+
+    def run(self) -> tuple[BuildStats, dict, dict]:
+        started = time.perf_counter()
+        writer = StoredCorpusWriter(self.folder)
+        old_files = {}
+        if self.previous is not None:
+            old_files = {entry["path"]: (n, entry) for n, entry in enumerate(self.previous[1].file_entries())}
+        read = reused = 0
+        new_bytes = sum(f["size"] for f in self.files if (old_files.get(f["path"], (0, {}))[1].get("sha256") != f["sha256"]))
+        with Tokenizing(self.store.tokenizer, self.store.workers) as self.tokenizing, \
+                progress_bar(new_bytes, "indexing", "B", self.store.quiet, unit_scale=True) as progress:
+            for record in self.files:
+                old = old_files.get(record["path"])
+                if old is not None and old[1].get("sha256") == record["sha256"]:
+                    self._copy(writer, record, *old)
+                    reused += 1
+                else:
+                    self._read(writer, record)
+                    read += 1
+                    progress.update(record["size"])
+                if len(self.pending) >= _TOKENIZE_BATCH:
+                    self._tokenize()
+            self._tokenize()
+        writer.close()
+        if writer.paragraph_count == 0:
+            raise CorpusError(self.root, "the corpus is empty: its files hold no articles")
+        write_passages(self.folder, self.passages)
+        with open(self.folder / _KEYS_FILE, "wb") as out:
+            out.write(self.paragraph_keys)
+            out.write(self.passage_keys)
+        tokenized_at = time.perf_counter()
+        meta = self._index(writer.paragraph_count)
+        finished = time.perf_counter()
+        documents = writer.paragraph_count + len(self.passages) // 3
+        counts = {"articles": len(self.defined_at), "paragraphs": writer.paragraph_count, "documents": documents}
+        stats = BuildStats(
+            paragraphs=writer.paragraph_count, documents=documents, terms=meta["term_count"],
+            postings=meta["postings"], tokenized=self.tokenized, files_read=read, files_reused=reused,
+            tokenize_seconds=tokenized_at - started, index_seconds=finished - tokenized_at,
+            bytes_on_disk=disk_size(self.folder),
+        )
+        return stats, counts, meta
+
+    def _define(self, article_id: str, where: str, file: Path, line: int | None) -> None:
+        if article_id in self.defined_at:
+            raise CorpusError(file, f"duplicate article id {article_id!r} (first in {self.defined_at[article_id]})", line)
+        self.defined_at[article_id] = where
+
+    def _read(self, writer: StoredCorpusWriter, record: dict) -> None:
+        """Parse a new or changed file, store it, and key its documents."""
+        path = Path(record["path"])
+        articles, warnings = read_articles(path, self.root, self.max_file_bytes)
+        for warning in warnings:
+            log.warning("%s", warning)
+        for article, line in articles:
+            self._define(article.id, f"{path}:{line}" if line else str(path), path, line)
+        first, _ = writer.add(record, [article for article, _ in articles], warnings)
+        paragraph_id = first
+        for article, _ in articles:
+            for paragraph in article.paragraphs:
+                self._new_document(self.paragraph_keys, self.new_paragraphs, paragraph_id, indexed_text(article, paragraph, self.config))
+                windows = passage_windows(len(paragraph.sentences), self.config.passage_sentences, self.config.passage_step)
+                for first_sentence, last_sentence in windows:
+                    number = len(self.passages) // 3
+                    self.passages.extend((paragraph_id, first_sentence, last_sentence))
+                    text = passage_text(article, paragraph, first_sentence, last_sentence, self.config)
+                    self._new_document(self.passage_keys, self.new_passages, number, text)
+                paragraph_id += 1
+
+    def _new_document(self, keys: bytearray, numbers: array, number: int, text: str) -> None:
+        key = content_key(text)
+        keys += key
+        numbers.append(number)
+        self.pending[key] = text
+
+    def _copy(self, writer: StoredCorpusWriter, record: dict, number: int, entry: dict) -> None:
+        """Carry an unchanged file over from the previous build: its stored articles, its documents,
+        and (later) their postings."""
+        _, old_corpus, old_documents = self.previous
+        path = Path(record["path"])
+        a0, a_count = entry["articles"]
+        for a in range(a0, a0 + a_count):
+            self._define(old_corpus.article(a).id, str(path), path, None)
+        old_first, count = entry["paragraphs"]
+        new_first, _ = writer.copy(record, old_corpus, number)
+        old_keys = self.previous_keys
+        old_paragraphs = old_documents.paragraph_count
+        for i in range(count):
+            self.old_paragraph_ids.extend((old_first + i, new_first + i))
+            self.paragraph_keys += old_keys[(old_first + i) * _KEY_BYTES : (old_first + i + 1) * _KEY_BYTES]
+        # The file's passages are the previous build's passages of its paragraphs, which are contiguous.
+        old_passages = self.previous_passages
+        start = bisect_left(_Column(old_passages), old_first)
+        stop = bisect_left(_Column(old_passages), old_first + count)
+        shift = new_first - old_first
+        for p in range(start, stop):
+            paragraph_id, first_sentence, last_sentence = old_passages[3 * p : 3 * p + 3]
+            self.old_passage_ids.extend((p, len(self.passages) // 3))
+            self.passages.extend((paragraph_id + shift, first_sentence, last_sentence))
+            at = (old_paragraphs + p) * _KEY_BYTES
+            self.passage_keys += old_keys[at : at + _KEY_BYTES]
+
+    @cached_property
+    def previous_keys(self) -> memoryview:
+        return _mapped(self.previous[1].folder / _KEYS_FILE)
+
+    @cached_property
+    def previous_passages(self) -> memoryview:
+        return _mapped(self.previous[1].folder / "passages.bin").cast("i")
+
+    def _tokenize(self) -> None:
+        """Tokenize the pending texts the token cache lacks, storing them as they come."""
+        if not self.pending:
+            return
+        missing = self.cache.missing(self.pending)
+        todo = [(key, text) for key, text in self.pending.items() if key in missing]
+        self.pending.clear()
+        batch: list[tuple[bytes, list[str]]] = []
+        for (key, _), tokens in zip(todo, self.tokenizing.tokens([text for _, text in todo])):
+            batch.append((key, tokens))
+            if len(batch) >= 5000:
+                self.cache.put(batch)
+                batch.clear()
+        self.cache.put(batch)
+        self.tokenized += len(todo)
+
+    def _index(self, paragraph_count: int) -> dict:
+        from retrieval.index_build import build_index, previous_build
+
+        doc_count = paragraph_count + len(self.passages) // 3
+        keys = bytes(self.paragraph_keys) + bytes(self.passage_keys)
+        new_docs = array("q", self.new_paragraphs)
+        new_docs.extend(paragraph_count + n for n in self.new_passages)
+        previous = None
+        if self.previous is not None and (self.old_paragraph_ids or self.old_passage_ids):
+            old_index, _, old_documents = self.previous
+            previous = previous_build(
+                old_index, old_documents.paragraph_count, paragraph_count, self.old_paragraph_ids, self.old_passage_ids
+            )
+
+        def chunks() -> Iterator[tuple[array, list[bytes]]]:
+            step = 20_000
+            for start in range(0, len(new_docs), step):
+                ids = new_docs[start : start + step]
+                wanted = [keys[d * _KEY_BYTES : (d + 1) * _KEY_BYTES] for d in ids]
+                yield ids, list(self.cache.id_arrays(wanted))
+
+        def tokens_of(doc: int) -> bytes:
+            return next(self.cache.id_arrays([keys[doc * _KEY_BYTES : (doc + 1) * _KEY_BYTES]]))
+
+        meta = build_index(self.folder, chunks(), doc_count, self.cache.terms_of, self.store.params, previous, tokens_of)
+        return meta
+
+
+class _Column:
+    """The paragraph ids of flat (paragraph, first, last) triplets, as a sequence for bisect."""
+
+    def __init__(self, triplets) -> None:
+        self.triplets = triplets
+
+    def __len__(self) -> int:
+        return len(self.triplets) // 3
+
+    def __getitem__(self, i: int) -> int:
+        return self.triplets[3 * i]
+
+
+def _mapped(path: Path) -> memoryview:
+    import mmap
+
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return memoryview(b"")
+        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def load(link: Path) -> tuple[BM25Index, StoredCorpus, DocumentTable]:
+    """Open a published build: the index memory-mapped, the stored corpus and its documents."""
     directory = link.resolve()
     record = json.loads((directory / _PARAMS_FILE).read_text(encoding="utf-8"))
-    return BM25Index.load(directory, record["index"])
+    index = BM25Index.load(directory, record["index"])
+    corpus = StoredCorpus(directory)
+    documents = DocumentTable.open(directory, corpus)
+    if len(documents) != index.doc_count:
+        raise ValueError(f"{directory}: the index holds {index.doc_count} documents, the corpus {len(documents)}")
+    return index, corpus, documents
 
 
 def _write_durably(path: Path, text: str) -> None:
@@ -237,8 +467,9 @@ def _write_durably(path: Path, text: str) -> None:
 def _publish(build_dir: Path, link: Path) -> None:
     """Point ``link`` at ``build_dir`` in one atomic step (rename of a fresh symlink over the old)."""
     for entry in build_dir.iterdir():
-        with open(entry, "rb") as handle:
-            os.fsync(handle.fileno())
+        if entry.is_file():
+            with open(entry, "rb") as handle:
+                os.fsync(handle.fileno())
     staged = link.with_name(f"{link.name}.link-{uuid.uuid4().hex[:8]}")
     os.symlink(build_dir.name, staged)
     if link.is_dir() and not link.is_symlink():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import uuid
 from array import array
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -41,11 +42,18 @@ class TokenCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
         self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID")
-        self.vocabulary: list[str] = []  # term of each id
-        self._ids: dict[str, int] = {}
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('instance', ?)", (uuid.uuid4().hex,))
+        self.vocabulary: list[str] = []  # term of each id, read only by ``refresh`` (token_lists)
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def instance(self) -> str:
+        """This cache file's own random id: an index built from its term ids records it, and is
+        updated from it only while the cache is the same file (a deleted cache numbers terms anew)."""
+        return self._db.execute("SELECT value FROM meta WHERE name = 'instance'").fetchone()[0]
 
     def missing(self, keys: Iterable[bytes]) -> set[bytes]:
         """Those of ``keys`` with no cached token list."""
@@ -56,48 +64,51 @@ class TokenCache:
         return wanted
 
     def put(self, items: Iterable[tuple[bytes, Sequence[str]]]) -> None:
-        """Store (key, token list) pairs, giving new terms the next ids."""
+        """Store (key, token list) pairs, giving new terms the next ids. Only the batch's own terms
+        are looked up, so a cache of millions of terms is never read whole."""
+        items = list(items)
+        if not items:
+            return
         # IMMEDIATE takes the write lock first, so two builders never hand out the same id.
         self._db.execute("BEGIN IMMEDIATE")
-        first_new = None
         try:
-            self.refresh()
-            first_new = len(self.vocabulary)
-            rows = []
-            for key, tokens in items:
-                for term in sorted(set(tokens).difference(self._ids)):
-                    self._ids[term] = len(self.vocabulary)
-                    self.vocabulary.append(term)
-                rows.append((key, array("i", map(self._ids.__getitem__, tokens)).tobytes()))
-            self._db.executemany(
-                "INSERT INTO terms (id, term) VALUES (?, ?)",
-                ((i, self.vocabulary[i]) for i in range(first_new, len(self.vocabulary))),
-            )
+            distinct = sorted({term for _, tokens in items for term in tokens})
+            ids: dict[str, int] = {}
+            for batch in _batches(distinct, _SQL_BATCH):
+                marks = ",".join("?" * len(batch))
+                ids.update(self._db.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", batch))
+            next_id = self._db.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM terms").fetchone()[0]
+            new = [term for term in distinct if term not in ids]
+            for term in new:
+                ids[term] = next_id
+                next_id += 1
+            self._db.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", ((ids[t], t) for t in new))
+            rows = [(key, array("i", map(ids.__getitem__, tokens)).tobytes()) for key, tokens in items]
             self._db.executemany("INSERT OR REPLACE INTO tokens (key, ids) VALUES (?, ?)", rows)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
-            if first_new is not None:
-                self._forget_from(first_new)
             raise
 
+    def terms_of(self, ids: Sequence[int]) -> list[str]:
+        """The terms of these ids, in the same order."""
+        found: dict[int, str] = {}
+        for batch in _batches(sorted(set(ids)), _SQL_BATCH):
+            marks = ",".join("?" * len(batch))
+            found.update(self._db.execute(f"SELECT id, term FROM terms WHERE id IN ({marks})", batch))
+        return [found[i] for i in ids]
+
     def refresh(self) -> None:
-        """Read the terms other processes have added since this cache last looked."""
+        """Read the terms added since this cache last looked (``vocabulary`` grows to the whole table)."""
         for term_id, term in self._db.execute("SELECT id, term FROM terms WHERE id >= ? ORDER BY id", (len(self.vocabulary),)):
             if term_id != len(self.vocabulary):
                 raise ValueError(f"{self.path}: term ids are not contiguous at {term_id}")
-            self._ids[term] = term_id
             self.vocabulary.append(term)
-
-    def _forget_from(self, first: int) -> None:
-        for term in self.vocabulary[first:]:
-            del self._ids[term]
-        del self.vocabulary[first:]
 
     def id_arrays(self, keys: Sequence[bytes]) -> Iterator[bytes]:
         """The cached token ids of each key (native int32 bytes), in order; every key must be cached."""
         for batch in _batches(keys, _SQL_BATCH):
-            unique = list(dict.fromkeys(batch))
+            unique = sorted(set(batch))
             marks = ",".join("?" * len(unique))
             found = dict(self._db.execute(f"SELECT key, ids FROM tokens WHERE key IN ({marks})", unique))
             yield from map(found.__getitem__, batch)

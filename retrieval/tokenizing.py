@@ -47,32 +47,60 @@ def tokenizing_pool(tokenizer: Tokenizer, workers: int) -> Iterator[multiprocess
         yield pool
 
 
+class Tokenizing:
+    """Tokenizes batch after batch of texts: in this process for a few, on a pool of ``workers``
+    processes (started at the first batch large enough to pay for it, kept for the next) for many."""
+
+    def __init__(self, tokenizer: Tokenizer, workers: int) -> None:
+        self.tokenizer = tokenizer
+        self.workers = workers
+        self._pool_context = None
+        self._pool = None
+        self._serial_ready = False
+
+    def __enter__(self) -> "Tokenizing":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool_context is not None:
+            self._pool_context.__exit__(*exc)
+            self._pool_context = self._pool = None
+
+    def tokens(self, texts: Sequence[str]) -> Iterator[list[str]]:
+        """Each text's tokens, in order."""
+        if self._pool is None and (self.workers <= 1 or len(texts) < _PARALLEL_FROM):
+            if not self._serial_ready:
+                _start_worker(self.tokenizer)
+                self._serial_ready = True
+            for text in texts:
+                yield worker_tokens(text)
+            return
+        if self._pool is None:
+            self._pool_context = tokenizing_pool(self.tokenizer, self.workers)
+            self._pool = self._pool_context.__enter__()
+        yield from self._pool.imap(worker_tokens, texts, chunksize=64)
+
+
 def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, quiet: bool = False) -> Iterator[list[str]]:
     """Each text's tokens, in order, on ``workers`` processes, with a progress bar (rate and ETA)
     unless quiet or not on a terminal."""
+    with progress_bar(len(texts), "tokenizing", "para", quiet) as progress, Tokenizing(tokenizer, workers) as tokenizing:
+        for tokens in tokenizing.tokens(texts):
+            # Counted before it is handed over: a consumer that stops after the last one (zip does)
+            # would otherwise leave the bar one short of 100%.
+            progress.update()
+            yield tokens
+
+
+def progress_bar(total: int | None, description: str, unit: str, quiet: bool, **options):
+    """A tqdm progress bar shown only on a terminal, and never with -q or in CI."""
     from tqdm import tqdm
 
-    progress = tqdm(
-        total=len(texts),
-        unit="para",
-        desc="tokenizing",
+    return tqdm(
+        total=total, unit=unit, desc=description, smoothing=0.1,
         disable=True if quiet or os.environ.get("CI") else None,  # None: only on a terminal
-        smoothing=0.1,
+        **options,
     )
-    with progress:
-        if workers <= 1 or len(texts) < _PARALLEL_FROM:
-            _start_worker(tokenizer)
-            for text in texts:
-                tokens = worker_tokens(text)
-                # Counted before it is handed over: a consumer that stops after the last one (zip
-                # does) would otherwise leave the bar one short of 100%.
-                progress.update()
-                yield tokens
-            return
-        with tokenizing_pool(tokenizer, workers) as pool:
-            for tokens in pool.imap(worker_tokens, texts, chunksize=64):
-                progress.update()
-                yield tokens
 
 
 def worker_count(setting: int) -> int:

@@ -42,9 +42,13 @@ class Expansion:
 class Vocabulary:
     """The corpus' words, from an index's terms (its ``#`` bigrams tell which character pairs occur)."""
 
-    def __init__(self, term_ids: Mapping[str, int], document_frequency=None) -> None:
+    def __init__(self, term_ids: Mapping[str, int], document_frequency=None, tables=None) -> None:
+        """``tables`` (an index) may give the word lists ready made, ``words_by_frequency()`` and
+        ``words_containing(character)``, instead of reading every term of a large index here."""
         self.term_ids = term_ids
         self._df = document_frequency or (lambda term: 0)
+        self._tables = tables
+        self._containing: dict[str, tuple[str, ...]] = {}
 
     def holds(self, word: str) -> bool:
         """Whether the corpus has ``word``: as an index word, or (two characters or more, all Chinese)
@@ -63,6 +67,8 @@ class Vocabulary:
     @cached_property
     def words(self) -> tuple[str, ...]:
         """The all-Chinese index words, most frequent first."""
+        if self._tables is not None:
+            return tuple(self._tables.words_by_frequency())
         found = [t for t in self.term_ids if not t.startswith(BIGRAM_MARK) and _CHINESE.fullmatch(t)]
         return tuple(sorted(found, key=lambda t: (-self._df(t), t)))
 
@@ -76,7 +82,11 @@ class Vocabulary:
         return {character: tuple(words) for character, words in table.items()}
 
     def containing(self, character: str) -> tuple[str, ...]:
-        return self.by_character.get(character, ())
+        if self._tables is None:
+            return self.by_character.get(character, ())
+        if character not in self._containing:
+            self._containing[character] = self._tables.words_containing(character)
+        return self._containing[character]
 
     def mostly_inside_words(self, character: str) -> bool:
         """Whether the corpus writes ``character`` more often inside a two-character word than as a

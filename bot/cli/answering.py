@@ -100,10 +100,10 @@ def _floor(text: str) -> tuple[str, float]:
     return style, share(value)
 
 
-def _load(args: argparse.Namespace, settings: Settings):
+def _load(args: argparse.Namespace, settings: Settings, warm: bool = False):
     from bot.runtime import load_answerer
 
-    return load_answerer(settings, quiet=args.quiet).answerer
+    return load_answerer(settings, quiet=args.quiet, warm=warm).answerer
 
 
 # --- ask -----------------------------------------------------------------------------------------
@@ -248,12 +248,13 @@ def _stdin_lines(stream: TextIO):
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    answerer = _load(args, settings)
+    # The dictionaries load in the background while the first question is typed.
+    answerer = _load(args, settings, warm=True)
     history = _start_history(settings.index.cache_dir.parent / "chat-history")
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     limit = settings.answer.max_question_chars
-    titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles[:5])
-    print(f"{len(answerer.corpus.articles)} 篇文章 / articles: {titles}")
+    titles = "、".join(f"《{a.title}》" for a in answerer.corpus.articles()[:5])
+    print(f"{answerer.corpus.article_count} 篇文章 / articles: {titles}")
     print("提问吧（exit、quit 或 Ctrl-D 退出，/help 看说明）/ Ask away (exit, quit or Ctrl-D leaves; /help explains).")
     previous = None
     try:

@@ -48,17 +48,17 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_articles(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.loader import load_corpus
+    from bot.runtime import open_index
 
-    corpus = load_corpus(settings.corpus.path, settings.corpus.max_file_bytes)
+    _, opened = open_index(settings, quiet=args.quiet)
+    corpus = opened.corpus
     rows = [("ID", "TITLE", "SOURCE", "PARAGRAPHS", "SENTENCES")]
-    for article in corpus.articles:
-        rows.append(
-            (article.id, article.title, article.source or "-", str(len(article.paragraphs)), str(article.sentence_count))
-        )
+    sentences = 0
+    for article in corpus.articles():
+        rows.append((article.id, article.title, article.source or "-", str(article.paragraph_count), str(article.sentence_count)))
+        sentences += article.sentence_count
     print(format_table(rows, right_aligned={3, 4}))
-    sentences = sum(a.sentence_count for a in corpus.articles)
-    print(f"{len(corpus.articles)} articles, {corpus.paragraph_count} paragraphs, {sentences} sentences")
+    print(f"{corpus.article_count} articles, {len(corpus)} paragraphs, {sentences} sentences")
     return 0
 
 

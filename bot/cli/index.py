@@ -34,27 +34,25 @@ def _size(size: int) -> str:
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import open_index
-    from corpus.loader import load_corpus
+    from retrieval.index import disk_size
 
-    corpus = load_corpus(settings.corpus.path, settings.corpus.max_file_bytes)
     try:
-        _, opened = open_index(settings, corpus, quiet=args.quiet, force=args.force)
+        _, opened = open_index(settings, quiet=args.quiet, force=args.force)
     except (ValueError, OSError) as exc:
         raise CommandError(exc) from None
     index, build = opened.index, opened.build
-    from retrieval.index import disk_size
-
     summary = (
-        f"{index.doc_count:,} paragraphs, {len(index.terms):,} terms, "
-        f"{_size(disk_size(opened.directory))} on disk"
+        f"{opened.corpus.article_count:,} articles, {len(opened.corpus):,} paragraphs, {index.doc_count:,} documents, "
+        f"{len(index.terms):,} terms, {_size(disk_size(opened.directory))} on disk"
     )
     if build is None:
         print(f"index up to date: {summary}; checked in {opened.seconds:.2f} s")
     else:
         print(f"index built ({'; '.join(opened.rebuilt_because)}): {summary}; {opened.seconds:.1f} s")
         print(
-            f"  tokenized {build.tokenized:,} of {build.paragraphs:,} paragraphs in {build.tokenize_seconds:.1f} s "
-            f"(the others were in the token cache), indexed in {build.index_seconds:.1f} s"
+            f"  read {build.files_read:,} files ({build.files_reused:,} unchanged files taken from the previous build), "
+            f"tokenized {build.tokenized:,} of {build.documents:,} documents in {build.tokenize_seconds:.1f} s "
+            f"(the others were in the token cache or the previous build), indexed in {build.index_seconds:.1f} s"
         )
     print(f"  {opened.directory}")
     return 0

@@ -119,8 +119,8 @@ def serve_bot(settings: Settings, quiet: bool = False) -> None:
         signal.signal(signal.SIGTERM, previous_sigterm)
     log.info(
         "loaded %d articles, %d paragraphs in %.2f s; %s %s",
-        len(library.corpus.articles),
-        len(library.paragraphs),
+        library.article_count,
+        library.paragraph_count,
         time.perf_counter() - started,
         "webhook mode, Bot API at" if telegram.webhook_url else "polling",
         connection.server,

@@ -50,8 +50,8 @@ class BotData:
     def use(self, library: Library) -> None:
         """Serve ``library`` from now on (questions under way keep the one they started with)."""
         self.library = library
-        self.metrics.articles.set(len(library.corpus.articles))
-        self.metrics.paragraphs.set(len(library.paragraphs))
+        self.metrics.articles.set(library.article_count)
+        self.metrics.paragraphs.set(library.paragraph_count)
 
 
 def _nothing(update_id: int) -> None:

@@ -16,7 +16,7 @@ from itertools import accumulate
 from typing import Callable, Sequence
 
 from bot.texts import Markup, in_script, phrase
-from corpus.model import Article
+from corpus.model import ArticleInfo
 from corpus.sentences import split_sentences
 from retrieval.answer import Answer
 
@@ -191,14 +191,14 @@ def render_covers(opening: str, titles: Sequence[str], language: str) -> str:
 
 
 def render_paragraph(
-    article: Article, sentences: Sequence[str], quoted: int | None, heading: str | None, language: str
+    article: ArticleInfo, sentences: Sequence[str], quoted: int | None, heading: str | None, language: str
 ) -> str:
     """A whole paragraph as an expandable blockquote under its article's name, the quoted sentence bold.
 
     A paragraph too long for one message starts at the sentence before the quoted one and is cut at
     the end.
 
-    >>> article = Article(id="a", title="标题", paragraphs=(), source="来源")
+    >>> article = ArticleInfo(id="a", title="标题", source="来源")
     >>> print(render_paragraph(article, ["一。", "二<三>。", "四。"], 1, "小标题", "zh"))
     《标题》（据来源）
     <i>小标题</i>
@@ -231,10 +231,10 @@ def render_paragraph(
     return fit(render, text)
 
 
-def render_alternatives(items: Sequence[tuple[str, Article]], language: str) -> str:
+def render_alternatives(items: Sequence[tuple[str, ArticleInfo]], language: str) -> str:
     """Other candidate answers, each a numbered quote with its article; as many as fit in one message.
 
-    >>> print(render_alternatives([("一句。", Article(id="a", title="T", paragraphs=()))], "en"))
+    >>> print(render_alternatives([("一句。", ArticleInfo(id="a", title="T"))], "en"))
     <b>More results</b>
     1. From 《T》
     <blockquote>一句。</blockquote>
@@ -273,25 +273,39 @@ def fit_lines(head: Sequence[str], lines: Sequence[str], overflow: Callable[[int
     return "\n".join([*head, *kept])
 
 
-def render_sources(articles: Sequence[Article], language: str) -> str:
-    """The list of articles, numbered, with their sources and paragraph counts.
+def render_sources(articles: Sequence[ArticleInfo], language: str) -> str:
+    """The list of articles, numbered, with their sources and paragraph counts; as many as fit in one
+    message (lines are made only for those, however many articles there are).
 
-    >>> print(render_sources([Article(id="a", title="T<1>", paragraphs=(), source="S")], "zh"))
+    >>> print(render_sources([ArticleInfo(id="a", title="T<1>", source="S", paragraph_count=2)], "zh"))
     <b>文章</b>（共 1 篇）
-    1. 《T&lt;1&gt;》（据S） · 0 段
+    1. 《T&lt;1&gt;》（据S） · 2 段
     """
-    lines = [
-        phrase(
-            language,
-            "sources_line",
-            number=number,
-            name=Markup(source_line(article.title, article.source, language)),
-            paragraphs=len(article.paragraphs),
-        )
-        for number, article in enumerate(articles, start=1)
-    ]
+
+    def line(number: int) -> str:
+        article = articles[number]
+        name = Markup(source_line(article.title, article.source, language))
+        return phrase(language, "sources_line", number=number + 1, name=name, paragraphs=article.paragraph_count)
+
     heading = phrase(language, "sources_heading", count=len(articles))
-    return fit_lines([heading], lines, lambda left_out: phrase(language, "sources_more", count=left_out))
+    return fit_lines([heading], _Lines(len(articles), line), lambda left_out: phrase(language, "sources_more", count=left_out))
+
+
+class _Lines(Sequence[str]):
+    """``count`` lines, each made when it is read."""
+
+    def __init__(self, count: int, make: Callable[[int], str]) -> None:
+        self._count, self._make = count, make
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._count))]
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return self._make(i)
 
 
 def render_greeting(article_count: int, examples: Sequence[str], language: str) -> str:

@@ -275,7 +275,7 @@ def _log_question(data, message: Message, answer: Answer, answered_in: float, re
 async def start(update: Update, context: BotContext) -> None:
     """/start: say what the bot does and show three questions drawn from the corpus."""
     library = context.bot_data.library
-    text = render_greeting(len(library.corpus.articles), library.examples, _language(update))
+    text = render_greeting(library.article_count, library.examples, _language(update))
     await _reply(update.effective_message, text)
 
 
@@ -286,7 +286,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def sources(update: Update, context: BotContext) -> None:
     """/sources: list the articles the bot answers from."""
-    await _reply(update.effective_message, render_sources(context.bot_data.library.corpus.articles, _language(update)))
+    await _reply(update.effective_message, render_sources(context.bot_data.library.corpus.articles(), _language(update)))
 
 
 async def ask(update: Update, context: BotContext) -> None:
@@ -397,7 +397,7 @@ async def _swap_library(
             await _reply(message, phrase(language, failure, error=clip(str(exc), _ERROR_CHARS)))
             return None
         context.bot_data.use(library)
-    log.info("now serving %d articles, %d paragraphs", len(library.corpus.articles), len(library.paragraphs))
+    log.info("now serving %d articles, %d paragraphs", library.article_count, library.paragraph_count)
     return library
 
 
@@ -411,7 +411,7 @@ async def reload(update: Update, context: BotContext) -> None:
     load = partial(load_library, settings)
     library = await _swap_library(context, message, language, load, "reload_failed")
     if library is not None:
-        counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+        counts = {"articles": library.article_count, "paragraphs": library.paragraph_count}
         await _reply(message, phrase(language, "reloaded", **counts, seconds=f"{library.seconds:.1f}"))
 
 
@@ -438,10 +438,10 @@ async def document(update: Update, context: BotContext) -> None:
     if len(content) > limit:
         await _reply(message, phrase(language, "upload_size", size=len(content), limit=limit))
         return
-    load = partial(install_upload, settings, name, content)
+    load = partial(install_upload, settings, name, content, context.bot_data.library.corpus)
     library = await _swap_library(context, message, language, load, "upload_failed")
     if library is not None:
-        counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+        counts = {"articles": library.article_count, "paragraphs": library.paragraph_count}
         await _reply(message, phrase(language, "upload_done", name=name, **counts))
 
 
@@ -483,7 +483,7 @@ async def page(update: Update, context: BotContext) -> None:
 
 def render_page_report(report, library: Library, language: str) -> str:
     """What a page upload found: the articles with their paragraph counts, then the close decisions."""
-    counts = {"articles": len(library.corpus.articles), "paragraphs": len(library.paragraphs)}
+    counts = {"articles": library.article_count, "paragraphs": library.paragraph_count}
     lines = [phrase(language, "page_done", name=report.page, count=len(report.articles), **counts)]
     lines += [phrase(language, "page_article", title=a.title, paragraphs=len(a.paragraphs)) for a in report.articles]
     if report.unsure:

@@ -6,17 +6,17 @@ the one it started with and never sees half of a new corpus.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import time
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Callable
 from itertools import islice, zip_longest
+from typing import Callable, Sequence
 
-from bot.runtime import load_answerer
+from bot.runtime import build_in_child, load_answerer
 from bot.settings import Settings
 from bot.telegram.buttons import Sentence
-from corpus.model import Article, Corpus, Paragraph
+from corpus.model import ArticleInfo, Paragraph
+from corpus.stored import CorpusView
 from retrieval.answer import Answerer
 from retrieval.near_miss import question_places
 
@@ -36,34 +36,48 @@ _PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|自治区|县|区)$")
 
 @dataclass(frozen=True)
 class Library:
-    corpus: Corpus
+    corpus: CorpusView
     answerer: Answerer
     examples: tuple[str, ...]  # questions drawn from the corpus that the answerer answers correctly
     seconds: float  # how long loading took
 
-    @cached_property
-    def paragraphs(self) -> tuple[tuple[Article, Paragraph], ...]:
-        """Every paragraph with its article; a paragraph id is an index into this."""
-        return tuple(self.corpus.paragraphs())
+    @property
+    def paragraph_count(self) -> int:
+        return len(self.corpus)
 
-    @cached_property
-    def titles(self) -> tuple[str, ...]:
-        return tuple(article.title for article in self.corpus.articles)
+    @property
+    def article_count(self) -> int:
+        return self.corpus.article_count
 
-    @cached_property
+    @property
+    def titles(self) -> Sequence[str]:
+        """The articles' titles, read as they are asked for (a refusal names only the first few)."""
+        return _Titles(self.corpus)
+
+    @property
     def stamp(self) -> str:
-        """A short fingerprint of the paragraphs, so a button made for another corpus is recognised."""
-        digest = hashlib.blake2b(digest_size=3)
-        for article, paragraph in self.paragraphs:
-            digest.update(f"{article.id}\0{paragraph.text}\0".encode())
-        return digest.hexdigest()
+        """A short fingerprint of the corpus, so a button made for another corpus is recognised."""
+        return self.corpus.stamp
 
-    def find(self, sentence: Sentence) -> tuple[Article, Paragraph] | None:
+    def find(self, sentence: Sentence) -> tuple[ArticleInfo, Paragraph] | None:
         """The article and paragraph ``sentence`` points into, if it exists in this corpus."""
-        if not 0 <= sentence.paragraph_id < len(self.paragraphs):
+        if not 0 <= sentence.paragraph_id < len(self.corpus):
             return None
-        article, paragraph = self.paragraphs[sentence.paragraph_id]
+        article, paragraph = self.corpus[sentence.paragraph_id]
         return (article, paragraph) if 0 <= sentence.index < len(paragraph.sentences) else None
+
+
+class _Titles(Sequence[str]):
+    def __init__(self, corpus: CorpusView) -> None:
+        self._corpus = corpus
+
+    def __len__(self) -> int:
+        return self._corpus.article_count
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._corpus.article(j).title for j in range(*i.indices(len(self)))]
+        return self._corpus.article(i if i >= 0 else i + len(self)).title
 
 
 def counted_questions(sentence: str) -> list[str]:
@@ -112,16 +126,18 @@ def naming_its_subject(question: str, title: str, known: Callable[[str], bool]) 
     return place + question
 
 
-def example_questions(corpus: Corpus, answerer: Answerer, count: int = EXAMPLE_COUNT) -> tuple[str, ...]:
+def example_questions(corpus: CorpusView, answerer: Answerer, count: int = EXAMPLE_COUNT) -> tuple[str, ...]:
     """Up to ``count`` questions drawn from the corpus' own sentences, taken from different articles
     in turn, each naming its subject (the place its article is about) so that it reads on its own, and
     each kept only if the answerer quotes the very sentence it came from."""
     per_article: list[list[str]] = []
     tried = 0
-    for article in corpus.articles:
+    for number in range(corpus.article_count):
         good: list[str] = []
-        text = article.title + "".join(p.text for p in article.paragraphs)
-        for paragraph in article.paragraphs:
+        article = corpus.article(number)
+        paragraphs = corpus.article_paragraphs(number)
+        text = article.title + "".join(p.text for p in paragraphs)
+        for paragraph in paragraphs:
             for sentence in paragraph.sentences:
                 for clause in counted_questions(sentence):
                     if tried >= _EXAMPLES_TRIED or len(good) >= count:
@@ -140,8 +156,12 @@ def example_questions(corpus: Corpus, answerer: Answerer, count: int = EXAMPLE_C
     return tuple(islice(in_turn, count))
 
 
-def load_library(settings: Settings, quiet: bool = True) -> Library:
-    """Load the settings' corpus and its index (blocking; raises corpus errors) and derive the bot's extras."""
-    loaded = load_answerer(settings, quiet=quiet)
+def load_library(settings: Settings, quiet: bool = True, in_child: bool = True) -> Library:
+    """Bring the settings' corpus index up to date (in a child process unless ``in_child`` is off),
+    open it (blocking; raises corpus errors) and derive the bot's extras."""
+    started = time.perf_counter()
+    if in_child:
+        build_in_child(settings)
+    loaded = load_answerer(settings, quiet=quiet, warm=True)
     examples = example_questions(loaded.corpus, loaded.answerer)
-    return Library(loaded.corpus, loaded.answerer, examples, loaded.seconds)
+    return Library(loaded.corpus, loaded.answerer, examples, time.perf_counter() - started)

@@ -1,12 +1,14 @@
 """Adding an admin's upload to the corpus directory: an article file, or the articles read from a
 photo or PDF of a page. Checked first, then swapped in.
 
-The new files are loaded together with the rest of the corpus from a staging directory (links to the
-existing files, the new ones standing in for those they replace) before anything in the corpus
-directory changes, so a broken file or a clashing article id is refused with the corpus untouched.
-Only then are they moved in, atomically, one by one, and the corpus reloaded; should that still fail,
-the previous state is put back. A page's articles replace the files an earlier reading of the same
-page wrote (``PREFIX-NN-HASH.yaml``), as ``qabot ingest`` does.
+An article file is read on its own and its ids checked against the corpus being served (whose files
+are known from its index), so an upload does not parse the whole corpus again. A page's articles are
+loaded together with the rest of the corpus from a staging directory (links to the existing files,
+the new ones standing in for those they replace). Either way a broken file or a clashing article id
+is refused before anything in the corpus directory changes. Only then are the files moved in,
+atomically, one by one, and the corpus reloaded; should that still fail, the previous state is put
+back. A page's articles replace the files an earlier reading of the same page wrote
+(``PREFIX-NN-HASH.yaml``), as ``qabot ingest`` does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.telegram.library import Library, load_library
 from corpus.errors import CorpusError
 from corpus.ingest import IngestReport, ingest_page
 from corpus.writer import page_files_to_replace, write_page_files
+from corpus.stored import CorpusView
 
 UPLOAD_SUFFIXES = (".txt", ".yaml", ".yml", ".jsonl")
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -127,8 +130,41 @@ def _swap_in(settings: Settings, corpus_dir: Path, write: Callable[[], None], to
         raise UploadError(str(exc)) from exc
 
 
-def install_upload(settings: Settings, name: str, content: bytes) -> Library:
-    """Check the upload against the whole corpus, move it in, and load the result (blocking).
+def check_upload(path: Path, corpus_dir: Path, content: bytes, max_file_bytes: int, serving: CorpusView | None) -> None:
+    """Refuse an upload that would break the corpus: the file must read as articles, and its ids must
+    not clash with another file's (the served corpus' articles, less those of the file it replaces).
+    Only the uploaded file is parsed; the others are known from the served corpus."""
+    from corpus.loader import read_articles
+
+    with tempfile.TemporaryDirectory(prefix="qabot-upload-") as staging:
+        staged = Path(staging) / path.name
+        staged.write_bytes(content)
+        try:
+            articles, _ = read_articles(staged, Path(staging), max_file_bytes)
+        except CorpusError as exc:
+            raise UploadError(str(exc).replace(staging, corpus_dir.name)) from None
+    ids: dict[str, int | None] = {}
+    for article, line in articles:
+        if article.id in ids:
+            raise UploadError(f"{path.name}:{line}: duplicate article id {article.id!r}")
+        ids[article.id] = line
+    if serving is None:
+        return
+    replaced = str(path.resolve())
+    for entry in serving.file_entries():
+        if entry["path"] == replaced:
+            continue
+        first, count = entry["articles"]
+        for a in range(first, first + count):
+            article_id = serving.article(a).id
+            if article_id in ids:
+                line = ids[article_id]
+                where = f"{path.name}:{line}" if line else path.name
+                raise UploadError(f"{where}: duplicate article id {article_id!r} (already in {Path(entry['path']).name})")
+
+
+def install_upload(settings: Settings, name: str, content: bytes, serving: CorpusView | None = None) -> Library:
+    """Check the upload against the corpus being served, move it in, and load the result (blocking).
 
     Raises UploadError with a message for the admin; the corpus directory is then as it was.
     """
@@ -136,7 +172,10 @@ def install_upload(settings: Settings, name: str, content: bytes) -> Library:
     target = (corpus_dir / name).resolve()
     if target.parent != corpus_dir:
         raise UploadError("that file name would leave the corpus directory")
-    _check_with_corpus(settings, corpus_dir, {name: content}, set())
+    if serving is None:
+        _check_with_corpus(settings, corpus_dir, {name: content}, set())
+    else:
+        check_upload(target, corpus_dir, content, settings.corpus.max_file_bytes, serving)
     return _swap_in(settings, corpus_dir, lambda: _write_atomically(target, content), [target])
 
 

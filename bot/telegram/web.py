@@ -68,8 +68,8 @@ class WebServer:
         library = getattr(data, "library", None)
         body = {
             "corpus_loaded": library is not None,
-            "articles": len(library.corpus.articles) if library is not None else 0,
-            "paragraphs": len(library.paragraphs) if library is not None else 0,
+            "articles": library.article_count if library is not None else 0,
+            "paragraphs": library.paragraph_count if library is not None else 0,
             "serving": bool(getattr(data, "serving", False)),
             "mode": self.mode,
         }

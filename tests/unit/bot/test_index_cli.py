@@ -48,10 +48,10 @@ def test_index_builds_then_reports_up_to_date(capsys, settings_path, corpus_dir)
     status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     assert status == 0
     assert out.startswith("index built (no index yet")
-    assert "2 paragraphs" in out and "terms" in out and "on disk" in out and "tokenized 2 of 2 paragraphs" in out
+    assert "2 paragraphs" in out and "terms" in out and "on disk" in out and "tokenized 2 of 2 documents" in out
 
     status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
-    assert status == 0 and out.startswith("index up to date: 2 paragraphs")
+    assert status == 0 and out.startswith("index up to date: 1 articles, 2 paragraphs")
 
 
 def test_index_accepts_the_global_corpus_option_too(capsys, settings_path, corpus_dir):
@@ -65,7 +65,8 @@ def test_adding_an_article_rebuilds_tokenizing_only_it(capsys, settings_path, co
     status, out, _ = run(capsys, "--settings", settings_path, "-q", "index", "--corpus", corpus_dir)
     assert status == 0
     assert "new file" in out and "fangxun.txt" in out
-    assert "3 paragraphs" in out and "tokenized 1 of 3 paragraphs" in out
+    assert "3 paragraphs" in out and "read 1 files (1 unchanged files taken from the previous build)" in out
+    assert "tokenized 1 of 3 documents" in out
 
 
 def test_a_missing_corpus_is_one_clear_error(capsys, settings_path, tmp_path):
@@ -79,7 +80,8 @@ def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_path,
     first = load_answerer(settings, quiet=True)
     assert first.answerer.index.doc_count == 2
     second = load_answerer(settings, quiet=True)
-    assert isinstance(second.answerer.index.weights, np.memmap)
+    assert second.opened.build is None
+    assert all(isinstance(array, np.memmap) for array in second.answerer.index.arrays.values())
 
     (corpus_dir / "yanglao.txt").write_text(ARTICLE + "\n会议强调，要把安全放在首位。\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="retrieval.store"):

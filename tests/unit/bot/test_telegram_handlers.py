@@ -35,7 +35,8 @@ from bot.telegram.format import (
 from bot.telegram.library import Library, counted_questions
 from bot.telegram.throttle import FloodLimiter, SlidingWindow
 from bot.telegram.uploads import safe_upload_name
-from corpus.model import Article, Corpus, Paragraph
+from corpus.stored import MemoryCorpus
+from corpus.model import Article, ArticleInfo, Corpus, Paragraph
 from retrieval.answer import Alternative, Answer
 
 BOT_ID = 777
@@ -75,7 +76,7 @@ class StubAnswerer:
         )
 
 
-LIBRARY = Library(CORPUS, StubAnswerer(), ("甲地关闭作坊多少家？",), 0.0)
+LIBRARY = Library(MemoryCorpus(CORPUS), StubAnswerer(), ("甲地关闭作坊多少家？",), 0.0)
 
 
 class RecordingBot(ExtBot):
@@ -334,7 +335,7 @@ def test_paragraphs_alternatives_and_lists_render_to_safe_html_within_the_limit(
     assert_safe_html, sentences: list[str], repeat: int, quoted: int, titles: list[str]
 ) -> None:
     sentences = [sentence * repeat for sentence in sentences]
-    articles = [Article(str(n), title * repeat, (), source=title or None) for n, title in enumerate(titles)]
+    articles = [ArticleInfo(str(n), title * repeat, source=title or None) for n, title in enumerate(titles)]
     assert_safe_html(render_paragraph(ARTICLES[0], sentences, quoted, "<h>", "zh-Hant"))
     assert_safe_html(render_alternatives([(s, a) for s, a in zip(sentences, articles)], "en"))
     assert_safe_html(render_sources(articles, "zh"))

@@ -36,7 +36,7 @@ PROPERTY = settings(
 
 @pytest.fixture(scope="module")
 def corpus_sentences(answerer: Answerer) -> frozenset[str]:
-    return frozenset(s for _, paragraph in answerer.corpus.paragraphs() for s in paragraph.sentences)
+    return frozenset(s for _, paragraph in answerer.corpus for s in paragraph.sentences)
 
 
 def _corpus_fragments() -> list[str]:
@@ -125,8 +125,7 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
         return
     # The quote is a real sentence of the corpus (or up to three adjacent ones, when the question's
     # evidence runs across them), in the paragraph and article the answer names.
-    paragraphs = list(answerer.corpus.paragraphs())
-    article, paragraph = paragraphs[answer.paragraph_id]
+    article, paragraph = answerer.corpus[answer.paragraph_id]
     first, count = answer.sentence_index, answer.sentence_count
     assert 1 <= count <= 3 and answer.quote == "".join(paragraph.sentences[first : first + count])
     assert count > 1 or answer.quote in corpus_sentences
@@ -137,7 +136,7 @@ def test_ask_returns_a_well_formed_answer_or_no_answer(answerer: Answerer, corpu
     for alternative in answer.alternatives:
         assert alternative.quote in corpus_sentences
         assert alternative.paragraph_id != answer.paragraph_id
-        article, paragraph = paragraphs[alternative.paragraph_id]
+        article, paragraph = answerer.corpus[alternative.paragraph_id]
         assert alternative.quote == paragraph.sentences[alternative.sentence_index]
         assert (alternative.title, alternative.article_id, alternative.source) == (article.title, article.id, article.source)
 

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from bot.settings import load_settings
-from corpus.model import Article, Corpus, Paragraph
+from corpus.errors import CorpusError
+from corpus.loader import load_corpus
 from retrieval import store as store_module
 from retrieval import tokenizing
+from retrieval.documents import indexed_documents
 from retrieval.index import BM25Index
 from retrieval.store import IndexStore
 from retrieval.token_cache import TokenCache, content_key
@@ -33,13 +35,19 @@ SENTENCES = [
 ]
 
 
-def article(number: int, paragraphs: int = 3) -> Article:
-    article_id = f"a{number}"
+def article(number: int, paragraphs: int = 3) -> dict:
     body = []
     for position in range(paragraphs):
         sentences = tuple(SENTENCES[(number + position + i) % len(SENTENCES)] for i in range(2)) + (f"编号{number}-{position}。",)
-        body.append(Paragraph(article_id, position, None, "".join(sentences), sentences))
-    return Article(article_id, f"标题{number}", tuple(body))
+        body.append("".join(sentences))
+    return {"id": f"a{number}", "title": f"标题{number}", "paragraphs": body}
+
+
+def write_articles(path: Path, numbers, paragraphs: int = 3) -> Path:
+    path.write_text(
+        "".join(json.dumps(article(n, paragraphs), ensure_ascii=False) + "\n" for n in numbers), encoding="utf-8"
+    )
+    return path
 
 
 @pytest.fixture
@@ -48,63 +56,67 @@ def config():
 
 
 @pytest.fixture
-def corpus_file(tmp_path) -> Path:
-    path = tmp_path / "corpus" / "articles.txt"
-    path.parent.mkdir()
-    path.write_text("placeholder: the fingerprint reads this file's bytes\n", encoding="utf-8")
-    return path
-
-
-def make_corpus(corpus_file: Path, count: int = 4) -> Corpus:
-    return Corpus(tuple(article(i) for i in range(count)), (str(corpus_file),))
+def corpus_dir(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write_articles(folder / "articles.jsonl", range(4))
+    return folder
 
 
 def new_store(tmp_path: Path, config, **changes) -> IndexStore:
     return IndexStore(tmp_path / "cache", dataclasses.replace(config, **changes), workers=1, quiet=True)
 
 
-def test_first_open_builds_and_second_reuses(tmp_path, config, corpus_file):
-    corpus = make_corpus(corpus_file)
-    first = new_store(tmp_path, config).open(corpus, corpus_file.parent)
+def test_first_open_builds_and_second_reuses(tmp_path, config, corpus_dir):
+    first = new_store(tmp_path, config).open(corpus_dir)
     assert first.build is not None and first.build.paragraphs == 12
     assert first.rebuilt_because[0].startswith("no index yet")
-    second = new_store(tmp_path, config).open(corpus, corpus_file.parent)
+    second = new_store(tmp_path, config).open(corpus_dir)
     assert second.build is None and second.rebuilt_because == ()
     assert second.directory == first.directory
     query = Tokenizer().tokens(SENTENCES[2])
     assert second.index.closest_docs(query, 5) == first.index.closest_docs(query, 5)
-    assert isinstance(second.index.weights, np.memmap)
+    assert all(isinstance(array, np.memmap) for array in second.index.arrays.values())
 
 
-def test_the_persisted_index_equals_a_fresh_one(tmp_path, config, corpus_file):
-    corpus = make_corpus(corpus_file, 6)
-    store = new_store(tmp_path, config)
-    opened = store.open(corpus, corpus_file.parent)
-    fresh = BM25Index.build(
-        [Tokenizer().tokens(text) for text in store.texts(corpus)], store.params
-    )
+def test_the_stored_corpus_reads_back_what_the_loader_reads(tmp_path, config, corpus_dir):
+    write_articles(corpus_dir / "more.jsonl", range(10, 13), paragraphs=2)
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    loaded = load_corpus(corpus_dir)
+    assert len(opened.corpus) == loaded.paragraph_count == 18
+    assert opened.corpus.article_count == len(loaded.articles)
+    for (article, paragraph), (expected_article, expected) in zip(opened.corpus, loaded.paragraphs()):
+        assert (article.id, article.title) == (expected_article.id, expected_article.title)
+        assert (paragraph.text, paragraph.sentences, paragraph.heading) == (expected.text, expected.sentences, expected.heading)
+
+
+def test_the_persisted_index_equals_a_fresh_one(tmp_path, config, corpus_dir):
+    write_articles(corpus_dir / "articles.jsonl", range(6))
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    texts = [document.text for document in indexed_documents(load_corpus(corpus_dir), config)]
+    fresh = BM25Index.build([Tokenizer().tokens(text) for text in texts], new_store(tmp_path, config).params)
+    assert opened.index.doc_count == len(texts)
     for sentence in SENTENCES:
         query = Tokenizer().tokens(sentence)
         assert opened.index.closest_docs(query, 10) == fresh.closest_docs(query, 10)
 
 
-def test_a_changed_file_is_rebuilt_and_logged(tmp_path, config, corpus_file, caplog):
-    corpus = make_corpus(corpus_file)
-    new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    corpus_file.write_text("different bytes, different length\n", encoding="utf-8")
+def test_a_changed_file_is_rebuilt_and_logged(tmp_path, config, corpus_dir, caplog):
+    new_store(tmp_path, config).open(corpus_dir)
+    write_articles(corpus_dir / "articles.jsonl", range(4), paragraphs=2)
     with caplog.at_level(logging.INFO, logger="retrieval.store"):
-        reopened = new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    assert reopened.build is not None
-    assert any("file changed" in reason and corpus_file.name in reason for reason in reopened.rebuilt_because)
+        reopened = new_store(tmp_path, config).open(corpus_dir)
+    assert reopened.build is not None and len(reopened.corpus) == 8
+    assert any("file changed" in reason and "articles.jsonl" in reason for reason in reopened.rebuilt_because)
     assert "file changed" in caplog.text
 
 
-def test_touching_a_file_without_changing_it_does_not_rebuild(tmp_path, config, corpus_file):
-    corpus = make_corpus(corpus_file)
-    new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    stat = corpus_file.stat()
-    os.utime(corpus_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert new_store(tmp_path, config).open(corpus, corpus_file.parent).build is None
+def test_touching_a_file_without_changing_it_does_not_rebuild(tmp_path, config, corpus_dir):
+    new_store(tmp_path, config).open(corpus_dir)
+    path = corpus_dir / "articles.jsonl"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert new_store(tmp_path, config).open(corpus_dir).build is None
 
 
 @pytest.mark.parametrize(
@@ -114,81 +126,84 @@ def test_touching_a_file_without_changing_it_does_not_rebuild(tmp_path, config, 
         ({"epsilon": 0.5}, "epsilon changed"),
     ],
 )
-def test_changed_bm25_parameters_rebuild(tmp_path, config, corpus_file, change, reason):
-    corpus = make_corpus(corpus_file)
-    new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    reopened = new_store(tmp_path, config, **change).open(corpus, corpus_file.parent)
+def test_changed_bm25_parameters_rebuild(tmp_path, config, corpus_dir, change, reason):
+    new_store(tmp_path, config).open(corpus_dir)
+    reopened = new_store(tmp_path, config, **change).open(corpus_dir)
     assert reason in "; ".join(reopened.rebuilt_because)
 
 
-def test_a_changed_stopword_list_rebuilds(tmp_path, config, corpus_file):
-    corpus = make_corpus(corpus_file)
-    new_store(tmp_path, config).open(corpus, corpus_file.parent)
+def test_a_changed_stopword_list_rebuilds(tmp_path, config, corpus_dir):
+    new_store(tmp_path, config).open(corpus_dir)
     tokenizer = Tokenizer(stopwords=Tokenizer().stopwords | {"会议"})
     store = IndexStore(tmp_path / "cache", config, tokenizer=tokenizer, workers=1, quiet=True)
-    reopened = store.open(corpus, corpus_file.parent)
+    reopened = store.open(corpus_dir)
     assert any(reason.startswith("tokenizer changed") for reason in reopened.rebuilt_because)
     assert "会议" not in reopened.index.term_ids
 
 
-def test_more_paragraphs_rebuild_even_from_the_same_files(tmp_path, config, corpus_file):
-    new_store(tmp_path, config).open(make_corpus(corpus_file, 4), corpus_file.parent)
-    reopened = new_store(tmp_path, config).open(make_corpus(corpus_file, 5), corpus_file.parent)
-    assert "corpus paragraphs changed from 12 to 15" in reopened.rebuilt_because
+def test_adding_a_file_reads_and_tokenizes_only_it(tmp_path, config, corpus_dir):
+    first = new_store(tmp_path, config).open(corpus_dir)
+    assert first.build.paragraphs == 12 and first.build.files_read == 1
+    write_articles(corpus_dir / "more.jsonl", [99], paragraphs=2)
+    second = new_store(tmp_path, config).open(corpus_dir)
+    assert second.build.paragraphs == 14
+    assert (second.build.files_read, second.build.files_reused) == (1, 1)
+    # Two new paragraphs, and their passages; the other documents came from the previous build.
+    assert 2 <= second.build.tokenized < first.build.tokenized
+    # The index built from the previous one ranks like one built from scratch.
+    fresh = new_store(tmp_path / "fresh", config).open(corpus_dir)
+    for sentence in SENTENCES:
+        query = Tokenizer().tokens(sentence)
+        assert second.index.closest_docs(query, 10) == fresh.index.closest_docs(query, 10)
 
 
-def test_adding_an_article_tokenizes_only_its_paragraphs(tmp_path, config, corpus_file):
+def test_a_crash_while_building_keeps_the_old_index(tmp_path, config, corpus_dir, monkeypatch):
     store = new_store(tmp_path, config)
-    first = store.build(make_corpus(corpus_file, 5), store.link_for(corpus_file.parent))
-    assert first.tokenized == 15
-    grown = Corpus(make_corpus(corpus_file, 5).articles + (article(99, paragraphs=2),), (str(corpus_file),))
-    second = store.build(grown, store.link_for(corpus_file.parent))
-    assert second.tokenized == 2 and second.paragraphs == 17
-
-
-def test_a_crash_while_saving_keeps_the_old_index(tmp_path, config, corpus_file, monkeypatch):
-    corpus = make_corpus(corpus_file)
-    store = new_store(tmp_path, config)
-    link = store.link_for(corpus_file.parent)
-    store.build(corpus, link)
+    store.open(corpus_dir)
+    link = store.link_for(corpus_dir)
     before = sorted(p.name for p in link.parent.iterdir())
 
-    def crash(self, directory):
-        (Path(directory) / "terms.txt").write_text("half", encoding="utf-8")
+    def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(BM25Index, "save", crash)
+    import retrieval.index_build
+
+    monkeypatch.setattr(retrieval.index_build, "build_index", crash)
+    write_articles(corpus_dir / "articles.jsonl", range(6))
     with pytest.raises(OSError, match="disk full"):
-        store.build(make_corpus(corpus_file, 6), link)
+        new_store(tmp_path, config).open(corpus_dir)
     monkeypatch.undo()
     assert sorted(p.name for p in link.parent.iterdir()) == before
-    reopened = new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    assert reopened.build is None and reopened.index.doc_count == 12
+    write_articles(corpus_dir / "articles.jsonl", range(4))
+    reopened = new_store(tmp_path, config).open(corpus_dir)
+    assert len(reopened.corpus) == 12
 
 
-def test_an_unreadable_index_is_rebuilt(tmp_path, config, corpus_file):
-    corpus = make_corpus(corpus_file)
-    opened = new_store(tmp_path, config).open(corpus, corpus_file.parent)
-    (opened.directory / "weights.npy").write_bytes(b"not an array")
-    reopened = new_store(tmp_path, config).open(corpus, corpus_file.parent)
+def test_an_unreadable_index_is_rebuilt(tmp_path, config, corpus_dir):
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    (opened.directory / "idf.npy").write_bytes(b"not an array")
+    reopened = new_store(tmp_path, config).open(corpus_dir)
     assert reopened.build is not None and "unreadable" in reopened.rebuilt_because[0]
 
 
-def test_only_plain_files_are_written(tmp_path, config, corpus_file):
-    opened = new_store(tmp_path, config).open(make_corpus(corpus_file), corpus_file.parent)
-    names = sorted(p.name for p in opened.directory.iterdir())
-    assert names == ["doc_ids.npy", "idf.npy", "indptr.npy", "params.json", "terms.txt", "weights.npy"]
+def test_only_plain_files_are_written(tmp_path, config, corpus_dir):
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    for path in opened.directory.iterdir():
+        assert path.is_file()
+        if path.suffix == ".npy":
+            np.load(path, allow_pickle=False)
     record = json.loads((opened.directory / "params.json").read_text(encoding="utf-8"))
     assert record["format_version"] == store_module.FORMAT_VERSION
     assert (record["k1"], record["b"], record["epsilon"]) == (config.k1, config.b, config.epsilon)
     assert record["tokenizer"]["stopwords_sha256"] == Tokenizer().stopwords_hash
     [entry] = record["corpus"]["files"]
-    assert entry["path"] == str(corpus_file.resolve()) and len(entry["sha256"]) == 64
-    assert entry["size"] == corpus_file.stat().st_size and entry["mtime_ns"] == corpus_file.stat().st_mtime_ns
+    path = corpus_dir / "articles.jsonl"
+    assert entry["path"] == str(path.resolve()) and len(entry["sha256"]) == 64
+    assert entry["size"] == path.stat().st_size and entry["mtime_ns"] == path.stat().st_mtime_ns
     assert record["library_version"]
 
 
-def test_two_corpus_paths_get_two_indexes(tmp_path, config, corpus_file):
+def test_two_corpus_paths_get_two_indexes(tmp_path, config):
     store = new_store(tmp_path, config)
     assert store.link_for(tmp_path / "one") != store.link_for(tmp_path / "two")
     assert store.link_for(tmp_path / "one") == store.link_for(tmp_path / "x" / ".." / "one")
@@ -219,6 +234,34 @@ def test_parallel_tokenizing_gives_the_same_tokens_in_order(monkeypatch):
     assert parallel == [tokenizer.tokens(text) for text in texts]
 
 
-def test_an_empty_corpus_is_refused(tmp_path, config, corpus_file):
-    with pytest.raises(ValueError, match="no paragraphs"):
-        new_store(tmp_path, config).open(Corpus((), (str(corpus_file),)), corpus_file.parent)
+def test_an_empty_corpus_is_refused(tmp_path, config, corpus_dir):
+    (corpus_dir / "articles.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(CorpusError, match="empty"):
+        new_store(tmp_path, config).open(corpus_dir)
+
+
+def test_a_build_in_many_chunks_and_term_ranges_ranks_like_rank_bm25(tmp_path, config, corpus_dir, monkeypatch):
+    """The bounded-memory build (runs spilled per chunk, merged a term range at a time, then a rebuild
+    carrying the unchanged file's postings over) gives rank-bm25's ranking and scores."""
+    import retrieval.index_build
+    from rank_bm25 import BM25Okapi
+
+    monkeypatch.setattr(retrieval.index_build, "CHUNK_DOCUMENTS", 7)
+    monkeypatch.setattr(retrieval.index_build, "MERGE_POSTINGS", 40)
+    write_articles(corpus_dir / "articles.jsonl", range(12))
+    new_store(tmp_path, config).open(corpus_dir)
+    write_articles(corpus_dir / "more.jsonl", range(20, 25), paragraphs=4)
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    assert opened.build.files_reused == 1
+    texts = [document.text for document in indexed_documents(load_corpus(corpus_dir), config)]
+    tokenizer = Tokenizer()
+    params = new_store(tmp_path, config).params
+    reference = BM25Okapi([tokenizer.tokens(text) for text in texts], k1=params.k1, b=params.b, epsilon=params.epsilon)
+    assert opened.index.doc_count == len(texts)
+    for sentence in SENTENCES + ["编号3-1。", "编号22-3，座谈会。"]:
+        query = tokenizer.tokens(sentence)
+        expected = reference.get_scores(query)
+        order = sorted(range(len(texts)), key=lambda d: (-expected[d], d))[:10]
+        ids, scores = opened.index.closest_docs(query, 10)
+        assert ids == order
+        assert np.allclose(scores, [expected[d] for d in order], rtol=0, atol=1e-6)

@@ -1,0 +1,318 @@
+"""Building an index on disk in bounded memory, from scratch or from the previous build.
+
+Documents arrive in chunks of token-id arrays (ids of the token cache's vocabulary), in ascending
+document order. Each chunk is inverted into a run, (term, document, frequency) sorted by term then
+document, written to a temporary file. At the end the runs are merged term range by term range, with
+the postings of a previous build for the documents that did not change (their ids renumbered), and
+each range is encoded (``retrieval.postings``) and appended to the index files. Memory holds one chunk
+or one term range at a time, plus a few numbers per document and per term, whatever the corpus size.
+
+Terms are numbered in the order of their token-cache ids, so a previous build's terms and a new
+chunk's meet by integer comparison. The idf of every term needs every document frequency, and its
+epsilon floor the mean idf in the order rank-bm25 first meets the terms (the first document holding
+each term, then the position in it); both are settled after the merge, and the columns keep, instead
+of the largest weight, the largest weight divided by the idf.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from retrieval.index import (
+    ARRAYS,
+    TERMS,
+    BM25Params,
+    document_lengths,
+    index_meta,
+    invert,
+    okapi_idf,
+    vocabulary_arrays,
+)
+from retrieval.postings import STREAMS, bm25_weights, encode_columns
+from retrieval.term_table import write_strings
+
+log = logging.getLogger(__name__)
+
+CHUNK_DOCUMENTS = 20_000  # documents inverted at a time
+MERGE_POSTINGS = 3_000_000  # postings merged and encoded at a time
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A previous build to take unchanged documents from: its open index and, for each of its
+    documents, the new id (-1 for a document that is gone)."""
+
+    index: object  # BM25Index, built over the same token cache
+    new_ids: np.ndarray  # int64, one per old document
+
+
+@dataclass
+class _Run:
+    path: Path | None
+    terms: np.ndarray  # token-cache ids, ascending (one per posting)
+    docs: np.ndarray
+    tf: np.ndarray
+    first_terms: np.ndarray  # the distinct terms of the run
+    first_doc: np.ndarray  # and for each, the first document holding it
+    first_pos: np.ndarray  # and its first position there
+
+
+class _Npy:
+    """A ``.npy`` file written by appending; its header gets the final length on close."""
+
+    HEADER = 128
+
+    def __init__(self, path: Path, dtype) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.count = 0
+        self.handle = open(path, "wb")
+        self.handle.write(b"\0" * self.HEADER)
+
+    def append(self, values: np.ndarray) -> None:
+        data = np.ascontiguousarray(values, dtype=self.dtype)
+        self.handle.write(data.tobytes())
+        self.count += len(data)
+
+    def close(self) -> None:
+        header = "{'descr': %r, 'fortran_order': False, 'shape': (%d,), }" % (self.dtype.str, self.count)
+        prefix = b"\x93NUMPY\x01\x00"
+        body = header.ljust(self.HEADER - len(prefix) - 2 - 1) + "\n"
+        self.handle.seek(0)
+        self.handle.write(prefix + len(body).to_bytes(2, "little") + body.encode("latin1"))
+        self.handle.close()
+
+
+@dataclass
+class _TermTables:
+    """Per-term values gathered range by range."""
+
+    source_ids: list[np.ndarray] = field(default_factory=list)
+    df: list[np.ndarray] = field(default_factory=list)
+    width: list[np.ndarray] = field(default_factory=list)
+    max_factor: list[np.ndarray] = field(default_factory=list)
+    first_doc: list[np.ndarray] = field(default_factory=list)
+    first_pos: list[np.ndarray] = field(default_factory=list)
+    sizes: dict[str, list[np.ndarray]] = field(default_factory=lambda: {"gap": [], "exc": [], "tfx": [], "skip": []})
+
+
+def previous_build(index, old_paragraphs: int, new_paragraphs: int, paragraph_pairs, passage_pairs) -> Previous:
+    """A previous build whose documents move as the (old id, new id) pairs say: paragraphs by their
+    ids, passages by their numbers after the paragraphs (old and new paragraph counts given)."""
+    new_ids = np.full(index.doc_count, -1, dtype=np.int64)
+    for pairs, old_base, new_base in ((paragraph_pairs, 0, 0), (passage_pairs, old_paragraphs, new_paragraphs)):
+        if len(pairs):
+            moved = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+            new_ids[old_base + moved[:, 0]] = new_base + moved[:, 1]
+    return Previous(index, new_ids)
+
+
+def build_index(
+    folder: Path,
+    chunks: Iterable[tuple[np.ndarray, Sequence[bytes]]],
+    doc_count: int,
+    vocabulary: Callable[[list[int]], list[str]],
+    params: BM25Params,
+    previous: Previous | None = None,
+    tokens_of: Callable[[int], bytes] | None = None,
+) -> dict:
+    """Write the index of ``doc_count`` documents into ``folder``; returns its metadata for ``load``.
+
+    ``chunks`` yields (document ids, ascending, and their token-id arrays as native int32 bytes) for
+    every document not taken from ``previous``, in ascending id order. ``vocabulary(ids)`` gives the
+    strings of token-cache ids; ``tokens_of(doc)`` the token ids of a document taken from ``previous``
+    (needed only where a term's first document changed)."""
+    lengths = np.full(doc_count, -1, dtype=np.int64)
+    if previous is not None:
+        old_lengths = np.asarray(previous.index.arrays["doc_lengths"], dtype=np.int64)
+        kept = previous.new_ids >= 0
+        lengths[previous.new_ids[kept]] = old_lengths[kept]
+    with tempfile.TemporaryDirectory(prefix="runs-", dir=folder) as temporary:
+        runs = list(_write_runs(chunks, lengths, Path(temporary)))
+        if (lengths < 0).any():
+            raise ValueError("the build was given fewer documents than it indexes")
+        total = int(lengths.sum())
+        avgdl = total / doc_count or 1.0
+        tables = _merge(folder, runs, previous, lengths, avgdl, params)
+    del runs
+    return _finish(folder, tables, lengths, total, params, previous, vocabulary, tokens_of)
+
+
+def _write_runs(chunks, lengths: np.ndarray, temporary: Path) -> Iterator[_Run]:
+    """Invert each chunk (splitting large ones) into a run; runs are kept on disk, memory-mapped."""
+    number = 0
+    for doc_ids, arrays in chunks:
+        for start in range(0, len(doc_ids), CHUNK_DOCUMENTS):
+            ids = np.asarray(doc_ids[start : start + CHUNK_DOCUMENTS], dtype=np.int64)
+            part = arrays[start : start + CHUNK_DOCUMENTS]
+            counts = np.fromiter(map(len, part), dtype=np.int64, count=len(part)) // 4
+            flat = np.frombuffer(b"".join(part), dtype=np.int32)
+            lengths[ids] = counts
+            vocabulary_size = int(flat.max()) + 1 if len(flat) else 0
+            term, local, tf, first_doc, first_pos = invert(flat, counts, vocabulary_size)
+            held = np.flatnonzero(first_doc >= 0)
+            run = _Run(None, term.astype(np.int32), ids[local].astype(np.int32), tf.astype(np.int32),
+                       held.astype(np.int32), ids[first_doc[held]], first_pos[held])
+            yield _spill(run, temporary / f"run-{number}")
+            number += 1
+
+
+def _spill(run: _Run, stem: Path) -> _Run:
+    """The run written to disk and memory-mapped back, so runs cost no memory while they wait."""
+    names = ("terms", "docs", "tf", "first_terms", "first_doc", "first_pos")
+    for name in names:
+        np.save(f"{stem}-{name}.npy", getattr(run, name))
+    mapped = {name: np.load(f"{stem}-{name}.npy", mmap_mode="r") for name in names}
+    return _Run(stem, **mapped)
+
+
+def _range_bounds(runs: Sequence[_Run], previous: Previous | None) -> list[int]:
+    """Token-cache id boundaries of term ranges holding about MERGE_POSTINGS postings each."""
+    sources = np.asarray(previous.index.arrays["source_ids"], dtype=np.int64) if previous is not None else np.zeros(0, np.int64)
+    top = max([int(r.terms[-1]) + 1 for r in runs if len(r.terms)] + [int(sources[-1]) + 1 if len(sources) else 0])
+    weight = np.zeros(top, dtype=np.int64)
+    for run in runs:
+        if len(run.terms):
+            weight += np.bincount(run.terms, minlength=top)
+    if len(sources):
+        weight[sources] += np.asarray(previous.index.arrays["df"], dtype=np.int64)
+    cumulative = np.cumsum(weight)
+    if not len(cumulative):
+        return [0]
+    cuts = np.searchsorted(cumulative, np.arange(MERGE_POSTINGS, int(cumulative[-1]), MERGE_POSTINGS), side="right")
+    return sorted({0, top, *cuts.tolist()})
+
+
+def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, lengths: np.ndarray, avgdl: float, params: BM25Params) -> _TermTables:
+    streams = {name: _Npy(folder / f"{name}.npy", dtype) for name, dtype in (
+        ("gaps", np.uint8), ("gap_exceptions", np.uint32), ("tf_docs", np.int32),
+        ("tf_values", np.uint32), ("skip_last", np.int32), ("skip_exc", np.int32),
+    )}
+    tables = _TermTables()
+    doc_count = len(lengths)
+    if previous is not None:
+        old = previous.index
+        old_sources = np.asarray(old.arrays["source_ids"], dtype=np.int64)
+        old_first_doc = np.asarray(old.arrays["first_doc"], dtype=np.int64)
+        old_first_pos = np.asarray(old.arrays["first_pos"], dtype=np.int64)
+    bounds = _range_bounds(runs, previous)
+    for lo, hi in zip(bounds, bounds[1:]):
+        parts_terms, parts_docs, parts_tf = [], [], []
+        known_first: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (term, doc, pos) candidates
+        if previous is not None:
+            a, b = np.searchsorted(old_sources, [lo, hi])
+            if b > a:
+                rel, docs, tf = old.columns.columns(int(a), int(b))
+                docs = previous.new_ids[docs]
+                keep = docs >= 0
+                parts_terms.append(old_sources[a + rel[keep]])
+                parts_docs.append(docs[keep])
+                parts_tf.append(tf[keep])
+                first = previous.new_ids[old_first_doc[a:b]]
+                held = first >= 0
+                known_first.append((old_sources[a:b][held], first[held], old_first_pos[a:b][held]))
+        for run in runs:
+            s, e = np.searchsorted(run.terms, [lo, hi])
+            if e > s:
+                parts_terms.append(np.asarray(run.terms[s:e], dtype=np.int64))
+                parts_docs.append(np.asarray(run.docs[s:e], dtype=np.int64))
+                parts_tf.append(np.asarray(run.tf[s:e], dtype=np.int64))
+            fs, fe = np.searchsorted(run.first_terms, [lo, hi])
+            if fe > fs:
+                known_first.append((np.asarray(run.first_terms[fs:fe], dtype=np.int64), np.asarray(run.first_doc[fs:fe]), np.asarray(run.first_pos[fs:fe])))
+        if not parts_terms:
+            continue
+        terms = np.concatenate(parts_terms)
+        docs = np.concatenate(parts_docs)
+        tf = np.concatenate(parts_tf)
+        del parts_terms, parts_docs, parts_tf
+        # Each part is sorted by (term, document): a stable sort merges them (timsort finds the runs).
+        order = np.argsort(terms * doc_count + docs, kind="stable")
+        terms, docs, tf = terms[order], docs[order], tf[order]
+        del order
+        distinct, starts, counts = np.unique(terms, return_index=True, return_counts=True)
+        factors = bm25_weights(1.0, tf, lengths[docs], params.k1, params.b, avgdl)
+        encoded = encode_columns(counts, docs, tf, factors)
+        for name in STREAMS:
+            streams[name].append(encoded.streams[name])
+        first_doc = docs[starts]
+        first_pos = _first_positions(distinct, first_doc, known_first)
+        tables.source_ids.append(distinct)
+        tables.df.append(encoded.df)
+        tables.width.append(encoded.width)
+        tables.max_factor.append(encoded.max_weight)
+        tables.first_doc.append(first_doc)
+        tables.first_pos.append(first_pos)
+        for key, sizes in (("gap", encoded.gap_bytes), ("exc", encoded.exc_counts), ("tfx", encoded.tfx_counts), ("skip", encoded.skip_counts)):
+            tables.sizes[key].append(sizes)
+    for stream in streams.values():
+        stream.close()
+    return tables
+
+
+def _first_positions(terms: np.ndarray, first_doc: np.ndarray, known: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The first position of each term in its first document where a source knew it (a run, or the
+    previous build when the first document stayed); -1 where none did."""
+    positions = np.full(len(terms), -1, dtype=np.int64)
+    for source_terms, source_docs, source_pos in known:
+        where = np.searchsorted(terms, source_terms)
+        where[where >= len(terms)] = 0
+        match = (terms[where] == source_terms) & (first_doc[where] == source_docs)
+        positions[where[match]] = source_pos[match]
+    return positions
+
+
+def _finish(folder, tables: _TermTables, lengths, total, params, previous, vocabulary, tokens_of) -> dict:
+    cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
+    source_ids = cat(tables.source_ids, np.int64)
+    df = cat(tables.df, np.int64)
+    first_doc = cat(tables.first_doc, np.int64)
+    first_pos = cat(tables.first_pos, np.int64)
+    unknown = np.flatnonzero(first_pos < 0)
+    if len(unknown):
+        # A term whose first document was removed starts in a document kept from the previous build:
+        # read that document's tokens again (few: only terms the removed documents introduced).
+        if tokens_of is None:
+            raise ValueError("a term's first document changed and no token source was given")
+        for doc in np.unique(first_doc[unknown]).tolist():
+            tokens = np.frombuffer(tokens_of(doc), dtype=np.int32)
+            pick = unknown[first_doc[unknown] == doc]
+            for t in pick.tolist():
+                first_pos[t] = int(np.flatnonzero(tokens == source_ids[t])[0])
+    order = np.lexsort((first_pos, first_doc))
+    idf = okapi_idf(df, len(lengths), params.epsilon, order)
+    offsets = {}
+    for key, name in (("gap", "gap_offsets"), ("exc", "exc_offsets"), ("tfx", "tfx_offsets"), ("skip", "skip_offsets")):
+        sizes = cat(tables.sizes[key], np.int64)
+        offsets[name] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    terms = vocabulary(source_ids.tolist())
+    per_term = {
+        "df": df.astype(np.int32),
+        "width": cat(tables.width, np.uint8),
+        "max_weight": idf * cat(tables.max_factor, np.float64),
+        "idf": idf,
+        "first_doc": first_doc.astype(np.int32),
+        "first_pos": first_pos.astype(np.int32),
+        "source_ids": source_ids.astype(np.int32),
+        "doc_lengths": document_lengths(lengths),
+        **offsets,
+        **vocabulary_arrays(terms, df),
+    }
+    for name, values in per_term.items():
+        np.save(folder / f"{name}.npy", values)
+    write_strings(folder, TERMS, terms)
+    missing = [name for name in ARRAYS if not (folder / f"{name}.npy").exists()]
+    if missing:
+        raise RuntimeError(f"index arrays not written: {missing}")
+    return index_meta(len(lengths), total, len(terms), params, int(df.sum()))
+
+
+def remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
