@@ -246,6 +246,8 @@ class Answerer:
             return True
         if why == "kind":
             return self.coverage(terms, ranked[0].paragraph_id) < self.config.near_miss_max_coverage
+        # "measure" (every number of the sentence counts something else: 多少元 against 2倍) needs no
+        # such check: the sentence was read, and it holds no count of what was asked.
         if why == "place":
             from retrieval.near_miss import missing_answer
 

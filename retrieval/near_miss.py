@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from retrieval.highlight import candidate_spans
+from retrieval.highlight import asked_measure, candidate_spans, fits_measure
 from retrieval.question import load_cues
 from retrieval.tokenize import normalise
 
@@ -39,6 +39,9 @@ _RELATIVE_TIMES = ("近日", "日前", "近期", "目前", "当前", "今年", "
 # Events that date another (赛后, 四国征伐后, 化雪的时候) answer a when question as well as a date.
 _WHICH_ONES = ("哪几", "哪些")
 _TIME_MARK = re.compile(r"岁|时候|时期|时代|期间|之后|以后|之前|以前|[后前]，|年|月|世纪|朝|季|[末初]|早上|晚上|上午|下午|中午|凌晨|夜间|平日|周末|每天|每周")
+# A number in digits (normalise writes Chinese numerals so), with its magnitude: 3.2万, 1.5, 2019.
+_DIGITS = re.compile(r"\d+(?:\.\d+)?[万亿千百]*")
+_CHINESE_NUMERAL = re.compile(r"[零〇两二三四五六七八九十百千]")
 _EXACT_DATE_CUES = ("哪天", "哪一天", "几号", "几日", "哪日", "何日", "日期", "具体", "几月几")
 # Common nouns jieba tags as places; they name no particular place a corpus may lack.
 _GENERIC_PLACES = ("城市", "地区", "国家", "地方", "全国", "全省", "全市", "各地", "当地", "本地", "外地", "省份",
@@ -67,6 +70,8 @@ def missing_answer(
     """
     if kind in kinds and not holds_kind(sentence, kind, question):
         return "kind"
+    if kind in kinds and kind == "how_many" and counts_only_in_other_measures(sentence, question):
+        return "measure"
     text = normalise(question)
     for place in question_places(text, known):
         if not any(form in article_text for form in _place_forms(place)):
@@ -97,6 +102,41 @@ def holds_kind(sentence: str, kind: str, question: str) -> bool:
     if kind == "when" and not any(cue in question for cue in _EXACT_DATE_CUES):
         return any(word in sentence for word in _RELATIVE_TIMES) or bool(_TIME_MARK.search(sentence))
     return kind == "who" and (any(t in sentence for t in load_cues().titles) or any(r in sentence for r in _ROLES))
+
+
+def counts_only_in_other_measures(sentence: str, question: str) -> bool:
+    """Whether every number of ``sentence`` counts in a known measure other than the one asked: 多少元
+    against 由1.5倍调整为2倍. A number followed by anything the measure list does not know may be the
+    answer written otherwise, and so may any number when the question asks in 个 or in no measure.
+
+    >>> counts_only_in_other_measures("标准由1.5倍调整为2倍。", "每月多少元？")
+    True
+    >>> counts_only_in_other_measures("补贴3元至5元。", "每餐补贴多少钱？"), counts_only_in_other_measures("共3.2万元。", "多少元？")
+    (False, False)
+    >>> counts_only_in_other_measures("破获案件11起。", "几宗？"), counts_only_in_other_measures("有3支队伍。", "多少人？")
+    (False, True)
+    >>> counts_only_in_other_measures("共128个，其中8人。", "多少人？"), counts_only_in_other_measures("共128，8倍。", "多少人？")
+    (False, False)
+    >>> counts_only_in_other_measures("来自64个国家的84名运动员。", "多少国家参赛？")
+    False
+    >>> counts_only_in_other_measures("1997年大火连烧三天三夜。", "烧了几天？"), counts_only_in_other_measures("2010年列第4位。", "第几位？")
+    (False, False)
+    """
+    measure = asked_measure(question)
+    if measure is None or measure == "个" or "第几" in question:  # 第几位 asks a rank, not a count
+        return False
+    text = normalise(sentence)
+    numbers = list(_DIGITS.finditer(text))
+    if not numbers or _CHINESE_NUMERAL.search(text):  # 三天三夜, 民国七十一年: counts left in words
+        return False
+    measures = load_cues().measures  # longest first
+    for number in numbers:
+        rest = text[number.end() :]
+        found = next((m for m in measures if rest.startswith(m)), None)
+        # 个 counts anything (多少国家 -> 64个国家), like a measure the list does not know.
+        if found is None or found == "个" or fits_measure(number.group() + found, measure):
+            return False
+    return True
 
 
 def question_places(text: str, known: Callable[[str], bool] = lambda word: False) -> list[str]:
