@@ -227,13 +227,19 @@ def asked_measure(question: str) -> str | None:
     """
     text = normalise(question)
     for match in re.finditer(r"(?:多少|几)", text):
-        rest = text[match.end() :]
-        for measure in load_cues().measures:
-            if rest.startswith(measure):
-                if measure == "个" and rest[1:2] == "人":
-                    return "人"
-                return measure
+        measure = measure_at(text, match.end())
+        if measure is not None:
+            return "人" if measure == "个" and text[match.end() + 1 : match.end() + 2] == "人" else measure
     return None
+
+
+def measure_at(text: str, position: int) -> str | None:
+    """The known measure word that starts at ``position`` of ``text``, the longest when several do.
+
+    >>> measure_at("破获案件11起。", 6), measure_at("共3.2万元", 4), measure_at("共3人", 1)
+    ('起', '万元', None)
+    """
+    return next((m for m in load_cues().measures if text.startswith(m, position)), None)
 
 
 def fits_measure(span: str, measure: str) -> bool:

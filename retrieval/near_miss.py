@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from retrieval.highlight import asked_measure, candidate_spans, fits_measure
+from retrieval.highlight import asked_measure, candidate_spans, fits_measure, measure_at
 from retrieval.question import load_cues
 from retrieval.tokenize import normalise
 
@@ -129,10 +129,8 @@ def counts_only_in_other_measures(sentence: str, question: str) -> bool:
     numbers = list(_DIGITS.finditer(text))
     if not numbers or _CHINESE_NUMERAL.search(text):  # 三天三夜, 民国七十一年: counts left in words
         return False
-    measures = load_cues().measures  # longest first
     for number in numbers:
-        rest = text[number.end() :]
-        found = next((m for m in measures if rest.startswith(m)), None)
+        found = measure_at(text, number.end())
         # 个 counts anything (多少国家 -> 64个国家), like a measure the list does not know.
         if found is None or found == "个" or fits_measure(number.group() + found, measure):
             return False
