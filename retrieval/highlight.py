@@ -24,6 +24,7 @@ _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
 _NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
 _YEAR = re.compile(r"(?:1\d|20)\d\d年")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\s]")
+_COORDINATION = re.compile(r"[和与、]")
 
 _DATE = re.compile(
     "|".join(
@@ -386,7 +387,7 @@ _KINDS = ("how_many", "when", "where", "who")
 
 
 def _choice(
-    text: str | None, kind: str, alone: bool, context: int, clause: float, lead: float, office: bool, near: float,
+    text: str | None, kind: str, alone: bool, context: float, clause: float, lead: float, office: bool, near: float,
     count: int, typed: bool,
 ) -> HighlightChoice:
     if text is None:
@@ -430,36 +431,48 @@ def _nearness(sentence: str, span: Span, terms: Sequence[tuple[str, float]]) -> 
 _PARTICLES = "的了是有在为于和与及把被将等着过呢吗啊呀吧"
 
 
-def context_match(sentence: str, span: Span, question: str) -> int:
+def context_match(sentence: str, span: Span, question: str) -> float:
     """How many of the character bigrams around the question's own question word (six characters
     each side) stand within six characters on the same side of the span: 多少项个性目标 asks for the
-    count followed by 个性目标 (24项个性目标, not 22项共性目标). When no span leads, the clause decides
+    count followed by 个性目标 (24项个性目标, not 22项共性目标). A count's words before the question
+    word also count, at half, after the span. When no span leads, the clause decides
     (``choose_highlight``).
 
     >>> s = "下达的24项个性目标和22项共性目标"
     >>> [context_match(s, x, "下达了多少项个性目标？") for x in count_spans(s)]
-    [4, 2]
+    [4.0, 2.0]
+    >>> [context_match(s, x, "个性目标有几项？") for x in count_spans(s)]
+    [1.5, 1.0]
     >>> s = "已关停违规网吧120家，自行整改45家"
     >>> [context_match(s, x, "有多少家自行整改？") for x in count_spans(s)]
-    [0, 0]
+    [0.0, 0.0]
     >>> s = "取缔劝散非法社会组织248家，自行解散33家，引导登记416家"
     >>> [context_match(s, x, "河北引导多少家社会组织进行了登记？") for x in count_spans(s)]
-    [0, 0, 1]
+    [0.0, 0.0, 1.0]
     """
     asked = normalise(question)
     place = _question_word(asked)
     if place is None:
-        return 0
+        return 0.0
     text, offsets = comparable(sentence)
     start = offsets.index(span.start) if span.start in offsets else None
     end = next((i for i, o in enumerate(offsets) if o >= span.end), None)
     if start is None or end is None:
-        return 0
+        return 0.0
     before, after = asked[max(0, place[0] - 6) : place[0]], asked[place[1] : place[1] + 6]
     # Within the span's clause: the next clause's words belong to its own count (120家，自行整改45家).
     window_before = _CLAUSE_END.split(text[max(0, start - 6) : start])[-1]
     window_after = _CLAUSE_END.split(text[end : end + 6])[0]
-    return sum(1 for b in _bigrams(before) if b in window_before) + sum(1 for b in _bigrams(after) if b in window_after)
+    counting = asked.startswith(("多少", "几"), place[0]) and asked_date_part(asked) is None
+    if counting:  # and short of a 和 or 、, where the next count's words start (24项个性目标和22项)
+        window_before, window_after = _COORDINATION.split(window_before)[-1], _COORDINATION.split(window_after)[0]
+    matched = float(sum(1 for b in _bigrams(before) if b in window_before) + sum(1 for b in _bigrams(after) if b in window_after))
+    if counting:
+        # A count stands before what it counts (24项个性目标), which a question names before its
+        # question word as often as after it (个性目标有几项); but the words before it also name the
+        # whole the count is part of (委员中有多少人为学生 against 20位委员), so they count half.
+        matched += 0.5 * sum(1 for b in _bigrams(before) - _bigrams(after) if b in window_after)
+    return matched
 
 
 def _bigrams(text: str) -> set[str]:
