@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -67,6 +68,22 @@ class Answer:
     sentence_count: int = 1  # sentences the quote runs over: 1, or up to 3 when the evidence spans them
 
 
+class _RecentEntries(Sequence):
+    """A corpus view's (article, paragraph) entries, the most recently read kept decoded."""
+
+    def __init__(self, corpus: CorpusView, kept: int = 1024) -> None:
+        self._corpus = corpus
+        self._read = lru_cache(maxsize=kept)(corpus.__getitem__)
+
+    def __len__(self) -> int:
+        return len(self._corpus)
+
+    def __getitem__(self, paragraph_id):  # type: ignore[override]
+        if isinstance(paragraph_id, int) and 0 <= paragraph_id:
+            return self._read(paragraph_id)
+        return self._corpus[paragraph_id]
+
+
 def clean_question(text: str) -> str:
     """The question without control and format characters, white space collapsed.
 
@@ -97,7 +114,9 @@ class Answerer:
         self.cache_dir = cache_dir
         self.config = config
         self.tokenizer = tokenizer or Tokenizer()
-        self._entries = self.corpus  # (article, paragraph) by paragraph id
+        # (article, paragraph) by paragraph id. A question reads the same few dozen paragraphs many
+        # times over (features, near-miss checks, alternatives): a stored corpus decodes each read.
+        self._entries = _RecentEntries(self.corpus)
         self.documents = documents if documents is not None else DocumentTable.of(self.corpus, config)
         if index is None:
             index = BM25Index.build(self.document_tokens(), BM25Params(config.k1, config.b, config.epsilon))
@@ -105,6 +124,7 @@ class Answerer:
             raise ValueError(f"the index holds {index.doc_count} documents, the corpus {len(self.documents)}")
         self.index = index
         self.matcher = Matcher(self._entries, self.tokenizer, index)
+        self._normalised_article = lru_cache(maxsize=256)(self._read_article_text)
         self.ranker = cached_ranker(config.sentence_ranker, tuple(config.ranker_off))
         self._dictionary = None
         self._vocabulary: Vocabulary | None = None
@@ -354,7 +374,11 @@ class Answerer:
 
     def rank_sentences(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
         """``sentence_candidates`` scored by the ranker, best first (ties keep corpus order)."""
-        scored = [replace(c, score=self.ranker.score(c.features)) for c in self.sentence_candidates(text, language, terms, kind)]
+        score = self.ranker.score
+        scored = [
+            Candidate(c.paragraph_id, c.index, c.text, c.features, score(c.features), c.count)
+            for c in self.sentence_candidates(text, language, terms, kind)
+        ]
         scored.sort(key=lambda c: -c.score)
         return scored
 
@@ -421,7 +445,10 @@ class Answerer:
 
     def _article_text(self, paragraph_id: int) -> str:
         """The normalised text of the paragraph's article: title, headings and all its paragraphs."""
-        article = self._entries[paragraph_id][0]
+        return self._normalised_article(self._entries[paragraph_id][0].number)
+
+    def _read_article_text(self, number: int) -> str:
+        article = self.corpus.article(number)
         paragraphs = self.corpus.article_paragraphs(article.number)
         parts = [article.title] + [part for p in paragraphs for part in (p.heading, p.text) if part]
         return normalise("\n".join(parts))

@@ -102,6 +102,8 @@ class Matcher:
         self.index = index
         self.unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
         self.paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
+        # Asked for each reading in each sentence that holds it: two hash-table probes each time.
+        self.term_idf = lru_cache(maxsize=65536)(self._term_idf)
 
     def _read_paragraph(self, paragraph_id: int) -> ParagraphWords:
         article, paragraph = self.entries[paragraph_id]
@@ -154,7 +156,7 @@ class Matcher:
             return joined in text or joined[:-1] in text or joined[1:] in text
         return len(joined) >= 2 and joined in text
 
-    def term_idf(self, alternative: tuple[str, ...]) -> float:
+    def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words
         takes its bigram's idf; a word no paragraph holds at all gets the highest idf."""
         values = []

@@ -44,6 +44,7 @@ ARRAYS = PER_TERM + OFFSETS + PER_DOCUMENT + STREAMS + VOCABULARY
 # Pruning keeps a document unless its best possible score falls short of the k-th best by more than
 # this share: rounding differs between summation orders by about 1e-16.
 _MARGIN = 1e-9
+_SCRATCH_KEPT = 4  # score accumulators kept between queries (each 9 bytes a document)
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,15 @@ class BM25Index:
         # As rank-bm25: the mean document length; 1 when every document is empty (no weights then).
         self.avgdl = self.total_length / self.doc_count or 1.0
         self.meta = meta
-        self.columns = Columns(arrays)
-        self._idf = arrays["idf"]
-        self._df = arrays["df"]
-        self._max_weight = arrays["max_weight"]
-        self._lengths = arrays["doc_lengths"]
+        # Plain ndarray views of the memory-mapped files: numpy's memmap subclass costs a Python call
+        # on every element read and every slice, thousands of them a query.
+        self.columns = Columns({name: np.asarray(values) for name, values in arrays.items()})
+        self._idf = np.asarray(arrays["idf"])
+        self._df = np.asarray(arrays["df"])
+        self._max_weight = np.asarray(arrays["max_weight"])
+        self._lengths = np.asarray(arrays["doc_lengths"])
         self._scratch_lock = threading.Lock()
-        self._scratch: tuple[np.ndarray, np.ndarray] | None = None
+        self._scratch_pool: list[tuple[np.ndarray, np.ndarray]] = []
 
     # --- building ------------------------------------------------------------------------------
 
@@ -243,21 +246,24 @@ class BM25Index:
         # bincount adds in array order: per document, the query's terms in order, as rank-bm25 does.
         return np.bincount(docs, weights=np.concatenate([weights[t] for t in ids]), minlength=self.doc_count)
 
-    def scratch(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """A zeroed score accumulator and seen-mask over all documents: kept between queries (only the
-        pages a query touches become resident) and lent to one query at a time."""
-        if self._scratch_lock.acquire(blocking=False):
-            if self._scratch is None:
-                self._scratch = (np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=bool))
-            return (*self._scratch, True)
-        return np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=bool), False
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """A zeroed score accumulator and seen-mask over all documents, lent to one query at a time and
+        kept between queries (only the pages queries touch become resident); ``release_scratch`` gives
+        it back, zeroed again."""
+        with self._scratch_lock:
+            if self._scratch_pool:
+                return self._scratch_pool.pop()
+        return np.zeros(self.doc_count), np.zeros(self.doc_count, dtype=bool)
 
-    def release_scratch(self, acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], lent: bool) -> None:
-        if lent:
-            for docs in parts:
-                acc[docs] = 0.0
-                seen[docs] = False
-            self._scratch_lock.release()
+    def release_scratch(self, acc: np.ndarray, seen: np.ndarray, parts: Sequence[np.ndarray]) -> None:
+        """Give back what ``scratch`` lent, after zeroing the documents ``parts`` touched."""
+        for docs in parts:
+            acc[docs] = 0.0
+            seen[docs] = False
+        with self._scratch_lock:
+            # A query lends two at most; more are kept only while threads query at once.
+            if len(self._scratch_pool) < _SCRATCH_KEPT:
+                self._scratch_pool.append((acc, seen))
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -342,19 +348,35 @@ class _GroupUnit:
         self.cost = sum(int(index._df[t]) for ids, _ in alternatives for t in ids)
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
-        best_docs, best = np.zeros(0, dtype=np.int64), np.zeros(0)
+        """Every document holding a reading (distinct, in no order) and its best weighted reading's
+        score. Scores only choose candidates here (they are rescored exactly), so each reading's terms
+        are added up in an accumulator over all documents rather than by sorting their columns."""
+        index = self.query.index
+        (reading, in_reading), (best, in_best) = index.scratch(), index.scratch()
+        touched: list[np.ndarray] = []
         for ids, weight in self.alternatives:
-            if not ids:
+            held: list[np.ndarray] = []
+            for term in ids:
+                docs, tf = self.query.column(term)
+                reading[docs] += index._weights(term, docs, tf)
+                new = docs[~in_reading[docs]]
+                in_reading[new] = True
+                held.append(new)
+            if not held:
                 continue
-            columns = [self.query.column(t) for t in ids]
-            docs = np.unique(np.concatenate([c[0] for c in columns]))
-            scores = self.query.score(ids, docs) * weight
-            merged = np.union1d(best_docs, docs)
-            values = np.zeros(len(merged))
-            values[np.searchsorted(merged, best_docs)] = best
-            values[np.searchsorted(merged, docs)] = np.maximum(values[np.searchsorted(merged, docs)], scores)
-            best_docs, best = merged, values
-        return best_docs, best
+            docs = np.concatenate(held)
+            best[docs] = np.maximum(best[docs], reading[docs] * weight)
+            reading[docs] = 0.0
+            in_reading[docs] = False
+            new = docs[~in_best[docs]]
+            in_best[new] = True
+            touched.append(new)
+        docs = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+        values = best[docs]
+        # (After an error the accumulators are simply not given back.)
+        index.release_scratch(reading, in_reading, ())
+        index.release_scratch(best, in_best, touched)
+        return docs, values
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
         best = np.zeros(len(docs))
@@ -377,7 +399,7 @@ def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
     rest = [0.0] * (len(units) + 1)  # rest[i]: the most units i.. can add to any document
     for i in range(len(units) - 1, -1, -1):
         rest[i] = rest[i + 1] + units[i].bound
-    acc, seen, lent = index.scratch()
+    acc, seen = index.scratch()
     parts: list[np.ndarray] = []
     touched, floor, stop = 0, 0.0, len(units)
     try:
@@ -395,10 +417,10 @@ def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
             seen[new] = True
             parts.append(new)
             touched += len(new)
-        found = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        found = _ascending(seen, parts, touched)
         partial = acc[found]
     finally:
-        index.release_scratch(acc, seen, parts, lent)
+        index.release_scratch(acc, seen, parts)
     if stop == len(units):
         if len(found) > k:
             floor = max(floor, _kth_best(partial, k))
@@ -413,6 +435,14 @@ def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
             keep = partial + rest[j + 1] >= floor * (1 - _MARGIN)
             candidates, partial = candidates[keep], partial[keep]
     return candidates
+
+
+def _ascending(seen: np.ndarray, parts: list[np.ndarray], count: int) -> np.ndarray:
+    """The documents ``seen`` marks (``count`` of them, listed in ``parts``), ascending: sorted, or for
+    many of them read off the mask, a pass over one byte a document instead of a sort."""
+    if count * 16 > len(seen):
+        return np.flatnonzero(seen)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _kth_best(values: np.ndarray, k: int) -> float:

@@ -162,6 +162,16 @@ class Columns:
         if x1 == x0:
             return None
         frequent = self.tf_docs[x0:x1]
+        if len(frequent) < len(docs):
+            # Few frequencies above 1 (the usual case, a whole column): find those among the docs.
+            where = np.searchsorted(docs, frequent)
+            where[where >= len(docs)] = 0
+            hit = docs[where] == frequent
+            if not hit.any():
+                return None
+            tf = np.ones(len(docs), dtype=np.int64)
+            tf[where[hit]] = self.tf_values[x0:x1][hit]
+            return tf
         where = np.searchsorted(frequent, docs)
         where[where >= len(frequent)] = 0
         hit = frequent[where] == docs

@@ -1,0 +1,142 @@
+"""Where whole-question ``ask`` time goes, on a persisted bench corpus (``qabot bench`` writes them):
+
+    .venv/bin/python tests/profile_ask.py .cache/index/bench/100000/settings.yaml [--cprofile] [--dump F]
+
+Opens the index as ``qabot bench`` does, asks the bench's CMRC questions once to warm up, then times
+every question again with the main stages wrapped in timers: tokenizing the question (its terms and
+its index tokens), the index query, reading the stored corpus, and the rest of the answer pipeline
+(sentence candidates and their features, ranking, near-miss checks, highlighting, alternatives).
+Stages nest (the index query runs inside the candidates' stage): each is reported inclusive, and the
+answer pipeline's own share is what is left of ``ask`` after the others. ``--dump`` writes the answers
+(JSON lines) to compare runs. A measuring tool, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import functools
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("settings", type=Path)
+    parser.add_argument("--questions", type=int, default=500)
+    parser.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
+    parser.add_argument("--dump", type=Path, help="write every answer here (JSON lines)")
+    parser.add_argument("--cpu", action="store_true", help="time on this process' CPU clock instead of the wall clock: "
+                        "steadier on a machine other jobs share")
+    args = parser.parse_args()
+
+    from bot.settings import load_settings
+    from corpus.stored import StoredCorpus
+    from retrieval.answer import Answerer
+    from retrieval.index import BM25Index
+    from retrieval.measure.bench import load_sources
+    from retrieval.store import IndexStore
+    from retrieval.tokenize import Tokenizer
+    from retrieval.tokenizing import use_persistent_jieba_cache
+
+    settings = load_settings(args.settings)
+    use_persistent_jieba_cache(settings.index.cache_dir)
+    store = IndexStore(Path(settings.index.cache_dir), settings.answer, workers=settings.index.workers, quiet=True)
+    opened = store.open(settings.corpus.path, settings.corpus.max_file_bytes)
+    sources = load_sources(ROOT.parent / "shared/data/cmrc2018/cmrc2018_trial.json")
+    asked = list(sources.questions[: args.questions])
+    answerer = Answerer(opened.corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index, documents=opened.documents)
+    for question in asked:
+        answerer.ask(question)  # warm: page cache, jieba, the lru caches as a running bot has them
+
+    clock = time.process_time if args.cpu else time.perf_counter
+    spent: dict[str, float] = defaultdict(float)
+    depth = {"corpus": 0}
+
+    def timer(name: str, function):
+        @functools.wraps(function)
+        def timed(*a, **k):
+            started = clock()
+            try:
+                return function(*a, **k)
+            finally:
+                spent[name] += clock() - started
+
+        return timed
+
+    def outermost(name: str, function):
+        # Corpus reads call one another (an article read inside a paragraph read): count the outer call.
+        @functools.wraps(function)
+        def timed(*a, **k):
+            depth[name] += 1
+            started = clock()
+            try:
+                return function(*a, **k)
+            finally:
+                depth[name] -= 1
+                if depth[name] == 0:
+                    spent[name] += clock() - started
+
+        return timed
+
+    patches = [
+        (Tokenizer, "tokens", "tokenize"),
+        (Answerer, "query_terms", "question terms"),
+        (BM25Index, "closest_combined", "index query"),
+        (Answerer, "_closest", "closest paragraphs"),
+        (Answerer, "sentence_candidates", "candidates+features"),
+        (Answerer, "_holding_the_answer", "near-miss checks"),
+        (Answerer, "highlight", "highlight"),
+        (Answerer, "_alternatives", "alternatives"),
+        (Answerer, "coverage", "coverage"),
+        (Answerer, "_corrected", "typo correction"),
+    ]
+    saved = []
+    for owner, attribute, name in patches:
+        saved.append((owner, attribute, getattr(owner, attribute)))
+        setattr(owner, attribute, timer(name, getattr(owner, attribute)))
+    for attribute in ("__getitem__", "article", "article_paragraphs"):
+        saved.append((StoredCorpus, attribute, getattr(StoredCorpus, attribute)))
+        setattr(StoredCorpus, attribute, outermost("corpus", getattr(StoredCorpus, attribute)))
+
+    profiler = cProfile.Profile() if args.cprofile else None
+    times, answers = [], []
+    for question in asked:
+        if profiler:
+            profiler.enable()
+        started = clock()
+        answers.append(answerer.ask(question))
+        times.append(clock() - started)
+        if profiler:
+            profiler.disable()
+    for owner, attribute, original in saved:
+        setattr(owner, attribute, original)
+
+    total = sum(times)
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    print(f"{len(asked)} questions, {'CPU' if args.cpu else 'wall'} time, load average {os.getloadavg()[0]:.1f}: ask p50 {cuts[49]*1000:.2f} / p95 {cuts[94]*1000:.2f} / p99 {cuts[98]*1000:.2f} ms, total {total:.2f} s")
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<22} {seconds:7.3f} s  {100 * seconds / total:5.1f}%  ({1000 * seconds / len(asked):.2f} ms a question)")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+    if args.dump:
+        from tests.dump_answers import _plain
+
+        with open(args.dump, "w", encoding="utf-8") as out:
+            for answer in answers:
+                out.write(json.dumps(_plain(answer), ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
