@@ -1,20 +1,24 @@
-"""Fit the sentence ranker's weights on one half of reading-comprehension sets; check on the other half.
+"""Fit the sentence ranker on one half of reading-comprehension sets; check on the other half.
 
-    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped file
+    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped trees
+    python -m retrieval.measure.fit --model linear        # the linear model alone (sentence_ranker_linear.json)
     python -m retrieval.measure.fit --half odd --out /tmp/odd.json
     python -m retrieval.measure.fit --drop proximity      # what the fit loses without a feature
-    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside the linear model
+    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside it
 
 Every question of the fitting half becomes a group: the candidate sentences ``Answerer.candidates``
 gives (the sentences of the best paragraphs, as the answer pipeline sees them), each labelled by
-whether it holds a gold answer. The model is a conditional logit (a softmax over each group's
+whether it holds a gold answer. The linear model is a conditional logit (a softmax over each group's
 candidates, fitted by maximum likelihood with an L2 penalty): exactly what picking the best-scoring
-sentence needs, and a dot product at answer time. Questions none of whose candidates holds an answer
-teach nothing and are left out of the fit, not of the check.
+sentence needs. The trees (LightGBM, a development dependency) are boosted on top of its scores with
+the same objective, their size chosen by cross-validation inside the fit half; they are stored as
+plain lists and walked in plain Python at answer time (``retrieval.ranker.TreeModel``). Questions none
+of whose candidates holds an answer teach nothing and are left out of the fit, not of the check.
 
 The sets default to CMRC 2018 trial and DRCD dev in ``../shared/data`` (each context one article, as
 ``qabot eval`` reads them). Feature vectors are cached in ``.cache/fit`` by a hash of the code that
-computes them, the settings and the data, so refitting or comparing is quick after the first run.
+computes them (``feature_code_files``), the settings and the data, so refitting or comparing is quick
+after the first run.
 """
 
 from __future__ import annotations
@@ -486,6 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in sets if not p.is_file()]
     if missing:
         parser.error(f"no such file: {', '.join(missing)}")
+    if args.model == "trees" or args.compare_trees:
+        try:
+            import lightgbm  # noqa: F401
+        except ImportError:
+            parser.error("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)")
     other = HALVES[1 - HALVES.index(args.half)]
     extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
     train = concatenate([g.half(args.half) for g in extracted.values()])
