@@ -6,7 +6,7 @@ such as ``retrieval/data/sentence_ranker.json``, which also records what it was 
 which library versions (``python -m retrieval.measure.fit`` writes it). Two kinds:
 
 - ``linear`` (``sentence_ranker_linear.json``): a weight per feature; the score is a dot product.
-- ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a hundred or so shallow
+- ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a few dozen shallow
   gradient-boosted trees fitted on top of its scores, stored as flat lists of split features,
   thresholds, children and leaf values. Scoring walks them in plain Python (a few microseconds a
   tree), so answering needs no fitting library; ``tests/unit/retrieval/test_tree_ranker.py`` holds the

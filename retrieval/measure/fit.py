@@ -328,7 +328,7 @@ def choose_tree_params(train: Groups, l2: float, max_multi: float, drop: Sequenc
                        leaves: Sequence[int] = (4, 8), rounds: Sequence[int] = (25, 50, 100, 150), quiet: bool = False) -> TreeParams:
     """Cross-validation inside the fit half only: its SQuAD articles fall into ``folds`` folds; for
     each, the linear model and the trees are fitted on the other folds (runs weighed down there) and
-    top-1 is measured on it. The size with the best mean wins, the smaller on a tie."""
+    top-1 is measured on it. The smallest size within one standard error of the best mean wins."""
     fold_of = (train.article_index // 2) % folds
     right: dict[tuple[int, int], list[float]] = {}
     for fold in range(folds):
@@ -350,8 +350,16 @@ def choose_tree_params(train: Groups, l2: float, max_multi: float, drop: Sequenc
         print(f"cross-validation on the fit half ({folds} folds by article): top-1, linear alone {table[(0, 0)]:.3f}")
         for size in leaves:
             print(f"  {size:>2} leaves: " + "  ".join(f"{count} trees {table[(size, count)]:.3f}" for count in rounds))
-    best = max((key for key in table if key != (0, 0)), key=lambda key: (round(table[key], 4), -key[0] * key[1]))
-    return TreeParams(leaves=best[0], rounds=best[1])
+    # The one-standard-error rule: the smallest model (leaves x trees) whose top-1 is within one
+    # standard error of the best one's. The differences between sizes are mostly noise, and a smaller
+    # model overfits these two sets' quirks less and is quicker to walk.
+    sizes = [key for key in table if key != (0, 0)]
+    best = max(table[key] for key in sizes)
+    error = (best * (1 - best) / train.count) ** 0.5
+    chosen = min((key for key in sizes if table[key] >= best - error), key=lambda key: (key[0] * key[1], -table[key]))
+    if not quiet:
+        print(f"  best {best:.3f}, one standard error {error:.3f}: the smallest model within it is {chosen[1]} trees of {chosen[0]} leaves")
+    return TreeParams(leaves=chosen[0], rounds=chosen[1])
 
 
 def fit_trees(train: Groups, seed: int = 0):
