@@ -156,15 +156,17 @@ class Answerer:
             text = with_context(text, clean_question(previous if isinstance(previous, str) else ""))
             language = detect_language(text) if language != "en" else language
         found = self._search(text, language)
-        if found is None and language != "en" and self.config.typo_correction:
+        if (found is None or not found[3]) and language != "en" and self.config.typo_correction:
             # Only a question that finds nothing as typed is read as a typo: a question whose words the
             # corpus holds is never changed.
             corrected = self._corrected(text)
             if corrected != text:
-                text, found = corrected, self._search(corrected, language)
-        if found is None:
-            return Answer(question, False, language, reason="no_match")
-        terms, kind, ranked = found
+                text, found = corrected, self._search(corrected, language) or found
+        if found is None or not found[3]:
+            # The paragraphs that competed are still named: retrieval found them, the answer step refused.
+            competing = tuple(dict.fromkeys(c.paragraph_id for c in found[2])) if found else ()
+            return Answer(question, False, language, reason="no_match", competing=competing)
+        terms, kind, ranked, _ = found
         competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
         if self.config.near_miss:
             checked = self._holding_the_answer(text, kind, terms, ranked)
@@ -196,9 +198,10 @@ class Answerer:
             competing=competing,
         )
 
-    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[Candidate]] | None:
-        """The question's terms, its kind and the competing candidates, best first; None when nothing is
-        found or the best paragraph holds too little of the question (``min_coverage``)."""
+    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[Candidate], bool] | None:
+        """The question's terms, its kind, the competing candidates, best first, and whether the best
+        paragraph holds enough of the question (``min_coverage``) to answer from; None when nothing is
+        found."""
         terms = self.query_terms(text, language)
         if not terms:
             return None
@@ -207,9 +210,7 @@ class Answerer:
         if not ranked:
             return None
         floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
-        if self.coverage(terms, ranked[0].paragraph_id) < floor:
-            return None
-        return terms, kind, ranked
+        return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= floor
 
     def _holding_the_answer(
         self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]

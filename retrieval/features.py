@@ -18,7 +18,7 @@ from corpus.model import Article, Paragraph
 from retrieval.highlight import candidate_spans
 from retrieval.index import BM25Index
 from retrieval.question import QueryTerm, answer_head
-from retrieval.ranker import FEATURE_NAMES
+from retrieval.ranker import FEATURE_NAMES, GAP_FEATURES
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 
 _NUMBER = re.compile(r"\d+")
@@ -345,4 +345,16 @@ def sentence_candidates(
                 if spans_evidence(first, first + size - 1):
                     text = "".join(paragraph.sentences[first : first + size])
                     rows_out.append((paragraph_id, first, size, text, unit(first, first + size - 1)))
+    rank = {paragraph_id: place for place, paragraph_id in enumerate(ids)}
+    for paragraph_id, index, size, _, values in rows_out:
+        values[_POSITION["paragraph_rank"]] = float(rank[paragraph_id])
+        count = len(matcher.entries[paragraph_id][1].sentences)
+        values[_POSITION["position"]] = index / (count - 1) if count > 1 else 0.0
+    # A tree ranker judges one candidate at a time: how far each is behind the best of its rivals on
+    # the main matches is what lets it compare them, as a linear model's sum does by itself.
+    for name, source in GAP_FEATURES.items():
+        column = _POSITION[source]
+        best = max((values[column] for *_, values in rows_out), default=0.0)
+        for *_, values in rows_out:
+            values[_POSITION[name]] = best - values[column]
     return [Candidate(paragraph_id, index, text, tuple(values), count=size) for paragraph_id, index, size, text, values in rows_out]

@@ -1,10 +1,16 @@
-"""The sentence ranker: a fitted linear model over the features of each candidate sentence, and a
-gate that shows a highlight only when it is likely right.
+"""The sentence ranker: a fitted model over the features of each candidate sentence, and a gate that
+shows a highlight only when it is likely right.
 
-The features (``FEATURES``) are computed by ``retrieval.features``; a model is a weight per feature,
-read from a JSON file such as ``retrieval/data/sentence_ranker.json``, which also records what it was
-fitted on and with which library versions (``python -m retrieval.measure.fit`` writes it). Scoring is a
-dot product in plain Python: answering needs no fitting library.
+The features (``FEATURES``) are computed by ``retrieval.features``. A model is read from a JSON file
+such as ``retrieval/data/sentence_ranker.json``, which also records what it was fitted on and with
+which library versions (``python -m retrieval.measure.fit`` writes it). Two kinds:
+
+- ``linear`` (``sentence_ranker_linear.json``): a weight per feature; the score is a dot product.
+- ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a few dozen shallow
+  gradient-boosted trees fitted on top of its scores, stored as flat lists of split features,
+  thresholds, children and leaf values. Scoring walks them in plain Python (a few microseconds a
+  tree), so answering needs no fitting library; ``tests/unit/retrieval/test_tree_ranker.py`` holds the
+  walk equal to LightGBM's own predictions.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from retrieval.highlight import HIGHLIGHT_FEATURES
 
@@ -44,6 +50,25 @@ FEATURES: dict[str, str] = {
     "paragraph_coverage": "share of the question's idf weight its paragraph (with title and heading) holds",
     "length": "its length in characters over 100, at most 1",
     "head_match": "a which/what question's noun (哪一个山脉), and it holds a word ending in it the question lacks",
+    "paragraph_rank": "its paragraph's place among the competing paragraphs, best first (0, 1, 2 ...)",
+    "position": "its place in its paragraph: 0 for the first sentence, 1 for the last",
+    "passage_gap": "the best passage_score among the competing candidates less its own",
+    "word_match_gap": "the best word_match among the competing candidates less its own",
+    "proximity_gap": "the best proximity among the competing candidates less its own",
+    "char_match_gap": "the best char_match among the competing candidates less its own",
+    "bigram_match_gap": "the best bigram_match among the competing candidates less its own",
+    "neighbour_gap": "the best neighbour_match among the competing candidates less its own",
+    "answer_near_gap": "the best answer_near among the competing candidates less its own",
+}
+# Each gap feature and the feature it measures the candidate's distance from the best on.
+GAP_FEATURES: dict[str, str] = {
+    "passage_gap": "passage_score",
+    "word_match_gap": "word_match",
+    "proximity_gap": "proximity",
+    "char_match_gap": "char_match",
+    "bigram_match_gap": "bigram_match",
+    "neighbour_gap": "neighbour_match",
+    "answer_near_gap": "answer_near",
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 
@@ -92,12 +117,84 @@ class LinearModel:
         return dict(zip(self.names, self.weights))
 
 
+class Tree(NamedTuple):
+    """One regression tree, as flat lists: internal node i sends a feature vector left when
+    ``values[feature[i]] <= threshold[i]`` (LightGBM's rule), else right; a child below 0 is the leaf
+    ``~child``. A tree with no internal node is its one leaf."""
+
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    leaf: tuple[float, ...]
+
+    def value(self, values: Sequence[float]) -> float:
+        """The leaf value reached by ``values``.
+
+        >>> Tree((0,), (0.5,), (-1,), (-2,), (1.0, 2.0)).value([0.7])
+        2.0
+        """
+        if not self.feature:
+            return self.leaf[0]
+        feature, threshold, left, right = self.feature, self.threshold, self.left, self.right
+        node = 0
+        while node >= 0:
+            node = left[node] if values[feature[node]] <= threshold[node] else right[node]
+        return self.leaf[~node]
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """score = the linear part's score + the sum of the trees' leaves (gradient-boosted trees fitted on
+    top of the linear model's scores). Features switched off (``off``, positions in ``names``) are
+    read as 0 by the trees and weigh 0 in the linear part."""
+
+    linear: LinearModel
+    trees: tuple[Tree, ...]
+    off: frozenset[int] = frozenset()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.linear.names
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return self.linear.weights
+
+    def without(self, off: Sequence[str]) -> "TreeModel":
+        linear = self.linear.without(off)
+        return TreeModel(linear, self.trees, self.off | {self.names.index(f) for f in off})
+
+    def trees_score(self, values: Sequence[float]) -> float:
+        """The trees' part of the score: what LightGBM's ``predict(raw_score=True)`` gives, summed in
+        the same order, so the two agree exactly."""
+        if self.off:
+            values = [0.0 if i in self.off else v for i, v in enumerate(values)]
+        total = 0.0
+        # Tree.value inlined: scoring walks a hundred or more trees for each of some 60 candidates.
+        for feature, threshold, left, right, leaf in self.trees:
+            if not feature:
+                total += leaf[0]
+                continue
+            node = 0
+            while node >= 0:
+                node = left[node] if values[feature[node]] <= threshold[node] else right[node]
+            total += leaf[~node]
+        return total
+
+    def score(self, values: Sequence[float]) -> float:
+        return self.linear.score(values) + self.trees_score(values)
+
+    def mapping(self) -> dict[str, float]:
+        return self.linear.mapping()
+
+
 @dataclass(frozen=True)
 class SentenceRanker:
     """The sentence model, and the highlight gate: a highlight is shown only when the gate's
     probability (a logistic model over ``GATE_FEATURES``) reaches ``threshold``; no gate, always."""
 
-    sentences: LinearModel
+    sentences: LinearModel | TreeModel
     gate: LinearModel | None = None
     threshold: float = 0.5
     name: str = ""
@@ -131,6 +228,11 @@ def load_ranker(name: str | Path, off: Sequence[str] = ()) -> SentenceRanker:
         raise RankerError(f"{name}: a sentence ranker file needs a 'weights' mapping of feature names to numbers")
     try:
         sentences = LinearModel.from_mapping(FEATURE_NAMES, data["weights"], data.get("bias", 0.0), str(name))
+        model = data.get("model", "linear")
+        if model == "trees":
+            sentences = TreeModel(sentences, _read_trees(data, str(name)))
+        elif model != "linear":
+            raise RankerError(f"{name}: 'model' is {model!r}; it must be 'linear' or 'trees'")
         gate, threshold = None, 0.5
         if isinstance(data.get("highlight"), dict):
             part = data["highlight"]
@@ -139,6 +241,35 @@ def load_ranker(name: str | Path, off: Sequence[str] = ()) -> SentenceRanker:
     except (TypeError, ValueError, AttributeError) as exc:
         raise RankerError(f"{name}: {exc}") from None
     return SentenceRanker(sentences.without(off) if off else sentences, gate, threshold, str(name))
+
+
+def _read_trees(data: dict, where: str) -> tuple[Tree, ...]:
+    """The ``trees`` of a tree ranker file: each a mapping of ``feature`` (indices into the file's
+    ``features`` list), ``threshold``, ``left``, ``right`` (one per internal node) and ``leaf``."""
+    names = data.get("features")
+    if not isinstance(names, list) or not isinstance(data.get("trees"), list) or not data["trees"]:
+        raise RankerError(f"{where}: a tree ranker file needs a 'features' list and a non-empty 'trees' list")
+    unknown = sorted(set(map(str, names)) - set(FEATURE_NAMES))
+    if unknown:
+        raise RankerError(f"{where}: unknown features {', '.join(unknown)}")
+    position = [FEATURE_NAMES.index(n) for n in names]
+    trees = []
+    for number, part in enumerate(data["trees"]):
+        try:
+            feature = tuple(position[int(i)] for i in part["feature"])
+            threshold = tuple(float(t) for t in part["threshold"])
+            left, right = tuple(int(c) for c in part["left"]), tuple(int(c) for c in part["right"])
+            leaf = tuple(float(v) for v in part["leaf"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise RankerError(f"{where}: tree {number}: needs feature, threshold, left, right and leaf lists ({exc!r})") from None
+        inner = len(feature)
+        if not leaf or len(threshold) != inner or len(left) != inner or len(right) != inner or len(leaf) != (inner + 1 if inner else 1):
+            raise RankerError(f"{where}: tree {number}: the lists' lengths do not make a tree ({inner} splits, {len(leaf)} leaves)")
+        children = left + right
+        if any(c >= inner or ~c >= len(leaf) for c in children) or any(c == 0 for c in children):
+            raise RankerError(f"{where}: tree {number}: a child points outside the tree")
+        trees.append(Tree(feature, threshold, left, right, leaf))
+    return tuple(trees)
 
 
 @lru_cache(maxsize=8)

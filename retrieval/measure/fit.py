@@ -1,20 +1,24 @@
-"""Fit the sentence ranker's weights on one half of reading-comprehension sets; check on the other half.
+"""Fit the sentence ranker on one half of reading-comprehension sets; check on the other half.
 
-    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped file
+    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped trees
+    python -m retrieval.measure.fit --model linear        # the linear model alone (sentence_ranker_linear.json)
     python -m retrieval.measure.fit --half odd --out /tmp/odd.json
     python -m retrieval.measure.fit --drop proximity      # what the fit loses without a feature
-    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside the linear model
+    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside it
 
 Every question of the fitting half becomes a group: the candidate sentences ``Answerer.candidates``
 gives (the sentences of the best paragraphs, as the answer pipeline sees them), each labelled by
-whether it holds a gold answer. The model is a conditional logit (a softmax over each group's
+whether it holds a gold answer. The linear model is a conditional logit (a softmax over each group's
 candidates, fitted by maximum likelihood with an L2 penalty): exactly what picking the best-scoring
-sentence needs, and a dot product at answer time. Questions none of whose candidates holds an answer
-teach nothing and are left out of the fit, not of the check.
+sentence needs. The trees (LightGBM, a development dependency) are boosted on top of its scores with
+the same objective, their size chosen by cross-validation inside the fit half; they are stored as
+plain lists and walked in plain Python at answer time (``retrieval.ranker.TreeModel``). Questions none
+of whose candidates holds an answer teach nothing and are left out of the fit, not of the check.
 
 The sets default to CMRC 2018 trial and DRCD dev in ``../shared/data`` (each context one article, as
 ``qabot eval`` reads them). Feature vectors are cached in ``.cache/fit`` by a hash of the code that
-computes them, the settings and the data, so refitting or comparing is quick after the first run.
+computes them (``feature_code_files``), the settings and the data, so refitting or comparing is quick
+after the first run.
 """
 
 from __future__ import annotations
@@ -40,9 +44,15 @@ DEFAULT_SETS = (
     PROJECT_ROOT.parent / "shared" / "data" / "drcd" / "DRCD_dev.json",
 )
 DEFAULT_OUT = PROJECT_ROOT / "retrieval" / "data" / "sentence_ranker.json"
+LINEAR_OUT = PROJECT_ROOT / "retrieval" / "data" / "sentence_ranker_linear.json"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "fit"
-# The code whose change changes the feature vectors: a cached extraction is used only if none changed.
-_FEATURE_CODE = ("answer.py", "features.py", "highlight.py", "question.py", "tokenize.py", "documents.py", "ranker.py", "measure/fit.py")
+# What the feature vectors are computed by: a cached extraction is used only if none of it changed.
+# Every module of the packages that read documents and questions counts (a change to the tokenizer,
+# the index or a word list changes the features as surely as one to features.py), and so do their
+# data files, except the fitted rankers this tool writes (candidates are extracted unscored) and the
+# measuring tools other than the sets' reader.
+_FEATURE_PACKAGES = ("corpus", "retrieval")
+_NOT_FEATURE_CODE = ("sentence_ranker.json", "sentence_ranker_linear.json")
 
 
 @dataclass
@@ -111,11 +121,28 @@ def extract(path: Path, config, quiet: bool = False, cache_dir: Path = CACHE_DIR
     return groups
 
 
+def feature_code_files() -> list[Path]:
+    """The source and data files the cached feature vectors depend on, in a stable order."""
+    found = []
+    for package in _FEATURE_PACKAGES:
+        root = PROJECT_ROOT / package
+        found.extend(p for p in root.rglob("*.py") if "__pycache__" not in p.parts and p.parent.name != "measure")
+        found.extend(p for p in (root / "data").glob("*") if p.is_file() and p.name not in _NOT_FEATURE_CODE)
+    # Of the measuring tools only the reader of the sets shapes what is extracted (``extract`` itself
+    # only stores it).
+    found.append(PROJECT_ROOT / "retrieval" / "measure" / "reading.py")
+    return sorted(set(found))
+
+
 def _cache_key(path: Path, config) -> str:
+    """A hash of the data file, the settings, Python's and jieba's versions and every file of
+    ``feature_code_files``: features computed by older code are never reused."""
     digest = hashlib.sha256()
-    for name in _FEATURE_CODE:
-        digest.update((PROJECT_ROOT / "retrieval" / name).read_bytes())
+    for file in feature_code_files():
+        digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
+        digest.update(file.read_bytes())
     digest.update(repr(config).encode())
+    digest.update(json.dumps({k: v for k, v in versions().items() if k in ("python", "jieba")}, sort_keys=True).encode())
     digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -203,6 +230,136 @@ def top1(groups: Groups, scores: np.ndarray) -> tuple[float, float]:
             right += int(groups.labels[best])
             multi += groups.features[best, extra] > 0
     return (right / groups.count, multi / groups.count) if groups.count else (0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class TreeParams:
+    """The tree ranker's size and learning rate: few, shallow trees, chosen by cross-validation."""
+
+    leaves: int = 8
+    rounds: int = 100
+    learning_rate: float = 0.1
+    min_data_in_leaf: int = 100
+    l2: float = 1.0
+
+
+def conditional_logit_objective(groups: Groups):
+    """LightGBM's custom objective for the conditional logit ``fit_linear`` fits: per question, minus
+    the log of the softmax probability of the candidates that hold an answer. The trees then add to the
+    linear model's scores on its own scale (a logit), so the margins read off scores elsewhere (the
+    near-miss check's, the highlight gate's lead) keep their meaning. Returns (gradient, hessian) per
+    row, the hessian its diagonal p(1 - p), floored."""
+    sizes = np.diff(groups.offsets)
+    group_of = np.repeat(np.arange(groups.count), sizes)
+    positive = groups.labels.astype(bool)
+    learnable = (np.bincount(group_of, weights=positive, minlength=groups.count) > 0)[group_of]
+
+    def objective(scores: np.ndarray, _data) -> tuple[np.ndarray, np.ndarray]:
+        top = np.full(groups.count, -np.inf)
+        np.maximum.at(top, group_of, scores)
+        e = np.exp(scores - top[group_of])
+        total = np.bincount(group_of, weights=e, minlength=groups.count)
+        good = np.bincount(group_of, weights=e * positive, minlength=groups.count)
+        p = e / total[group_of]
+        q = np.where(positive, e / np.maximum(good[group_of], 1e-300), 0.0)
+        gradient = np.where(learnable, p - q, 0.0)
+        hessian = np.where(learnable, np.maximum(p * (1 - p), 1e-6), 1e-6)
+        return gradient, hessian
+
+    return objective
+
+
+def fit_boosted(train: Groups, base: np.ndarray, params: TreeParams, drop: Sequence[str] = (), seed: int = 0):
+    """Gradient-boosted trees (LightGBM, a development dependency) fitted on top of the linear
+    scores ``base`` with ``conditional_logit_objective``; dropped features are zeroed, so no tree
+    splits on them."""
+    import lightgbm
+
+    x = train.features.copy()
+    x[:, [FEATURE_NAMES.index(f) for f in drop]] = 0.0
+    settings = {
+        "objective": conditional_logit_objective(train), "learning_rate": params.learning_rate,
+        "num_leaves": params.leaves, "min_data_in_leaf": params.min_data_in_leaf, "lambda_l2": params.l2,
+        "min_sum_hessian_in_leaf": 1e-3, "seed": seed, "verbose": -1, "num_threads": 1, "deterministic": True,
+    }
+    data = lightgbm.Dataset(x, train.labels.astype(np.float64), group=np.diff(train.offsets), init_score=base)
+    return lightgbm.train(settings, data, num_boost_round=params.rounds)
+
+
+def run_penalty(groups: Groups, scores: np.ndarray, max_multi: float) -> float:
+    """The least multiple of 0.05 that, taken off a candidate's score per extra sentence, keeps quotes
+    of several sentences at most ``max_multi`` of the groups' best candidates."""
+    extra = groups.features[:, FEATURE_NAMES.index("extra_sentences")]
+    penalty = 0.0
+    while top1(groups, scores - penalty * extra)[1] > max_multi and penalty < 20:
+        penalty += 0.05
+    return penalty
+
+
+def tree_records(booster) -> list[dict]:
+    """A fitted LightGBM booster's trees as the ranker file stores them (``retrieval.ranker.Tree``):
+    flat lists, internal nodes numbered in pre-order, leaves by LightGBM's leaf index."""
+    trees = []
+    for info in booster.dump_model()["tree_info"]:
+        record = {"feature": [], "threshold": [], "left": [], "right": [], "leaf": [0.0] * info["num_leaves"]}
+
+        def visit(node: dict) -> int:
+            if "leaf_value" in node:
+                record["leaf"][node.get("leaf_index", 0)] = float(node["leaf_value"])
+                return ~node.get("leaf_index", 0)
+            if node["decision_type"] != "<=" or node["missing_type"] not in ("None", "NaN"):
+                # Features are never missing: a split that treats 0 as missing would not be read right.
+                raise ValueError(f"unsupported split: {node['decision_type']}, missing {node['missing_type']}")
+            number = len(record["feature"])
+            record["feature"].append(int(node["split_feature"]))
+            record["threshold"].append(float(node["threshold"]))
+            record["left"].append(0)
+            record["right"].append(0)
+            record["left"][number] = visit(node["left_child"])
+            record["right"][number] = visit(node["right_child"])
+            return number
+
+        visit(info["tree_structure"])
+        trees.append(record)
+    return trees
+
+
+def choose_tree_params(train: Groups, l2: float, max_multi: float, drop: Sequence[str] = (), folds: int = 3,
+                       leaves: Sequence[int] = (4, 8), rounds: Sequence[int] = (25, 50, 100, 150), quiet: bool = False) -> TreeParams:
+    """Cross-validation inside the fit half only: its SQuAD articles fall into ``folds`` folds; for
+    each, the linear model and the trees are fitted on the other folds (runs weighed down there) and
+    top-1 is measured on it. The smallest size within one standard error of the best mean wins."""
+    fold_of = (train.article_index // 2) % folds
+    right: dict[tuple[int, int], list[float]] = {}
+    for fold in range(folds):
+        inner, held = train.select(fold_of != fold), train.select(fold_of == fold)
+        weights = fit_linear(inner, l2, drop)
+        limit_runs(inner, weights, max_multi)
+        for size in leaves:
+            model = fit_boosted(inner, inner.features @ weights, TreeParams(leaves=size, rounds=max(rounds)), drop)
+            for count in rounds:
+                inner_scores = inner.features @ weights + model.predict(inner.features, raw_score=True, num_iteration=count)
+                penalty = run_penalty(inner, inner_scores, max_multi)
+                held_scores = held.features @ weights + model.predict(held.features, raw_score=True, num_iteration=count)
+                held_scores -= penalty * held.features[:, FEATURE_NAMES.index("extra_sentences")]
+                right.setdefault((size, count), []).append(top1_right(held, held_scores) * held.count)
+        linear_right = top1_right(held, held.features @ weights) * held.count
+        right.setdefault((0, 0), []).append(linear_right)
+    table = {key: sum(values) / train.count for key, values in right.items()}
+    if not quiet:
+        print(f"cross-validation on the fit half ({folds} folds by article): top-1, linear alone {table[(0, 0)]:.3f}")
+        for size in leaves:
+            print(f"  {size:>2} leaves: " + "  ".join(f"{count} trees {table[(size, count)]:.3f}" for count in rounds))
+    # The one-standard-error rule: the smallest model (leaves x trees) whose top-1 is within one
+    # standard error of the best one's. The differences between sizes are mostly noise, and a smaller
+    # model overfits these two sets' quirks less and is quicker to walk.
+    sizes = [key for key in table if key != (0, 0)]
+    best = max(table[key] for key in sizes)
+    error = (best * (1 - best) / train.count) ** 0.5
+    chosen = min((key for key in sizes if table[key] >= best - error), key=lambda key: (key[0] * key[1], -table[key]))
+    if not quiet:
+        print(f"  best {best:.3f}, one standard error {error:.3f}: the smallest model within it is {chosen[1]} trees of {chosen[0]} leaves")
+    return TreeParams(leaves=chosen[0], rounds=chosen[1])
 
 
 def fit_trees(train: Groups, seed: int = 0):
@@ -318,11 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retrieval.measure.fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="*", type=Path, metavar="FILE", help="SQuAD-format sets (default: CMRC 2018 trial and DRCD dev in ../shared/data)")
     parser.add_argument("--half", choices=HALVES, default="even", help="fit on this half (default: even); the other one checks")
-    parser.add_argument("--out", type=Path, default=None, help=f"where to write the weights (default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)})")
+    parser.add_argument("--out", type=Path, default=None, help=f"where to write the model (default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)} for trees, {LINEAR_OUT.relative_to(PROJECT_ROOT)} for linear)")
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     parser.add_argument("--drop", action="append", default=[], choices=FEATURE_NAMES, metavar="FEATURE", help="fit without this feature (repeatable)")
     parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights (default: %(default)s)")
     parser.add_argument("--max-multi", type=float, default=0.06, help="lower the weight of quotes longer than one sentence until at most this share of the fit half's best candidates are such quotes (default: %(default)s)")
+    parser.add_argument("--model", choices=("trees", "linear"), default="trees", help="trees: gradient-boosted trees on top of the linear model (LightGBM, the shipped ranker); linear: the linear model alone (default: %(default)s)")
+    parser.add_argument("--leaves", type=int, default=None, help="leaves per tree (default: chosen by cross-validation on the fit half, with --rounds)")
+    parser.add_argument("--rounds", type=int, default=None, help="number of trees (default: chosen by cross-validation on the fit half)")
     parser.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
     parser.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
     parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
@@ -338,22 +498,44 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in sets if not p.is_file()]
     if missing:
         parser.error(f"no such file: {', '.join(missing)}")
+    if args.model == "trees" or args.compare_trees:
+        try:
+            import lightgbm  # noqa: F401
+        except ImportError:
+            parser.error("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)")
     other = HALVES[1 - HALVES.index(args.half)]
     extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
     train = concatenate([g.half(args.half) for g in extracted.values()])
     weights = fit_linear(train, args.l2, args.drop)
     penalty = limit_runs(train, weights, args.max_multi)
+    linear = weights.copy()
     hand = np.array(load_ranker("sentence_ranker_hand.json").sentences.weights)
+    booster, params, tree_penalty = None, None, 0.0
+    if args.model == "trees":
+        if args.leaves and args.rounds:
+            params = TreeParams(leaves=args.leaves, rounds=args.rounds)
+        else:
+            params = choose_tree_params(train, args.l2, args.max_multi, args.drop)
+        booster = fit_boosted(train, train.features @ linear, params, args.drop)
+        tree_penalty = run_penalty(train, train.features @ linear + booster.predict(train.features, raw_score=True), args.max_multi)
+        weights[FEATURE_NAMES.index("extra_sentences")] -= tree_penalty
+        print(f"trees: {params.rounds} of {params.leaves} leaves, learning rate {params.learning_rate}, on top of the linear model; "
+              f"quotes of several sentences weighed down by {tree_penalty:.2f} more")
+
+    def scores(groups: Groups) -> np.ndarray:
+        found = groups.features @ weights
+        return found + booster.predict(groups.features, raw_score=True) if booster is not None else found
 
     print(f"fitted on the {args.half} halves: {train.count} questions, {len(train.labels)} candidate sentences")
     print(f"quotes of several sentences weighed down by {penalty:.2f} to keep them at most {args.max_multi:.0%} of the fit half's")
-    print(f"{'top-1 holds an answer':<28}{'fit half':>10}{'check half':>12}   (hand weights: fit / check)")
+    print(f"{'top-1 holds an answer':<28}{'fit half':>10}{'check half':>12}   (linear alone: fit / check; hand weights: fit / check; multi-sentence share, check half)")
     for path, groups in extracted.items():
         fit_half, check_half = groups.half(args.half), groups.half(other)
+        right_fit, right_check = top1_right(fit_half, scores(fit_half)), top1(check_half, scores(check_half))
         print(
-            f"{path.name:<28}{top1_right(fit_half, fit_half.features @ weights):>10.3f}"
-            f"{top1_right(check_half, check_half.features @ weights):>12.3f}"
-            f"   ({top1_right(fit_half, fit_half.features @ hand):.3f} / {top1_right(check_half, check_half.features @ hand):.3f})"
+            f"{path.name:<28}{right_fit:>10.3f}{right_check[0]:>12.3f}"
+            f"   ({top1_right(fit_half, fit_half.features @ linear):.3f} / {top1_right(check_half, check_half.features @ linear):.3f};"
+            f" {top1_right(fit_half, fit_half.features @ hand):.3f} / {top1_right(check_half, check_half.features @ hand):.3f}; {right_check[1]:.3f})"
         )
     if args.compare_trees:
         model = fit_trees(train)
@@ -366,20 +548,30 @@ def main(argv: list[str] | None = None) -> int:
     print("weights:")
     for name, weight in zip(FEATURE_NAMES, weights):
         print(f"  {name:<18}{weight:>9.4f}")
-    out = args.out or DEFAULT_OUT
+    out = args.out or (DEFAULT_OUT if args.model == "trees" else LINEAR_OUT)
     record = {
-        "note": "Weights of the sentence ranker (retrieval/ranker.py), a conditional logit fitted by "
-        "`python -m retrieval.measure.fit`, and of its highlight gate, a logistic regression; see README "
-        "'Asking questions'.",
-        "weights": {name: round(float(w), 6) for name, w in zip(FEATURE_NAMES, weights) if w != 0.0},
+        "note": "The sentence ranker (retrieval/ranker.py): a conditional logit's weights"
+        + (" and gradient-boosted trees fitted on top of its scores (LightGBM, same objective)" if booster else "")
+        + ", fitted by `python -m retrieval.measure.fit`, and its highlight gate, a logistic regression; "
+        "see README 'Asking questions'.",
+        "model": args.model,
+        # Exactly as fitted: the trees were fitted on top of these weights' scores.
+        "weights": {name: float(w) for name, w in zip(FEATURE_NAMES, weights) if w != 0.0},
         "bias": 0.0,
         "features": list(FEATURE_NAMES),
         "fitted_on": {"sets": [p.name for p in sets], "half": args.half, "questions": train.count,
                       "candidates": int(len(train.labels)), "l2": args.l2, "dropped": sorted(args.drop),
-                      "max_multi": args.max_multi, "run_penalty": round(penalty, 4)},
+                      "max_multi": args.max_multi, "run_penalty": round(penalty + tree_penalty, 4)},
         "command": "python -m retrieval.measure.fit " + " ".join(argv if argv is not None else sys.argv[1:]),
         "versions": versions(),
     }
+    if booster is not None:
+        record["fitted_on"]["trees"] = {
+            "leaves": params.leaves, "rounds": params.rounds, "learning_rate": params.learning_rate,
+            "min_data_in_leaf": params.min_data_in_leaf, "l2": params.l2,
+            "chosen_by": "given" if args.leaves and args.rounds else "3-fold cross-validation by article on the fit half",
+        }
+        record["trees"] = tree_records(booster)
     if not args.no_gate:
         record["highlight"] = _fit_gate_on(sets, config, record, HALVES.index(args.half), args.precision)
     if args.dry_run:

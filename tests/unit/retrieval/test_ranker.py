@@ -164,3 +164,11 @@ def test_the_fitting_command_runs_on_a_set_and_reports_both_halves(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "fit half  check half" in done.stdout and "highlight gate: shown when" in done.stdout
     assert list(tmp_path.glob("cmrc2018_trial-*.npz"))  # the feature vectors were cached
+
+
+def test_a_question_refused_for_low_coverage_still_names_the_paragraphs_that_competed():
+    # P@5 measures retrieval: a refusal by the answer step must not read as the gold paragraph missed.
+    strict = Answerer(CORPUS, dataclasses.replace(load_settings().answer, min_coverage=0.99, typo_correction=False))
+    refused = strict.ask("甲公司的吉祥物叫什么名字？")
+    assert (refused.answered, refused.reason) == (False, "no_match")
+    assert refused.competing and refused.competing[0] == 0
