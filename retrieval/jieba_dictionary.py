@@ -281,11 +281,11 @@ def use_dictionary(tokenizer, dictionary: PrefixDictionary) -> None:
 
 def _install_tagger(jieba, dictionary: PrefixDictionary) -> None:
     """Import ``jieba.posseg`` without its reading of the whole dictionary file (its module-level
-    tagger reads the tags at import), then give it the mapped tags."""
-    if "jieba.posseg" not in sys.modules:
-        jieba.dt.get_dict_file = lambda: io.BytesIO()
-        try:
-            import jieba.posseg  # noqa: F401
-        finally:
-            del jieba.dt.get_dict_file
-    sys.modules["jieba.posseg"].dt.word_tag_tab = dictionary.tags
+    tagger reads the tags at import), then give it the mapped tags. Should another thread be importing
+    it already, the import waits for that one, and the tags are replaced all the same."""
+    jieba.dt.get_dict_file = lambda: io.BytesIO()
+    try:
+        from jieba import posseg
+    finally:
+        del jieba.dt.get_dict_file
+    posseg.dt.word_tag_tab = dictionary.tags
