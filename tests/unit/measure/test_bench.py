@@ -77,10 +77,10 @@ def test_bench_smoke_run(settings_file, run_qabot, cmrc_trial, capsys):
     assert int(bare_rss.replace(",", "")) < rss <= PEAK_RSS_LIMIT_MB, rows
     for name in ("ask p50 / p95 / p99 (whole question)", "query p50 / p95 / p99, ours", "query p50 / p95 / p99, rank-bm25"):
         assert re.fullmatch(r"[\d.]+ / [\d.]+ / [\d.]+ ms", rows[name]), name
-    for name in ("index on disk (+ stored corpus)", "build, `qabot index --force`", "build peak RSS", "update after +1 article file"):
+    for name in ("index on disk (+ stored corpus)", "build, `qabot index --force`", "build peak RSS", "+1 article file: update in a fresh process, reopen, answer"):
         assert rows[name], name
     # The update reads and tokenizes the new article's ten paragraphs (and their passages), not the corpus.
-    updated = int(re.search(r"\((\d+) documents tokenized\)", rows["update after +1 article file"]).group(1))
+    updated = int(re.search(r"\((\d+) documents tokenized\)", rows["+1 article file: update in a fresh process, reopen, answer"]).group(1))
     built = int(re.search(r"\(([\d,]+) documents tokenized\)", rows["build, `qabot index --force`"]).group(1).replace(",", ""))
     assert 10 <= updated < built / 10
     with capsys.disabled():
