@@ -1,17 +1,16 @@
 """Read-only tables of string keys kept in one memory-mapped file, each split into buckets of about
-``BUCKET_KEYS`` keys that are read (marshal) the first time one of their keys is looked up.
+``BUCKET_KEYS`` keys, each a small JSON object, read the first time one of their keys is looked up.
 
 For big lookup tables a process needs only a little of, such as the English dictionary's 100,000
 glosses when a question asks for ten of them: opening maps the file and reads a short header, a lookup
 hashes the key to its bucket, and a process holds only the buckets it met. The values are whatever
-marshal stores (numbers, strings, lists, dicts). The file is our own cache, rebuilt from its source
-when its ``stamp`` differs, and never read from anywhere else (marshal is not for untrusted files).
+JSON holds (numbers, strings, lists, objects with string keys). The file is a cache, rebuilt from its
+source when its ``stamp`` differs.
 """
 
 from __future__ import annotations
 
 import json
-import marshal
 import mmap
 import os
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 BUCKET_KEYS = 64
-_MAGIC = b"QABF"
+_MAGIC = b"QABJ"  # the buckets are JSON
 
 
 def _bucket(key: str, count: int) -> int:
@@ -39,7 +38,7 @@ def write_tables(path: Path, stamp: Any, tables: dict[str, Mapping[str, Any]]) -
         for key, value in table.items():
             buckets[_bucket(key, count)][key] = value
         header["tables"][name] = {"first": len(blobs), "buckets": count, "keys": len(table)}
-        blobs.extend(marshal.dumps(bucket) for bucket in buckets)
+        blobs.extend(json.dumps(bucket, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for bucket in buckets)
     offsets = array("Q", [0])
     for blob in blobs:
         offsets.append(offsets[-1] + len(blob))
@@ -101,7 +100,7 @@ class BucketTable(Mapping):
         if found is None:
             at = self._first + number
             start, end = self._blobs_at + self._offsets[at], self._blobs_at + self._offsets[at + 1]
-            found = self._loaded[number] = marshal.loads(self._mapped[start:end])
+            found = self._loaded[number] = json.loads(self._mapped[start:end].decode("utf-8"))
         return found
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -15,9 +15,6 @@ import yaml
 
 from retrieval.tokenize import normalise
 
-# libyaml's safe loader where PyYAML has it: the same documents, read several times faster at start-up.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 # Tried in this order when a message holds phrases of several kinds: "thanks, bye" is a goodbye.
 KINDS = ("exit", "help", "goodbye", "thanks", "greeting", "acknowledgement", "laughter")
 _MAX_CHARS = 40  # longer messages are questions, whatever they start with
@@ -27,7 +24,7 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 @lru_cache(maxsize=1)
 def _phrases() -> dict[str, frozenset[str]]:
     text = resources.files("retrieval").joinpath("data/chitchat.yaml").read_text(encoding="utf-8")
-    kinds = yaml.load(text, Loader=_YAML_LOADER)["kinds"]
+    kinds = yaml.safe_load(text)["kinds"]
     return {kind: frozenset(_squeezed(str(p)) for lang in ("zh", "en") for p in kinds[kind][lang]) for kind in KINDS}
 
 

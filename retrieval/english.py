@@ -35,9 +35,6 @@ from retrieval.question import english_words
 
 log = logging.getLogger(__name__)
 
-# libyaml's safe loader where PyYAML has it: the same documents, read several times faster at start-up.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 # The weights below were set by judgment, not tuned on any question set (too few English questions).
 MAX_PHRASE_WORDS = 4
@@ -49,7 +46,7 @@ SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
 DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (繁荣 "prosperous" for prosperity)
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
-CACHE_VERSION = 6  # 6: a bucket file (retrieval/bucket_file.py) with the forward and stem tables
+CACHE_VERSION = 7  # 7: a bucket file (retrieval/bucket_file.py) with the forward and stem tables
 CACHE_FILE = "cedict-reverse.bin"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
@@ -68,7 +65,7 @@ class EnglishData:
 @lru_cache(maxsize=1)
 def english_data() -> EnglishData:
     text = resources.files("retrieval").joinpath("data/english.yaml").read_text(encoding="utf-8")
-    data = yaml.load(text, Loader=_YAML_LOADER)
+    data = yaml.safe_load(text)
     return EnglishData(
         frozenset(str(w) for w in data["stopwords"]),
         {str(k): str(v) for k, v in data["irregular"].items()},
