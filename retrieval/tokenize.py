@@ -16,10 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+
+from retrieval.jieba_dictionary import import_jieba
+from retrieval.jieba_dictionary import install as install_dictionary
 
 TOKENIZER_NAME = "jieba-precise"
 # Bump when the token stream for the same text changes: persisted indexes record it and rebuild.
@@ -89,7 +93,7 @@ class Tokenizer:
 
     @property
     def signature(self) -> dict:
-        import jieba
+        jieba = import_jieba()
 
         return {
             "name": TOKENIZER_NAME,
@@ -172,12 +176,13 @@ _JIEBA_READY = False
 
 
 def _jieba():
-    """jieba, initialised once per process, quietly (it logs its dictionary load at DEBUG)."""
+    """jieba, initialised once per process, quietly (it logs its dictionary load at DEBUG), reading
+    its dictionary from the mapped file of ``retrieval.jieba_dictionary``."""
     global _JIEBA_READY
-    import jieba
-
-    if not _JIEBA_READY:
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        _JIEBA_READY = True
+    if _JIEBA_READY:
+        return sys.modules["jieba"]
+    jieba = import_jieba()
+    jieba.setLogLevel(logging.WARNING)
+    install_dictionary()
+    _JIEBA_READY = True
     return jieba

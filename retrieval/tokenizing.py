@@ -117,7 +117,9 @@ def worker_count(setting: int) -> int:
 def use_persistent_jieba_cache(cache_dir: Path) -> None:
     """Keep jieba's prefix-dictionary cache in our cache directory instead of the system temp folder,
     so a cold start finds it even after the temp folder is cleaned."""
-    import jieba
+    from retrieval.jieba_dictionary import import_jieba
+
+    jieba = import_jieba()
 
     if jieba.dt.tmp_dir is None:
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -408,7 +408,7 @@ async def reload(update: Update, context: BotContext) -> None:
     settings = context.bot_data.settings
     if not await _admitted(message, language, settings):
         return
-    load = partial(load_library, settings)
+    load = partial(load_library, settings, previous=context.bot_data.library)
     library = await _swap_library(context, message, language, load, "reload_failed")
     if library is not None:
         counts = {"articles": library.article_count, "paragraphs": library.paragraph_count}

@@ -156,12 +156,26 @@ def example_questions(corpus: CorpusView, answerer: Answerer, count: int = EXAMP
     return tuple(islice(in_turn, count))
 
 
-def load_library(settings: Settings, quiet: bool = True, in_child: bool = True) -> Library:
+def load_library(settings: Settings, quiet: bool = True, in_child: bool = True, previous: Library | None = None) -> Library:
     """Bring the settings' corpus index up to date (in a child process unless ``in_child`` is off),
-    open it (blocking; raises corpus errors) and derive the bot's extras."""
+    open it (blocking; raises corpus errors) and derive the bot's extras. With ``previous`` (the library
+    being replaced, on /reload), its example questions are kept if the new corpus answers each of them
+    with the same quote, instead of searching the corpus for new ones (up to 60 questions asked)."""
     started = time.perf_counter()
     if in_child:
         build_in_child(settings)
     loaded = load_answerer(settings, quiet=quiet, warm=True)
-    examples = example_questions(loaded.corpus, loaded.answerer)
+    examples = still_answered(previous, loaded.answerer) if previous is not None else ()
+    if not examples:
+        examples = example_questions(loaded.corpus, loaded.answerer)
     return Library(loaded.corpus, loaded.answerer, examples, time.perf_counter() - started)
+
+
+def still_answered(previous: Library, answerer: Answerer) -> tuple[str, ...]:
+    """The previous library's examples if ``answerer`` quotes the same sentence for every one of them,
+    else none."""
+    for question in previous.examples:
+        before, after = previous.answerer.ask(question), answerer.ask(question)
+        if not (after.answered and after.quote == before.quote):
+            return ()
+    return previous.examples

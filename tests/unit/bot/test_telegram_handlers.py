@@ -32,7 +32,7 @@ from bot.telegram.format import (
     render_quote,
     render_sources,
 )
-from bot.telegram.library import Library, counted_questions
+from bot.telegram.library import Library, counted_questions, still_answered
 from bot.telegram.throttle import FloodLimiter, SlidingWindow
 from bot.telegram.uploads import safe_upload_name
 from corpus.stored import MemoryCorpus
@@ -383,6 +383,16 @@ def test_upload_names_never_leave_the_corpus_directory(name: str) -> None:
 def test_example_questions_ask_for_the_counted_number() -> None:
     assert counted_questions("据统计，本市今年新建公园绿地共计35处，面积扩大。") == ["本市今年新建公园绿地共计多少处？"]
     assert counted_questions("会议于2024年召开。") == []
+
+
+def test_a_reload_keeps_the_examples_only_while_each_is_answered_the_same_way() -> None:
+    class Moved(StubAnswerer):
+        def ask(self, question: str, after: str | None = None) -> Answer:
+            return replace(super().ask(question), quote="乙地召开会议。")
+
+    assert still_answered(LIBRARY, StubAnswerer()) == LIBRARY.examples
+    assert still_answered(LIBRARY, Moved()) == ()
+    assert still_answered(replace(LIBRARY, examples=("甲地今天天气如何？",)), StubAnswerer()) == ()
 
 
 # --- flood limits ------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from retrieval.english import Dictionary, base_forms, load_dictionary
+from retrieval.bucket_file import BucketTable
+from retrieval.english import CACHE_FILE, Dictionary, base_forms, load_dictionary
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +69,22 @@ def test_unknown_words_are_kept_without_translations(dictionary):
     assert dictionary.translate("zzqx", 8) == [("zzqx", [])]
 
 
-def test_the_reverse_index_is_cached_as_json_and_a_bad_cache_is_rebuilt(tmp_path, dictionary):
+def test_the_reverse_index_is_cached_and_a_bad_cache_is_rebuilt(tmp_path, dictionary):
     built = load_dictionary(tmp_path)
-    cache = tmp_path / "cedict-reverse.json"
-    assert json.loads(cache.read_text(encoding="utf-8"))["payload"]["illegal"] == built.entries["illegal"]
+    cache = tmp_path / CACHE_FILE
     load_dictionary.cache_clear()
-    assert load_dictionary(tmp_path).entries == built.entries
-    cache.write_text("{not json", encoding="utf-8")
+    mapped = load_dictionary(tmp_path)
+    assert isinstance(mapped.entries, BucketTable)  # opened from the file, not rebuilt
+    assert mapped.entries["illegal"] == built.entries["illegal"] and "illegal" in mapped.entries
+    assert mapped.glosses_of("取缔") == built.glosses_of("取缔") and mapped.glosses_of("取缔")
+    assert mapped.translate("how many illegal organizations did Hebei ban", 8) == built.translate("how many illegal organizations did Hebei ban", 8)
+    assert mapped.translate("prosperity", 4, known=lambda w: False) == built.translate("prosperity", 4, known=lambda w: False)
+    # A question reads a few buckets of the file, not the whole dictionary.
+    assert mapped.entries.buckets_loaded() < len(mapped.entries) // 640
+    assert dict(mapped.entries.items()) == built.entries
+    cache.write_bytes(b"{not a bucket file")
     load_dictionary.cache_clear()
-    assert load_dictionary(tmp_path).entries["illegal"] == built.entries["illegal"]
-    assert json.loads(cache.read_text(encoding="utf-8"))["stamp"]
+    rebuilt = load_dictionary(tmp_path)
+    assert not isinstance(rebuilt.entries, BucketTable) and rebuilt.entries["illegal"] == built.entries["illegal"]
+    assert cache.read_bytes().startswith(b"QABJ")
+    load_dictionary.cache_clear()

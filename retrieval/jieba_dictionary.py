@@ -1,0 +1,311 @@
+"""jieba's dictionary read a piece at a time from one memory-mapped file, instead of whole at start-up.
+
+jieba keeps its prefix dictionary (about 500,000 words and word prefixes with their frequencies) as one
+dict, loaded whole from a marshal cache, and its part-of-speech tagger re-reads ``dict.txt`` into a
+second dict of 350,000 tags when ``jieba.posseg`` is imported. Loading both takes 1-3 s on a shared
+2-core machine and some 100 MB per process, before the first question is cut.
+
+Every lookup jieba makes starts at one character: the words and prefixes tried at a position all
+begin with the character there. So the dictionary is stored split by first character (each
+character's words as UTF-8 lines, their frequencies and tags as plain arrays) in one file of the index
+cache folder, and a process loads only the characters it meets: a question's own words a few dozen of
+the 11,800, answering it (the sentences it reads) a few hundred. jieba
+is then given a prefix dictionary and DAG functions that read those pieces (``install``); they compute
+exactly what jieba's own ``get_DAG`` and ``calc`` compute (the same expressions, in the same order), so
+the cuts are identical, which ``tests/unit/retrieval/test_jieba_dictionary.py`` checks.
+
+The file is made from jieba's own dictionary file the first time, with jieba's own ``gen_pfdict``
+(2-3 s), and made again when jieba or its dictionary file changes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import mmap
+import os
+import sys
+import tempfile
+import threading
+from array import array
+from math import log
+from pathlib import Path
+
+_log = logging.getLogger(__name__)
+
+# Bump when the file's layout changes: a file of another version is made again, not misread.
+FORMAT_VERSION = 2
+_FILE_PREFIX = "jieba-dictionary-v"
+_MAGIC = b"QAJD"
+_NO_TAG = 255
+
+
+def import_jieba():
+    """``jieba``, imported without ``pkg_resources``: jieba only uses it to open its own data files
+    (it falls back to ``open`` without it), and importing it costs 0.2-0.5 s of every start-up."""
+    if "jieba" in sys.modules:
+        return sys.modules["jieba"]
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes `import` raise ImportError
+    try:
+        import jieba
+    finally:
+        if blocked and sys.modules.get("pkg_resources", 0) is None:
+            del sys.modules["pkg_resources"]
+    return jieba
+
+
+class PrefixDictionary:
+    """jieba's prefix dictionary and word tags, by first character, read from one mapped file."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if self._map[:4] != _MAGIC:
+            raise ValueError(f"{path}: not a jieba dictionary file")
+        header_end = 8 + int.from_bytes(self._map[4:8], "little")
+        header = json.loads(self._map[8:header_end].decode("utf-8"))
+        self.stamp = header["stamp"]
+        self.total: int = header["total"]
+        self.tag_names: list[str] = header["tags"]
+        chars: str = header["chars"]
+        entries: int = header["entries"]
+        self._shard_of = dict(zip(chars, range(len(chars))))
+        view = memoryview(self._map)
+        at = header_end + (-header_end % 8)
+        # Sections, each 8-byte aligned: per piece its byte offsets in the words and its first entry;
+        # per entry its frequency and tag; then the words of every piece, joined by newlines.
+        sections = {}
+        for name, size in (("word_offsets", 8 * (len(chars) + 1)), ("entry_offsets", 8 * (len(chars) + 1)),
+                           ("freqs", 8 * entries), ("tags", entries)):
+            sections[name] = view[at : at + size]
+            at += size + (-size % 8)
+        self._word_offsets = sections["word_offsets"].cast("Q")
+        self._entry_offsets = sections["entry_offsets"].cast("Q")
+        self._freqs = sections["freqs"].cast("q")
+        self._tags_of_entries = sections["tags"]
+        self._words_at = at
+        # By first character, filled as characters are met (a miss loads the character's piece).
+        self._freq = _Pieces(lambda char: self._load(char)[0])
+        self._tags = _Pieces(lambda char: self._load(char)[1])
+        self._empty: dict = {}
+        # FREQ and word_tag_tab stand-ins for the jieba code that looks up whole words.
+        self.freq = _ByFirstCharacter(self.frequencies)
+        self.tags = _ByFirstCharacter(self.tags_of)
+
+    def frequencies(self, char: str) -> dict[str, int]:
+        """The words and word prefixes starting with ``char``, each with its frequency (0: a prefix
+        only)."""
+        return self._freq[char]
+
+    def tags_of(self, char: str) -> dict[str, str]:
+        """The part-of-speech tags of the words starting with ``char``."""
+        return self._tags[char]
+
+    def _load(self, char: str) -> tuple[dict[str, int], dict[str, str]]:
+        shard = self._shard_of.get(char)
+        if shard is None:
+            return self._empty, self._empty
+        start, end = self._words_at + self._word_offsets[shard], self._words_at + self._word_offsets[shard + 1]
+        words = self._map[start:end].decode("utf-8").split("\n")
+        first, last = self._entry_offsets[shard], self._entry_offsets[shard + 1]
+        names = self.tag_names
+        freq = dict(zip(words, self._freqs[first:last].tolist()))
+        tagged = {word: names[tag] for word, tag in zip(words, self._tags_of_entries[first:last]) if tag != _NO_TAG}
+        # Two threads loading one character at once store equal dicts: harmless.
+        self._tags[char] = tagged
+        self._freq[char] = freq
+        return freq, tagged
+
+    def loaded_characters(self) -> int:
+        return len(self._freq)
+
+    def get_DAG(self, sentence: str) -> dict[int, list[int]]:  # noqa: N802 - jieba's name
+        """jieba's ``Tokenizer.get_DAG``, reading the dictionary by first character."""
+        pieces = self._freq
+        dag = {}
+        n = len(sentence)
+        for k in range(n):
+            freq = pieces[sentence[k]]
+            found = []
+            i = k
+            frag = sentence[k]
+            while i < n and frag in freq:
+                if freq[frag]:
+                    found.append(i)
+                i += 1
+                frag = sentence[k : i + 1]
+            if not found:
+                found.append(k)
+            dag[k] = found
+        return dag
+
+    def calc(self, sentence: str, dag: dict[int, list[int]], route: dict) -> None:
+        """jieba's ``Tokenizer.calc`` (the best path through the DAG), the same arithmetic in the same
+        order, so that ties and rounding fall the same way."""
+        n = len(sentence)
+        route[n] = (0, 0)
+        logtotal = log(self.total)
+        pieces = self._freq
+        for idx in range(n - 1, -1, -1):
+            get = pieces[sentence[idx]].get
+            route[idx] = max((log(get(sentence[idx : x + 1]) or 1) - logtotal + route[x + 1][0], x) for x in dag[idx])
+
+
+class _Pieces(dict):
+    """The pieces loaded so far, by first character; looking up another one loads it."""
+
+    def __init__(self, load) -> None:
+        super().__init__()
+        self._load_piece = load
+
+    def __missing__(self, char: str) -> dict:
+        return self._load_piece(char)
+
+
+class _ByFirstCharacter:
+    """A read-only mapping of words whose pieces are chosen by the word's first character."""
+
+    def __init__(self, piece) -> None:
+        self._piece = piece
+
+    def get(self, word: str, default=None):
+        return self._piece(word[0]).get(word, default) if word else default
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and bool(word) and word in self._piece(word[0])
+
+    def __getitem__(self, word: str):
+        if not word:
+            raise KeyError(word)
+        return self._piece(word[0])[word]
+
+
+def dictionary_stamp(jieba) -> dict:
+    """What the file is made from: the format, jieba's version and its dictionary file."""
+    path = jieba.dt.dictionary
+    if path == jieba.DEFAULT_DICT or path is None:
+        path = os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
+    stat = os.stat(path)
+    return {"format": FORMAT_VERSION, "jieba": jieba.__version__, "dictionary": str(path),
+            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def write_dictionary(jieba, path: Path) -> None:
+    """Make the file at ``path`` from jieba's dictionary, with jieba's own ``gen_pfdict`` for the
+    prefix dictionary and its tagger's reading of the same lines for the tags."""
+    freq, total = jieba.dt.gen_pfdict(jieba.dt.get_dict_file())
+    tags: dict[str, str] = {}
+    with jieba.dt.get_dict_file() as handle:
+        for line in handle:  # as jieba.posseg.POSTokenizer.load_word_tag reads it
+            line = line.strip().decode("utf-8")
+            if line:
+                word, _, tag = line.split(" ")
+                tags[word] = tag
+    tag_names = sorted(set(tags.values()))
+    if len(tag_names) >= _NO_TAG:
+        raise ValueError("jieba's dictionary has too many part-of-speech tags for this file")
+    tag_number = {name: n for n, name in enumerate(tag_names)}
+    by_char: dict[str, list[str]] = {}
+    for word in freq:
+        by_char.setdefault(word[0], []).append(word)
+    chars = "".join(sorted(by_char))
+    word_offsets, entry_offsets = array("Q", [0]), array("Q", [0])
+    words_blob, freqs, tag_bytes = bytearray(), array("q"), bytearray()
+    for char in chars:
+        words = by_char[char]
+        if any("\n" in w for w in words):
+            raise ValueError("a word of jieba's dictionary holds a line break")
+        words_blob += "\n".join(words).encode("utf-8")
+        word_offsets.append(len(words_blob))
+        freqs.extend(freq[w] for w in words)
+        tag_bytes += bytes(tag_number[tags[w]] if w in tags else _NO_TAG for w in words)
+        entry_offsets.append(len(freqs))
+    header = json.dumps({"stamp": dictionary_stamp(jieba), "total": total, "tags": tag_names, "chars": chars,
+                         "entries": len(freqs)}, ensure_ascii=False).encode("utf-8")
+    parts = [_MAGIC + len(header).to_bytes(4, "little") + header]
+    for section in (word_offsets.tobytes(), entry_offsets.tobytes(), freqs.tobytes(), bytes(tag_bytes)):
+        parts[-1] += b"\0" * (-len(parts[-1]) % 8)
+        parts.append(section)
+    parts[-1] += b"\0" * (-len(parts[-1]) % 8)
+    parts.append(bytes(words_blob))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                out.write(part)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def dictionary_path(jieba) -> Path:
+    """Where the file lives: jieba's cache folder (``use_persistent_jieba_cache`` puts it in the
+    index cache folder), else the system's temporary folder, as jieba's own cache."""
+    return Path(jieba.dt.tmp_dir or tempfile.gettempdir()) / f"{_FILE_PREFIX}{FORMAT_VERSION}.bin"
+
+
+def open_dictionary(jieba) -> PrefixDictionary:
+    """The dictionary file of this jieba, made first if it is missing or made from something else."""
+    path = dictionary_path(jieba)
+    stamp = dictionary_stamp(jieba)
+    try:
+        dictionary = PrefixDictionary(path)
+        if dictionary.stamp == stamp:
+            return dictionary
+    except (OSError, ValueError, KeyError):
+        pass
+    _log.info("making jieba's dictionary file %s (once)", path)
+    write_dictionary(jieba, path)
+    return PrefixDictionary(path)
+
+
+_LOCK = threading.Lock()
+_INSTALLED = False
+
+
+def install():
+    """jieba, its default tokenizer and its part-of-speech tagger reading the dictionary from the
+    mapped file; once per process (later calls return at once). Returns the jieba module."""
+    global _INSTALLED
+    jieba = import_jieba()
+    if _INSTALLED:
+        return jieba
+    with _LOCK:
+        if _INSTALLED:
+            return jieba
+        tokenizer = jieba.dt
+        if tokenizer.initialized or tokenizer.dictionary != jieba.DEFAULT_DICT:
+            # Someone loaded jieba's dictionary already (or chose another): leave jieba as it is.
+            _INSTALLED = True
+            return jieba
+        dictionary = open_dictionary(jieba)
+        use_dictionary(tokenizer, dictionary)
+        _install_tagger(jieba, dictionary)
+        _INSTALLED = True
+    return jieba
+
+
+def use_dictionary(tokenizer, dictionary: PrefixDictionary) -> None:
+    """Make a ``jieba.Tokenizer`` cut with ``dictionary`` (it is then initialised)."""
+    tokenizer.FREQ = dictionary.freq
+    tokenizer.total = dictionary.total
+    tokenizer.get_DAG = dictionary.get_DAG
+    tokenizer.calc = dictionary.calc
+    tokenizer.initialized = True
+
+
+def _install_tagger(jieba, dictionary: PrefixDictionary) -> None:
+    """Import ``jieba.posseg`` without its reading of the whole dictionary file (its module-level
+    tagger reads the tags at import), then give it the mapped tags. Should another thread be importing
+    it already, the import waits for that one, and the tags are replaced all the same."""
+    jieba.dt.get_dict_file = lambda: io.BytesIO()
+    try:
+        from jieba import posseg
+    finally:
+        del jieba.dt.get_dict_file
+    posseg.dt.word_tag_tab = dictionary.tags
