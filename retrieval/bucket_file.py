@@ -18,7 +18,7 @@ import zlib
 from array import array
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 BUCKET_KEYS = 64
 _MAGIC = b"QABJ"  # the buckets are JSON
@@ -45,14 +45,18 @@ def write_tables(path: Path, stamp: Any, tables: dict[str, Mapping[str, Any]]) -
     encoded = json.dumps(header, ensure_ascii=False).encode("utf-8")
     head = _MAGIC + len(encoded).to_bytes(4, "little") + encoded
     head += b"\0" * (-len(head) % 8)
+    write_parts_atomically(path, [head, offsets.tobytes(), *blobs])
+
+
+def write_parts_atomically(path: Path, parts: Iterable[bytes]) -> None:
+    """Write ``parts`` one after another into ``path`` through a temporary file and a rename, so a
+    reader mapping the file never meets half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(head)
-            out.write(offsets.tobytes())
-            for blob in blobs:
-                out.write(blob)
+            for part in parts:
+                out.write(part)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -32,6 +32,8 @@ from array import array
 from math import log
 from pathlib import Path
 
+from retrieval.bucket_file import write_parts_atomically
+
 _log = logging.getLogger(__name__)
 
 # Bump when the file's layout changes: a file of another version is made again, not misread.
@@ -231,16 +233,7 @@ def write_dictionary(jieba, path: Path) -> None:
         parts.append(section)
     parts[-1] += b"\0" * (-len(parts[-1]) % 8)
     parts.append(bytes(words_blob))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                out.write(part)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_parts_atomically(path, parts)
 
 
 def dictionary_path(jieba) -> Path:

@@ -162,23 +162,16 @@ class Columns:
         if x1 == x0:
             return None
         frequent = self.tf_docs[x0:x1]
-        if len(frequent) < len(docs):
-            # Few frequencies above 1 (the usual case, a whole column): find those among the docs.
-            where = np.searchsorted(docs, frequent)
-            where[where >= len(docs)] = 0
-            hit = docs[where] == frequent
-            if not hit.any():
-                return None
-            tf = np.ones(len(docs), dtype=np.int64)
-            tf[where[hit]] = self.tf_values[x0:x1][hit]
-            return tf
-        where = np.searchsorted(frequent, docs)
-        where[where >= len(frequent)] = 0
-        hit = frequent[where] == docs
+        # Search the shorter list in the longer: usually the few frequencies above 1 among the docs.
+        few_frequent = len(frequent) < len(docs)
+        where, hit = _found_in(docs, frequent) if few_frequent else _found_in(frequent, docs)
         if not hit.any():
             return None
         tf = np.ones(len(docs), dtype=np.int64)
-        tf[hit] = self.tf_values[x0:x1][where[hit]]
+        if few_frequent:
+            tf[where[hit]] = self.tf_values[x0:x1][hit]
+        else:
+            tf[hit] = self.tf_values[x0:x1][where[hit]]
         return tf
 
     def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,3 +251,11 @@ class Columns:
             x_key = x_term * (int(docs.max()) + 1) + self.tf_docs[x0:x1].astype(np.int64)
             tf[np.searchsorted(key, x_key)] = self.tf_values[x0:x1]
         return term, docs, tf
+
+
+def _found_in(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``wanted``, its position in the sorted ``ordered`` (0 where past the end) and
+    whether it is there."""
+    where = np.searchsorted(ordered, wanted)
+    where[where >= len(ordered)] = 0
+    return where, ordered[where] == wanted
