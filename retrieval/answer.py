@@ -108,8 +108,8 @@ class Answerer:
     ) -> None:
         """``corpus`` is a parsed Corpus (held in memory) or a view of a stored one, read on demand
         with the index's ``documents``. ``cache_dir`` (the index cache folder) keeps the English
-        dictionary's reverse index and Cilin's synonyms between runs; without it the dictionary is
-        built in memory on the first English question."""
+        dictionary's reverse index between runs; without it the dictionary is built in memory on the
+        first English question."""
         self.corpus = as_view(corpus)
         self.cache_dir = cache_dir
         self.config = config
@@ -123,7 +123,7 @@ class Answerer:
         if index.doc_count != len(self.documents):
             raise ValueError(f"the index holds {index.doc_count} documents, the corpus {len(self.documents)}")
         self.index = index
-        self.matcher = Matcher(self._entries, self.tokenizer, index, cache_dir)
+        self.matcher = Matcher(self._entries, self.tokenizer, index)
         self._normalised_article = lru_cache(maxsize=256)(self._read_article_text)
         self.ranker = cached_ranker(config.sentence_ranker, tuple(config.ranker_off))
         self._dictionary = None

@@ -12,7 +12,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from corpus.model import Article, Paragraph
@@ -20,9 +19,7 @@ from retrieval.highlight import candidate_spans
 from retrieval.index import BM25Index
 from retrieval.question import QueryTerm, answer_head
 from retrieval.ranker import FEATURE_NAMES, GAP_FEATURES
-from retrieval.synonyms import load_thesaurus
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
-from retrieval.typing_variants import Vocabulary
 
 _NUMBER = re.compile(r"\d+")
 # Words opening a sentence that lean on the one before it.
@@ -99,19 +96,14 @@ def nearness(spans: Sequence[tuple[int, int]], places: Sequence[int], scale: flo
 class Matcher:
     """Where question words stand in the corpus' sentences, and what they weigh."""
 
-    def __init__(
-        self, entries: Sequence[tuple[Article, Paragraph]], tokenizer: Tokenizer, index: BM25Index, cache_dir: Path | None = None
-    ) -> None:
-        """``cache_dir`` (the index cache folder) keeps Cilin's synonyms in a form quick to read."""
+    def __init__(self, entries: Sequence[tuple[Article, Paragraph]], tokenizer: Tokenizer, index: BM25Index) -> None:
         self.entries = entries
-        self.cache_dir = cache_dir
         self.tokenizer = tokenizer
         self.index = index
         self.unseen_idf = math.log((index.doc_count + 0.5) / 0.5)
         self.paragraph_words = lru_cache(maxsize=4096)(self._read_paragraph)
         # Asked for each reading in each sentence that holds it: two hash-table probes each time.
         self.term_idf = lru_cache(maxsize=65536)(self._term_idf)
-        self.synonyms = lru_cache(maxsize=4096)(self._synonyms)
 
     def _read_paragraph(self, paragraph_id: int) -> ParagraphWords:
         article, paragraph = self.entries[paragraph_id]
@@ -163,12 +155,6 @@ class Matcher:
             # less a character it is another word (生活费 "cost of living" is not 生活).
             return joined in text or joined[:-1] in text or joined[1:] in text
         return len(joined) >= 2 and joined in text
-
-    def _synonyms(self, word: str) -> tuple[str, ...]:
-        """The Cilin synonyms of a question word that the corpus holds, of two characters or more (a
-        single character stands in too many groups: 开 opens, holds, drives, fires)."""
-        vocabulary = Vocabulary(self.index.term_ids)
-        return tuple(other for other in load_thesaurus(self.cache_dir).synonyms(word) if len(other) >= 2 and vocabulary.holds(other))
 
     def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words
@@ -257,16 +243,6 @@ def sentence_candidates(
     competing = sum(len(part.sentences) for part in words)
     held_by = [sum(1 for rows in matched for weight in rows[t] if weight) for t in range(len(distinct))]
     specificity = [sentence_idf(held, competing) for held in held_by]
-    # synonymous[p][t][s]: sentence s of paragraph p lacks term t but holds a synonym of it.
-    synonyms = [() if term.translated else matcher.synonyms(term.word) for term in distinct]
-    synonymous = [
-        [[bool(found) and not row[i] and any(other in text for other in found) for i, (_, text) in enumerate(part.sentences)]
-         for found, row in zip(synonyms, rows)]
-        for part, rows in zip(words, matched)
-    ]
-    synonym_specificity = [
-        sentence_idf(sum(1 for rows in synonymous for held in rows[t] if held), competing) for t in range(len(distinct))
-    ]
     question_text = normalise(question)
     head = answer_head(question_text) if kind not in _TYPED else None
     head = head[:2] if head else None
@@ -277,7 +253,7 @@ def sentence_candidates(
     best_passage = max(passage_scores.values(), default=best_score) or best_score
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
-    for paragraph_id, paragraph_score, part, rows, synonym_rows in zip(ids, scores, words, matched, synonymous):
+    for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
         _, paragraph = matcher.entries[paragraph_id]
         in_subject = [matcher.holds_any(term, part.subject) for term in distinct]
         factors = [f * (1 - config.subject_discount) if s else f for f, s in zip(specificity, in_subject)]
@@ -320,12 +296,6 @@ def sentence_candidates(
             values[_POSITION["word_match"]] = sum(e * f for e, f in zip(earned, factors)) / total
             values[_POSITION["subject_credit"]] = subject_share * paragraph_scale
             values[_POSITION["proximity"]] = densest_window(places, config.proximity_window) / total
-            # A question word the quote lacks, said in other words (举行 for 召开).
-            values[_POSITION["synonym_match"]] = sum(
-                w * f * (1 - config.subject_discount if s else 1.0)
-                for w, f, s, e, held in zip(weights, synonym_specificity, in_subject, earned, synonym_rows)
-                if not e and any(held[i] for i in members)
-            ) / total
             values[_POSITION["char_match"]] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
             values[_POSITION["neighbour_match"]] = max(neighbours, default=0.0)
             values[_POSITION["novelty"]] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0

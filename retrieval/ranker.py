@@ -33,8 +33,6 @@ FEATURES: dict[str, str] = {
     "subject words discounted; share of the question's weight",
     "subject_credit": "the question's words its article title or heading holds, as a share of the question's weight",
     "proximity": "most question weight (subject aside) found within the proximity window, as a share",
-    "synonym_match": "question words it lacks but holds a Cilin synonym of (two characters or more), weighted by "
-    "corpus idf and by the synonyms' idf among the competing sentences, subject words discounted; share of the question's weight",
     "char_match": "share of the question's other characters it holds",
     "bigram_match": "the question's character bigrams it holds, weighted by their idf (subject's discounted), as a share",
     "neighbour_match": "the word match of the better of the sentences before and after it",
@@ -61,7 +59,6 @@ FEATURES: dict[str, str] = {
     "bigram_match_gap": "the best bigram_match among the competing candidates less its own",
     "neighbour_gap": "the best neighbour_match among the competing candidates less its own",
     "answer_near_gap": "the best answer_near among the competing candidates less its own",
-    "synonym_gap": "the best synonym_match among the competing candidates less its own",
 }
 # Each gap feature and the feature it measures the candidate's distance from the best on.
 GAP_FEATURES: dict[str, str] = {
@@ -72,7 +69,6 @@ GAP_FEATURES: dict[str, str] = {
     "bigram_match_gap": "bigram_match",
     "neighbour_gap": "neighbour_match",
     "answer_near_gap": "answer_near",
-    "synonym_gap": "synonym_match",
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 

