@@ -213,7 +213,7 @@ class BM25Index:
             for term, count in Counter(base_ids).items():
                 units.append(_TermUnit(query, term, count))
         units += [_GroupUnit(query, group) for group in group_ids]
-        candidates = _candidates(self, units, k)
+        candidates = _candidates(query, units, k)
         total = None if base_ids is None else query.score(base_ids, candidates)
         for group in group_ids:
             best = None
@@ -321,6 +321,13 @@ class _Query:
         self._memo[term] = out = self._weights(term, docs)
         return out
 
+    def narrow(self, docs: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """``docs[keep]``, the weights remembered for ``docs`` narrowed with them."""
+        kept = docs[keep]
+        if docs is self._memo_docs:
+            self._memo_docs, self._memo = kept, {term: weights[keep] for term, weights in self._memo.items()}
+        return kept
+
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         if term in self.decoded:
             held, tf = self.decoded[term]
@@ -405,7 +412,7 @@ class _GroupUnit:
         return best
 
 
-def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
+def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     """The documents (ascending) that can be among the k best by the sum of the units' values: MaxScore
     with a floor found first and the costly units left out.
 
@@ -417,6 +424,7 @@ def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
     scored for the documents found only, cheapest first, dropping documents that can no longer reach
     the k-th best as it rises. Scores here only choose documents, so they may be added in any order;
     the margin covers rounding."""
+    index = query.index
     for unit in units:
         unit.bound *= 1 + _MARGIN
     units = sorted(units, key=lambda u: u.cost)
@@ -472,7 +480,8 @@ def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
         if len(candidates) > k:
             floor = max(floor, _kth_best(partial, k))
             keep = partial + rest[j + 1] >= floor * (1 - _MARGIN)
-            candidates, partial = candidates[keep], partial[keep]
+            # The weights looked up so far stay remembered for the exact scores of the survivors.
+            candidates, partial = query.narrow(candidates, keep), partial[keep]
     return candidates
 
 
