@@ -46,10 +46,11 @@ ARRAYS = PER_TERM + OFFSETS + PER_DOCUMENT + STREAMS + VOCABULARY
 # Pruning keeps a document unless its best possible score falls short of the k-th best by more than
 # this share: rounding differs between summation orders by about 1e-16.
 _MARGIN = 1e-9
-# The floor comes from the documents best by the units of at most this many postings each (at least
-# the first unit, and until this many documents are found) ...
-_SEED_POSTINGS = 20_000
-# ... of which this many are scored exactly.
+# The floor comes from the documents found by the units whose columns hold at most 1 / this share of
+# all documents (at least the first unit, and until as many documents are found as are then scored
+# exactly; a fixed number of postings suits one corpus size only) ...
+_SEED_SHARE = 100
+# ... of which this many, the best by those units, are scored exactly.
 _FLOOR_DOCUMENTS = 80
 _SCRATCH_KEPT = 4  # score accumulators kept between queries (each 9 bytes a document)
 
@@ -445,7 +446,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     try:
         seeds = 0
         for unit in units:
-            if seeds and touched >= _FLOOR_DOCUMENTS and unit.cost > _SEED_POSTINGS:
+            if seeds and touched >= _FLOOR_DOCUMENTS and unit.cost > index.doc_count // _SEED_SHARE:
                 break
             score_fully(unit)
             seeds += 1
