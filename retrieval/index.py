@@ -5,13 +5,15 @@ Each term has a column: the documents holding it, with the term's frequency in e
 and idf exactly as rank-bm25 computes it, in float64 and in the same order of operations, so equal
 scores are equal to the last bit and ties break the same way (document order).
 
-A query does not score every posting of its terms. It takes its terms from the highest possible
-contribution down (MaxScore, as Lucene and PISA prune): once the terms left could not lift a document
-that none of the terms so far holds into the top k, those terms are only looked up for the documents
-already found, and documents that can no longer reach the top k are dropped as the look-ups go. The
-survivors are then scored exactly, term by term in the query's order, as rank-bm25 adds them. Pruning
-only decides which documents are scored, with a safety margin far above rounding error, so the top k
-and its scores are rank-bm25's (``tests/unit/retrieval/test_index.py`` checks it).
+A query does not score every posting of its terms (MaxScore, as Lucene and PISA prune). Its rarest
+terms are scored first, and the best documents they find are scored exactly: a floor under the k-th
+best score. The terms with the most postings whose largest possible contributions add up to less than
+that floor could not lift a document that none of the other terms holds into the top k: they are only
+looked up for the documents the others found, and documents that can no longer reach the top k are
+dropped as the look-ups go. The survivors are then scored exactly, term by term in the query's order,
+as rank-bm25 adds them. Pruning only decides which documents are scored, with a safety margin far
+above rounding error, so the top k and its scores are rank-bm25's (``tests/unit/retrieval/test_index.py``
+checks it against rank-bm25 and against dense score arrays).
 
 The arrays are plain ``.npy`` files, memory-mapped on load; the terms are a UTF-8 blob with a hash
 table (``retrieval.term_table``), so opening a million-paragraph index reads almost nothing.
@@ -44,6 +46,12 @@ ARRAYS = PER_TERM + OFFSETS + PER_DOCUMENT + STREAMS + VOCABULARY
 # Pruning keeps a document unless its best possible score falls short of the k-th best by more than
 # this share: rounding differs between summation orders by about 1e-16.
 _MARGIN = 1e-9
+# The floor comes from the documents found by the units whose columns hold at most 1 / this share of
+# all documents (at least the first unit, and until as many documents are found as are then scored
+# exactly; a fixed number of postings suits one corpus size only) ...
+_SEED_SHARE = 100
+# ... of which this many, the best by those units, are scored exactly.
+_FLOOR_DOCUMENTS = 80
 _SCRATCH_KEPT = 4  # score accumulators kept between queries (each 9 bytes a document)
 
 
@@ -206,7 +214,7 @@ class BM25Index:
             for term, count in Counter(base_ids).items():
                 units.append(_TermUnit(query, term, count))
         units += [_GroupUnit(query, group) for group in group_ids]
-        candidates = _candidates(self, units, k)
+        candidates = _candidates(query, units, k)
         total = None if base_ids is None else query.score(base_ids, candidates)
         for group in group_ids:
             best = None
@@ -294,6 +302,10 @@ class _Query:
     def __init__(self, index: BM25Index) -> None:
         self.index = index
         self.decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        # The weights last looked up for one array of documents: a term met again for the same
+        # documents (in another reading of a group, or in the base query too) is not looked up again.
+        self._memo_docs: np.ndarray | None = None
+        self._memo: dict[int, np.ndarray] = {}
 
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         if term not in self.decoded:
@@ -301,7 +313,23 @@ class _Query:
         return self.decoded[term]
 
     def weights(self, term: int, docs: np.ndarray) -> np.ndarray:
-        """The term's exact weight in each of the sorted ``docs`` (0 where it is absent)."""
+        """The term's exact weight in each of the sorted ``docs`` (0 where it is absent); callers do not
+        change the array returned."""
+        if docs is not self._memo_docs:
+            self._memo_docs, self._memo = docs, {}
+        elif term in self._memo:
+            return self._memo[term]
+        self._memo[term] = out = self._weights(term, docs)
+        return out
+
+    def narrow(self, docs: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """``docs[keep]``, the weights remembered for ``docs`` narrowed with them."""
+        kept = docs[keep]
+        if docs is self._memo_docs:
+            self._memo_docs, self._memo = kept, {term: weights[keep] for term, weights in self._memo.items()}
+        return kept
+
+    def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         if term in self.decoded:
             held, tf = self.decoded[term]
             where = np.searchsorted(held, docs)
@@ -385,62 +413,98 @@ class _GroupUnit:
         return best
 
 
-def _candidates(index: BM25Index, units: list, k: int) -> np.ndarray:
-    """The documents (ascending) that can be among the k best by the sum of the units' values: MaxScore.
+def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
+    """The documents (ascending) that can be among the k best by the sum of the units' values: MaxScore
+    with a floor found first and the costly units left out.
 
-    Units are taken from the highest bound down and scored over all their documents until the bounds
-    of the units left add up to less than the k-th best score so far, a score no document they alone
-    hold could reach; those units are then scored for the documents found only, dropping documents
-    that can no longer reach the k-th best as it rises. Scores here only choose documents, so they may
-    be added in any order; the margin covers rounding."""
+    The cheapest units (the rarest terms, usually with the highest bounds) are scored over all their
+    documents first, and the best of those documents are scored exactly on every unit: the k-th best
+    of these true scores is a floor under the k-th best of all. Then the other units are set aside,
+    most postings first, while their bounds add up to less than that floor, a score no document they
+    alone hold could reach; the rest are scored over all their documents. The units set aside are
+    scored for the documents found only, cheapest first, dropping documents that can no longer reach
+    the k-th best as it rises. Scores here only choose documents, so they may be added in any order;
+    the margin covers rounding."""
+    index = query.index
     for unit in units:
         unit.bound *= 1 + _MARGIN
-    units = sorted(units, key=lambda u: -u.bound)
-    rest = [0.0] * (len(units) + 1)  # rest[i]: the most units i.. can add to any document
-    for i in range(len(units) - 1, -1, -1):
-        rest[i] = rest[i + 1] + units[i].bound
+    units = sorted(units, key=lambda u: u.cost)
     acc, seen = index.scratch()
     parts: list[np.ndarray] = []
-    touched, floor, stop = 0, 0.0, len(units)
+    touched, floor = 0, 0.0
+    skipped = []
+
+    def score_fully(unit) -> None:
+        nonlocal touched
+        docs, values = unit.full()
+        acc[docs] += values
+        new = docs[~seen[docs]]
+        seen[new] = True
+        parts.append(new)
+        touched += len(new)
+
     try:
-        for i, unit in enumerate(units):
-            # Worth deciding whether the rest can be skipped when scoring this unit costs more than the
-            # decision (a partial sort of the documents found so far).
-            if touched >= k and unit.cost > 1000 and 4 * unit.cost > touched:
-                floor = max(floor, _kth_best(acc[np.concatenate(parts)], k))
-                if rest[i] < floor * (1 - _MARGIN):
-                    stop = i
-                    break
-            docs, values = unit.full()
-            acc[docs] += values
-            new = docs[~seen[docs]]
-            seen[new] = True
-            parts.append(new)
-            touched += len(new)
+        seeds = 0
+        for unit in units:
+            if seeds and touched >= _FLOOR_DOCUMENTS and unit.cost > index.doc_count // _SEED_SHARE:
+                break
+            score_fully(unit)
+            seeds += 1
+        others = units[seeds:]
+        if others and touched >= k:
+            floor = _true_floor(acc, parts, others, k)
+        # Most postings first: set aside every unit that still fits under the floor.
+        room = floor * (1 - _MARGIN)
+        for unit in sorted(others, key=lambda u: -u.cost):
+            if unit.bound < room:
+                room -= unit.bound
+                skipped.append(unit)
+            else:
+                score_fully(unit)
         found = _ascending(seen, parts, touched)
         partial = acc[found]
     finally:
         index.release_scratch(acc, seen, parts)
-    if stop == len(units):
+    if not skipped:
         if len(found) > k:
             floor = max(floor, _kth_best(partial, k))
             found = found[partial >= floor * (1 - _MARGIN)]
         return found
-    keep = partial + rest[stop] >= floor * (1 - _MARGIN)
+    skipped.sort(key=lambda u: u.cost)
+    rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
+    for i in range(len(skipped) - 1, -1, -1):
+        rest[i] = rest[i + 1] + skipped[i].bound
+    keep = partial + rest[0] >= floor * (1 - _MARGIN)
     candidates, partial = found[keep], partial[keep]
-    for j in range(stop, len(units)):
-        partial += units[j].partial(candidates)
+    for j, unit in enumerate(skipped):
+        partial += unit.partial(candidates)
         if len(candidates) > k:
             floor = max(floor, _kth_best(partial, k))
             keep = partial + rest[j + 1] >= floor * (1 - _MARGIN)
-            candidates, partial = candidates[keep], partial[keep]
+            # The weights looked up so far stay remembered for the exact scores of the survivors.
+            candidates, partial = query.narrow(candidates, keep), partial[keep]
     return candidates
+
+
+def _true_floor(acc: np.ndarray, parts: list[np.ndarray], others: list, k: int) -> float:
+    """A floor under the k-th best score of all: the k-th best true score among the documents best by
+    the units scored so far (their values in ``acc``), the ``others`` looked up for them."""
+    docs = np.concatenate(parts)
+    values = acc[docs]
+    if len(docs) > _FLOOR_DOCUMENTS:
+        best = np.argpartition(values, len(docs) - _FLOOR_DOCUMENTS)[len(docs) - _FLOOR_DOCUMENTS :]
+        docs, values = docs[best], values[best]
+    order = np.argsort(docs)
+    docs, values = docs[order], values[order]
+    for unit in others:
+        values = values + unit.partial(docs)
+    return _kth_best(values, k)
 
 
 def _ascending(seen: np.ndarray, parts: list[np.ndarray], count: int) -> np.ndarray:
     """The documents ``seen`` marks (``count`` of them, listed in ``parts``), ascending: sorted, or for
     many of them read off the mask, a pass over one byte a document instead of a sort."""
-    if count * 16 > len(seen):
+    if count * 64 > len(seen):
         return np.flatnonzero(seen)
     return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 

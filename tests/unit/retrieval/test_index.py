@@ -157,3 +157,73 @@ def test_building_from_cached_term_ids_equals_building_from_token_lists():
     for query in (["v5"], ["v7", "v24", "v7"], ["v0", "v13"]):
         assert from_ids.closest_docs(query, 10) == from_lists.closest_docs(query, 10)
         assert np.array_equal(from_ids.scores(query), from_lists.scores(query))
+
+
+def _zipf_corpus(seed: int, documents: int, vocabulary: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 30, size=documents)
+    words = np.minimum(rng.zipf(1.3, size=int(lengths.sum())), vocabulary) - 1
+    cuts = np.cumsum(lengths)[:-1]
+    return [[f"w{w}" for w in doc] for doc in np.split(words, cuts)]
+
+
+def _pruned_against_dense(index: BM25Index, queries, k: int = 10) -> tuple[int, int, int]:
+    """How many queries' pruned top-k differs from the dense one (ids or scores, to the bit), and the
+    postings the pruned queries decoded in full against all their terms' postings."""
+    from retrieval import index as index_module
+
+    decoded = [0]
+    column = index_module._Query.column
+
+    def counting(self, term):
+        if term not in self.decoded:
+            decoded[0] += int(index._df[term])
+        return column(self, term)
+
+    differ = total = 0
+    index_module._Query.column = counting
+    try:
+        for base, groups in queries:
+            pruned = index.closest_combined(groups, k, base)
+            base_ids = index._query_ids(base)
+            group_ids = [[(index._query_ids(a), w) for a, w in group] for group in groups]
+            dense = index._dense_combined(base_ids, group_ids, k)
+            differ += pruned != dense
+            terms = set(base_ids) | {t for group in group_ids for ids, _ in group for t in ids}
+            total += sum(int(index._df[t]) for t in terms)
+    finally:
+        index_module._Query.column = column
+    return differ, decoded[0], total
+
+
+def _pruning_queries(seed: int, vocabulary: int) -> list:
+    """Queries of rare and common words, some with a group of weighted readings (as a question word
+    the corpus lacks is asked)."""
+    rng = random.Random(seed)
+    word = lambda: f"w{min(int(rng.paretovariate(0.6)), vocabulary) - 1}"  # noqa: E731
+    queries = []
+    for n in range(120):
+        base = [word() for _ in range(rng.randint(2, 12))]
+        groups = []
+        if n % 3 == 0:
+            groups = [[([word()], 1.0)] + [([word(), word()], rng.choice([0.6, 0.8])) for _ in range(rng.randint(1, 4))]]
+        queries.append((base, groups))
+    return queries
+
+
+def test_pruned_top_k_equals_the_dense_top_k_while_skipping_postings():
+    """MaxScore's answer is the dense score arrays' to the bit (ties in document order) on a corpus
+    large enough that it leaves most postings unread."""
+    index = BM25Index.build(_zipf_corpus(5, 60_000, 3_000))
+    differ, decoded, total = _pruned_against_dense(index, _pruning_queries(5, 3_000))
+    assert differ == 0
+    assert decoded < total / 2, (decoded, total)
+
+
+def test_a_bound_below_the_true_largest_weight_is_caught():
+    """The comparison above can fail: with every term's largest weight understated, pruning drops
+    documents that rank."""
+    index = BM25Index.build(_zipf_corpus(5, 60_000, 3_000))
+    index._max_weight = index._max_weight * 0.9
+    differ, _, _ = _pruned_against_dense(index, _pruning_queries(5, 3_000))
+    assert differ > 0
