@@ -50,6 +50,10 @@ ARTICLES_PER_FILE = 1000
 KEEP_TOKENS_FROM = 100_000
 # rank-bm25 takes seconds per question at a million paragraphs, so above this size it is timed on a sample.
 REFERENCE_SAMPLED_ABOVE = 200_000
+# rank-bm25 keeps a dict of term frequencies per document: at a million paragraphs (3.29 million documents
+# with their passages) it had reached 17.9 GB, still growing, when it was stopped. Built only where the
+# machine has room for it at this rate (with a quarter to spare); elsewhere its rows say why not.
+REFERENCE_BYTES_PER_DOCUMENT = 6_000
 # Fresh processes are timed this many times each, alternating, and the fastest kept: on a shared machine
 # the fastest is the one least disturbed, and alternating exposes both kinds to the same load.
 FRESH_RUNS = 3
@@ -103,13 +107,40 @@ class SizeResult:
     first_answer: Process  # the fastest of FRESH_RUNS fresh `qabot ask` processes
     first_answer_slowest: float
     ours: Timings
-    reference: Timings
+    reference: Timings | None  # None: rank-bm25 was not built (``reference_skipped`` says why)
     reference_sampled: bool
     same_top10: int
     ask: Timings
     ask_cpu: Timings  # the same questions on this process' CPU clock: what other jobs on the machine add is left out
     reindex_seconds: float
     reindex_tokenized: int
+    reference_skipped: str = ""
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says can be given to a new allocation without swapping (Linux), else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reference_room(documents: int, available: int | None) -> str:
+    """Why rank-bm25 cannot be built over ``documents`` here ("" when it can).
+
+    >>> reference_room(30_000, 8 * 10**9)
+    ''
+    >>> reference_room(3_289_535, 18 * 10**9)
+    'rank-bm25 not built: it needs about 19.7 GB here (6 KB a document), 18.0 GB available'
+    """
+    needed = documents * REFERENCE_BYTES_PER_DOCUMENT
+    if available is None or needed * 1.25 <= available:
+        return ""
+    return f"rank-bm25 not built: it needs about {needed / 1e9:.1f} GB here ({REFERENCE_BYTES_PER_DOCUMENT // 1000} KB a document), {available / 1e9:.1f} GB available"
 
 
 def load_sources(cmrc_path: Path, seed_page: Path | None = None) -> Sources:
@@ -318,18 +349,23 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
     say(f"[{size:,}] timing {len(queries)} queries")
     ours, our_tops = timed(lambda q: index.closest_docs(q, 10)[0], queries)
 
-    say(f"[{size:,}] building rank-bm25")
-    keys = (opened.directory / "document-keys.bin").read_bytes()
-    document_keys = [keys[at : at + 16] for at in range(0, len(keys), 16)]
-    # The cache hands out one string object per distinct term, which keeps rank-bm25 in memory at 1M.
-    reference = BM25Okapi(store.token_cache.token_lists(document_keys))
-    del keys, document_keys
     sampled = size > REFERENCE_SAMPLED_ABOVE
-    reference_queries = queries[:reference_sample] if sampled else queries
-    say(f"[{size:,}] timing {len(reference_queries)} rank-bm25 queries")
-    reference_timings, reference_tops = timed(lambda q: best_of(reference.get_scores(q), 10).tolist(), reference_queries)
-    same = sum(1 for ours_top, theirs in zip(our_tops, reference_tops) if ours_top == theirs)
-    del reference
+    skipped = reference_room(index.doc_count, available_memory())
+    reference_timings, same = None, 0
+    if skipped:
+        say(f"[{size:,}] {skipped}")
+    else:
+        say(f"[{size:,}] building rank-bm25")
+        keys = (opened.directory / "document-keys.bin").read_bytes()
+        document_keys = [keys[at : at + 16] for at in range(0, len(keys), 16)]
+        # The cache hands out one string object per distinct term, which keeps rank-bm25 smaller.
+        reference = BM25Okapi(store.token_cache.token_lists(document_keys))
+        del keys, document_keys
+        reference_queries = queries[:reference_sample] if sampled else queries
+        say(f"[{size:,}] timing {len(reference_queries)} rank-bm25 queries")
+        reference_timings, reference_tops = timed(lambda q: best_of(reference.get_scores(q), 10).tolist(), reference_queries)
+        same = sum(1 for ours_top, theirs in zip(our_tops, reference_tops) if ours_top == theirs)
+        del reference
 
     say(f"[{size:,}] timing {len(asked)} questions end to end")
     answerer = Answerer(opened.corpus, settings.answer, tokenizer=store.tokenizer, index=index, documents=opened.documents)
@@ -372,6 +408,7 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
         ask_cpu=ask_cpu,
         reindex_seconds=reindex_seconds,
         reindex_tokenized=reindex_tokenized,
+        reference_skipped=skipped,
     )
 
 
@@ -392,8 +429,9 @@ def table(results: Sequence[SizeResult]) -> str:
         ("ask p50 / p95 / p99 (whole question)", lambda r: ms(r.ask)),
         ("ask p50 / p95 / p99, CPU time", lambda r: ms(r.ask_cpu)),
         ("query p50 / p95 / p99, ours", lambda r: ms(r.ours)),
-        ("query p50 / p95 / p99, rank-bm25", lambda r: ms(r.reference) + (f" (sampled, {r.reference.count} q)" if r.reference_sampled else "")),
-        ("same top-10 as rank-bm25", lambda r: f"{r.same_top10}/{r.reference.count}"),
+        ("query p50 / p95 / p99, rank-bm25", lambda r: r.reference_skipped if r.reference is None else
+         ms(r.reference) + (f" (sampled, {r.reference.count} q)" if r.reference_sampled else "")),
+        ("same top-10 as rank-bm25", lambda r: "—" if r.reference is None else f"{r.same_top10}/{r.reference.count}"),
         ("index on disk (+ stored corpus)", lambda r: f"{mb(r.index_bytes)} (+ {mb(r.corpus_bytes)})"),
         ("build, `qabot index --force`", lambda r: f"{r.build.seconds:.1f} s ({r.tokenized:,} documents tokenized)"),
         ("build peak RSS", lambda r: mb(r.build.peak_rss)),

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from retrieval.measure.bench import BenchError, generate_corpus, load_sources
+from retrieval.measure.bench import BenchError, Process, SizeResult, Timings, generate_corpus, load_sources, table
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,20 @@ def test_generated_corpus_is_reproducible_with_3_to_8_sentences_a_paragraph(sour
     assert len(paragraphs) == 1234 and first == again and first != other
     assert all(3 <= len(p.sentences) <= 8 and p.text == "".join(p.sentences) for p in paragraphs)
     assert len({a.id for a in first.articles}) == len(first.articles) == 124
+
+
+def test_a_size_without_rank_bm25_says_why_in_its_rows():
+    timings, process = Timings(1.0, 2.0, 3.0, 500), Process(1.0, 100_000_000, "")
+    reason = "rank-bm25 not built: it needs about 19.7 GB here (6 KB a document), 9.0 GB available"
+    result = SizeResult(
+        size=1_000_000, build=process, bare=process, tokenized=0, rate_one=1.0, rate_two=1.5, index_bytes=1,
+        corpus_bytes=1, first_answer=process, first_answer_slowest=1.0, ours=timings, reference=None,
+        reference_sampled=True, same_top10=0, ask=timings, ask_cpu=timings, reindex_seconds=1.0,
+        reindex_tokenized=0, reference_skipped=reason,
+    )
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1].rstrip(" |") for line in table([result]).splitlines()[2:]}
+    assert rows["query p50 / p95 / p99, rank-bm25"] == reason
+    assert rows["same top-10 as rank-bm25"] == "—"
 
 
 def test_a_missing_cmrc_file_is_a_clear_error(tmp_path, run_qabot):

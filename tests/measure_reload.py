@@ -1,0 +1,101 @@
+"""How long the bot's ``/reload`` takes after one article file changed, measured through the bot's own
+``load_library`` while a thread keeps asking the old library questions (as users would):
+
+    .venv/bin/python tests/measure_reload.py SETTINGS [--runs 3]
+
+SETTINGS names a corpus of JSONL article files (a ``qabot bench`` corpus: copy one, this tool changes a
+file of it) and an index cache. Each run appends one article to the corpus' first file, then times
+``load_library(settings, previous=old)`` from its start to the new library's first answer, with its
+stages: the index update in the child process, opening the new index, checking the example questions.
+The change is taken out again afterwards (and the index brought back up to date, untimed). Prints the
+questions the old library answered meanwhile and the slowest of them. A measuring tool, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("settings", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+
+    import bot.telegram.library as library_module
+    from bot.settings import load_settings
+    from retrieval.measure.bench import load_sources
+
+    settings = load_settings(args.settings)
+    files = sorted(p for p in Path(settings.corpus.path).iterdir() if p.suffix == ".jsonl")
+    if not files:
+        print(f"{settings.corpus.path}: no .jsonl article files", file=sys.stderr)
+        return 2
+    changed = files[0]
+    original = changed.read_bytes()
+    questions = list(load_sources(ROOT.parent / "shared/data/cmrc2018/cmrc2018_trial.json").questions[:200])
+
+    stages: dict[str, float] = {}
+
+    def timed(name, function):
+        def wrapper(*a, **k):
+            started = time.perf_counter()
+            try:
+                return function(*a, **k)
+            finally:
+                stages[name] = stages.get(name, 0.0) + time.perf_counter() - started
+        return wrapper
+
+    library_module.build_in_child = timed("index update (child process)", library_module.build_in_child)
+    library_module.load_answerer = timed("open the new index", library_module.load_answerer)
+    library_module.still_answered = timed("example questions", library_module.still_answered)
+
+    old = library_module.load_library(settings)
+    print(f"{old.paragraph_count:,} paragraphs; changing {changed.name}; load average {os.getloadavg()[0]:.1f}")
+    article = json.loads(original.splitlines()[0])
+    for run in range(1, args.runs + 1):
+        stages.clear()
+        article["id"] = f"reload-{run}-{time.time_ns()}"
+        article["title"] = f"{article.get('title', '')} ({run})"
+        changed.write_bytes(original + (json.dumps(article, ensure_ascii=False) + "\n").encode("utf-8"))
+        stop, latencies = threading.Event(), []
+
+        def keep_asking(library=old):
+            i = 0
+            while not stop.is_set():
+                started = time.perf_counter()
+                library.answerer.ask(questions[i % len(questions)])
+                latencies.append(time.perf_counter() - started)
+                i += 1
+
+        asker = threading.Thread(target=keep_asking, daemon=True)
+        asker.start()
+        started = time.perf_counter()
+        new = library_module.load_library(settings, previous=old)
+        new.answerer.ask(questions[0])
+        seconds = time.perf_counter() - started
+        stop.set()
+        asker.join()
+        parts = ", ".join(f"{name} {value:.2f} s" for name, value in stages.items())
+        slowest = max(latencies) * 1000 if latencies else 0.0
+        print(f"run {run}: the new library answered {seconds:.2f} s after /reload began ({parts}); "
+              f"the old one answered {len(latencies)} questions meanwhile, median {statistics.median(latencies) * 1000 if latencies else 0:.0f} ms, "
+              f"slowest {slowest:.0f} ms; load average {os.getloadavg()[0]:.1f}")
+        old = new
+    changed.write_bytes(original)
+    library_module.load_library(settings)  # back up to date, untimed
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
