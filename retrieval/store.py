@@ -58,7 +58,7 @@ from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16
