@@ -272,7 +272,8 @@ class _Build:
 
     def run(self) -> tuple[BuildStats, dict, dict]:
         started = time.perf_counter()
-        writer = StoredCorpusWriter(self.folder)
+        # The previous build's blocks are copied as they are, so its compression dictionary is kept.
+        writer = StoredCorpusWriter(self.folder, self.previous[1].dictionary if self.previous is not None else None)
         old_files = {}
         if self.previous is not None:
             old_files = {entry["path"]: (n, entry) for n, entry in enumerate(self.previous[1].file_entries())}
