@@ -48,7 +48,9 @@ STREAMS = tuple(STREAM_TYPES)
 # Zero bytes after the last column of ``gaps``: a packed value is read from the two 8-byte words it
 # overlaps, or the 8 bytes it starts in.
 GAPS_TAIL = 16
-_GATHER_MOST = 10_000  # columns shorter than this are unpacked by aligned gathers, longer by strided reads
+# How a column's packed values are read, by their number (measured): up to 1,000 by one gather of
+# unaligned 8-byte words, up to 10,000 by two gathers of aligned ones, more by eight strided reads.
+_UNALIGNED_MOST, _GATHER_MOST = 1_000, 10_000
 
 # In ``width``, besides the width (the low 6 bits): the column has a bitmap of its gaps of 1, and
 # values in the patch table (most columns have none, and skip looking).
@@ -281,7 +283,6 @@ class Columns:
         # The gaps as little-endian 8-byte words, and as overlapping ones, one starting at every byte.
         self._aligned = self.gaps.view("<u8")
         self._words = np.ndarray((len(self.gaps) - 7,), dtype="<u8", buffer=self.gaps, strides=(1,))
-        self._layouts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- pieces ----------------------------------------------------------------------------------
 
@@ -293,12 +294,12 @@ class Columns:
             raw = self.gaps[byte : byte + count * width // 8]
             return (raw if width == 8 else raw.view("<u2" if width == 16 else "<u4")).astype(np.int64)
         mask = np.uint64((1 << width) - 1)
-        if count < _GATHER_MOST:
-            word, low, high = self._layout(width)
-            at = word[:count] + (byte >> 3)
-            out = self._aligned[at]
-            out >>= low[:count]
-            out |= self._aligned[at + 1] << high[:count]
+        if count < _UNALIGNED_MOST:  # fewest operations: each value read from the 8 bytes it starts in
+            bit = np.arange(0, count * width, width, dtype=np.int64)
+            out = self._words[(bit >> 3) + byte]
+            out >>= (bit & 7).astype(np.uint64)
+        elif count < _GATHER_MOST:
+            return self._gather(np.arange(byte * 8, byte * 8 + count * width, width, dtype=np.int64), mask)
         else:
             # Eight values take exactly ``width`` bytes: the j-th of every eight is one strided read.
             out = np.empty(count, dtype=np.uint64)
@@ -308,16 +309,6 @@ class Columns:
                 np.right_shift(words, np.uint64(j * width & 7), out=out[j::8])
         out &= mask
         return out.view(np.int64)
-
-    def _layout(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Where the first _GATHER_MOST values of ``width`` bits start: the word, the bit in it, and
-        how far the next word's bits are shifted up (64 and more shifts them out)."""
-        layout = self._layouts.get(width)
-        if layout is None:
-            bit = np.arange(_GATHER_MOST, dtype=np.int64) * width
-            low = (bit & 63).astype(np.uint64)
-            layout = self._layouts[width] = (bit >> 6, low, np.uint64(64) - low)
-        return layout
 
     def _unpack_at(self, byte: int, width: int, ranks: np.ndarray) -> np.ndarray:
         """The values of ``width`` bits numbered ``ranks`` of those packed from byte ``byte`` on."""
@@ -339,15 +330,17 @@ class Columns:
         lo, hi = np.searchsorted(self.patch_keys, [first << 34, stop << 34])
         return self.patch_keys[lo:hi], self.patch_values[lo:hi].astype(np.int64)
 
-    def _term_patches(self, term: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """A column's patched values, of each kind: (index, value); None when it has none."""
+    def _term_patches(self, term: int) -> tuple[list[tuple[int, int]], ...] | None:
+        """A column's patched values, of each kind: (index, value) pairs; None when it has none.
+        A column has a few, so they are read as Python numbers."""
         if not int(self.width[term]) & _PATCHED:
             return None
-        bounds = np.searchsorted(self.patch_keys, [(term * 4 + kind) << 32 for kind in range(4)]).tolist()
-        return [
-            (self.patch_keys[a:b] & 0xFFFFFFFF, self.patch_values[a:b].astype(np.int64))
-            for a, b in zip(bounds, bounds[1:])
-        ]
+        lo = int(self.patch_keys.searchsorted(term << 34))
+        hi = int(self.patch_keys.searchsorted((term + 1) << 34))
+        kinds: tuple[list[tuple[int, int]], ...] = ([], [], [])
+        for key, value in zip(self.patch_keys[lo:hi].tolist(), self.patch_values[lo:hi].tolist()):
+            kinds[(key >> 32) & 3].append((key & 0xFFFFFFFF, value))
+        return kinds
 
     def _frequent(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
         """Positions in the column of the postings whose frequency is not 1, and those frequencies;
@@ -357,11 +350,11 @@ class Columns:
             return None
         gaps = self.tf_gaps[x0:x1]
         values = self.tf_values[x0:x1]
-        if patches is not None:
+        if patches is not None and (patches[_TF_GAP] or patches[_TF_VALUE]):
             gaps, values = gaps.astype(np.int64), values.astype(np.int64)
             for kind, target in ((_TF_GAP, gaps), (_TF_VALUE, values)):
-                index, value = patches[kind]
-                target[index] = value
+                for index, value in patches[kind]:
+                    target[index] = value
         positions = np.cumsum(gaps, dtype=np.int64)
         positions -= 1
         return positions, values
@@ -379,16 +372,16 @@ class Columns:
             above_one = np.unpackbits(self.gaps[byte : byte + size], count=n, bitorder="little").view(bool)
             values = self._unpack(byte + size, code & _WIDTH, int(np.count_nonzero(above_one)))
             if patches is not None:
-                index, value = patches[_GAP]
-                values[index] = value
+                for index, value in patches[_GAP]:
+                    values[index] = value
             values += 2
             gaps = np.ones(n, dtype=np.int64)
             gaps[above_one] = values
         else:
             gaps = self._unpack(byte, code & _WIDTH, n)
             if patches is not None:
-                index, value = patches[_GAP]
-                gaps[index] = value
+                for index, value in patches[_GAP]:
+                    gaps[index] = value
             gaps += 1
         gaps[0] -= 1
         docs = np.cumsum(gaps, out=gaps)
@@ -414,7 +407,7 @@ class Columns:
                 where, hit = _found_in(found, docs)
                 held = positions[where[hit]]
                 tf = np.ones(len(held), dtype=np.int64)
-                frequent = self._frequent(term, self._term_patches(term))
+                frequent = self._frequent(term, self._term_patches(term)) if len(held) else None
                 if frequent is not None:
                     at, there = _found_in(frequent[0], held)
                     tf[there] = frequent[1][at[there]]
@@ -425,43 +418,49 @@ class Columns:
 
     def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending, and
-        their positions in the column."""
+        their positions in the column. Worked out as a table of one block a row: only the column's
+        last block can be shorter than ``BLOCK``, and its missing places are cut off at the end."""
         byte = int(self.gap_offsets[term])
         code = int(self.width[term])
         width = code & _WIDTH
-        first = wanted * BLOCK
-        lengths = np.minimum(BLOCK, n - first)
-        starts = np.zeros(len(wanted), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        total = int(lengths.sum())
-        block = np.repeat(np.arange(len(wanted)), lengths)
-        positions = np.arange(total, dtype=np.int64) - starts[block] + first[block]
-        patches = self._term_patches(term)
+        positions = (wanted * BLOCK)[:, None] + np.arange(BLOCK)
+        short = int(wanted[-1]) * BLOCK + BLOCK > n  # the last block, shorter
+        valid = positions < n if short else None
         if code & _BITMAP:
-            size = _words_of(n) * 8
-            above_one = ((self.gaps[byte + (positions >> 3)] >> (positions & 7)) & 1).astype(bool)
-            byte += size
-            at = np.flatnonzero(above_one)
-            rank = np.cumsum(above_one) - above_one  # gaps above 1 before each posting among the wanted
-            rank -= rank[starts][block]
-            ranks = (self.skip_others[s0 + wanted].astype(np.int64)[block] + rank)[at]
-            values = self._unpack_at(byte, width, ranks)
-            base_value = 2
+            rows = self.gaps[byte + (wanted * (BLOCK // 8))[:, None] + np.arange(BLOCK // 8)]
+            above_one = np.unpackbits(rows, axis=1, bitorder="little").view(bool)
+            if short:
+                above_one &= valid
+            rank = np.cumsum(above_one, axis=1)
+            rank -= above_one
+            rank += self.skip_others[s0 + wanted].astype(np.int64)[:, None]
+            ranks = rank[above_one]
+            values = self._unpack_at(byte + _words_of(n) * 8, width, ranks)
+            step = 2
         else:
-            at = np.arange(total)
-            ranks = positions
+            above_one = valid if short else np.ones(positions.shape, dtype=bool)
+            ranks = positions[valid] if short else positions.reshape(-1)
             values = self._unpack_at(byte, width, ranks)
-            base_value = 1
-        if patches is not None:
-            index, value = patches[_GAP]
-            where, hit = _found_in(index, ranks)
-            values[hit] = value[where[hit]]
-        gaps = np.ones(total, dtype=np.int64)
-        gaps[at] = values + base_value
-        base = np.where(wanted > 0, self.skip_last[s0 + np.maximum(wanted - 1, 0)], -1).astype(np.int64)
-        gaps[starts] += base
-        sums = np.cumsum(gaps)
-        return sums - np.repeat(sums[starts] - gaps[starts], lengths), positions
+            step = 1
+        patches = self._term_patches(term)
+        if patches is not None and patches[_GAP]:
+            index, value = np.array(patches[_GAP], dtype=np.int64).T
+            where, hit = _found_in(ranks, index)  # ranks ascend
+            values[where[hit]] = value[hit]
+        values += step
+        if code & _BITMAP:
+            gaps = np.ones(positions.shape, dtype=np.int64)
+            gaps[above_one] = values
+        elif short:
+            gaps = np.ones(positions.shape, dtype=np.int64)
+            gaps[valid] = values
+        else:
+            gaps = values.reshape(positions.shape)
+        gaps[:, 0] += np.where(wanted > 0, self.skip_last[s0 + np.maximum(wanted - 1, 0)], -1)
+        docs = np.cumsum(gaps, axis=1, out=gaps)
+        if short:
+            return docs[valid], positions[valid]
+        return docs.reshape(-1), positions.reshape(-1)
 
     def columns(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every posting of columns ``first`` .. ``stop - 1``: (column number relative to ``first``,

@@ -15,7 +15,7 @@ def random_columns(rng: np.random.Generator, doc_count: int, terms: int):
     columns a few blocks long, and frequencies mostly 1 with some above 255."""
     columns = []
     for _ in range(terms):
-        shape = rng.integers(0, 5)
+        shape = rng.integers(0, 6)
         if shape == 0:
             docs = np.array([rng.integers(0, doc_count)])
         elif shape == 1:  # runs of neighbours: many gaps of 1
@@ -25,8 +25,10 @@ def random_columns(rng: np.random.Generator, doc_count: int, terms: int):
             docs = np.flatnonzero(rng.random(doc_count) < rng.choice([0.05, 0.3, 0.9]))
         elif shape == 3:  # sparse, with a few huge gaps
             docs = np.unique(np.concatenate([rng.integers(0, 50, size=20), rng.integers(doc_count - 50, doc_count, size=20)]))
-        else:
+        elif shape == 4:
             docs = np.unique(rng.integers(0, doc_count, size=rng.integers(1, 3 * BLOCK)))
+        else:  # blocks of near neighbours far apart: a few gaps too large to pack in a long column
+            docs = np.unique(np.concatenate([rng.integers(0, doc_count // 100) + s * (doc_count // 8) + np.arange(0, 600, 3) for s in range(5)]))
         if len(docs) == 0:
             docs = np.array([0])
         tf = np.ones(len(docs), dtype=np.int64)
