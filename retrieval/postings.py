@@ -10,7 +10,9 @@ Each column lists the documents holding one term, ascending. The gaps between su
 - the other gaps, less 2 (less 1 without a bitmap), bit-packed at the column's width ``w`` (PFor, as
   PISA and Lucene pack blocks): the width that makes the column smallest, counting 12 bytes for a gap
   too large for it. Such a gap is stored as all ones and kept in ``patch_keys`` / ``patch_values``, a
-  sorted table of the few values the packed streams cannot hold, keyed by (term, kind, index);
+  sorted table of the few values the packed streams cannot hold, keyed by (term, kind, index). The
+  bitmap and the packed values each start on an 8-byte word, so that values are read with aligned
+  loads;
 - for a column longer than ``BLOCK``, the last document of each block of ``BLOCK`` postings and how
   many gaps above 1 precede the block, so that looking up a few documents decodes a few blocks only.
 
@@ -19,9 +21,10 @@ column as a gap from the previous one's (``tf_gaps``), and the frequency (``tf_v
 0 marking a value kept in the patch table.
 
 Scores are not stored: a BM25 weight is recomputed exactly, in float64, from the frequency, the
-document's length and the term's idf (``bm25_weights``), so stored columns cost about one byte a
-posting instead of 12, and scores stay bit-identical to rank-bm25's. Decoding is vectorised: a column
-of one width is unpacked eight strided reads at a time. This module and ``retrieval.index`` are the
+document's length and the term's idf (``bm25_weights``), so stored columns cost about 1.4 bytes a
+posting instead of 12, and scores stay bit-identical to rank-bm25's. Decoding is vectorised: a short
+column's values are gathered, a long one's read eight strided reads at a time (eight values of
+``w`` bits take ``w`` bytes). This module and ``retrieval.index`` / ``retrieval.index_build`` are the
 only ones that use numpy.
 """
 
