@@ -7,6 +7,10 @@ opens it as files, as Lucene keeps its stored fields:
 - ``corpus-paragraphs.bin``: the paragraphs, in corpus order, in zlib-compressed blocks of about
   16 KB of text; a block is a JSON list of ``[text, heading, [sentence lengths]]``. A block never holds
   paragraphs of two files, so a file that did not change is copied into the next build byte for byte;
+- ``corpus-dictionary.bin``: zlib's preset dictionary for every block, the first 32 KB of the corpus'
+  blocks (their JSON); a block then starts out knowing the corpus' common words and its JSON, which
+  makes small blocks about 16% smaller and reads no slower. A rebuild keeps the previous dictionary,
+  so that unchanged blocks can be copied;
 - ``corpus-blocks.bin`` / ``corpus-block-first.bin``: each block's byte offset and first paragraph
   (int64 arrays);
 - ``corpus-articles.bin``: one JSON line of metadata per article, with ``corpus-article-offsets.bin``
@@ -39,6 +43,8 @@ BLOCK_CHARACTERS = 16_000 // 3  # about 16 KB of UTF-8 Chinese text per block
 FILES = "corpus-files.json"
 _PARAGRAPHS, _BLOCKS, _BLOCK_FIRST = "corpus-paragraphs.bin", "corpus-blocks.bin", "corpus-block-first.bin"
 _ARTICLES, _ARTICLE_OFFSETS, _ARTICLE_FIRST = "corpus-articles.bin", "corpus-article-offsets.bin", "corpus-article-first.bin"
+_DICTIONARY = "corpus-dictionary.bin"
+DICTIONARY_BYTES = 32 * 1024  # zlib's window: a preset dictionary longer than this is not used
 _CACHED_BLOCKS = 256
 _ARTICLE_FIELDS = ("id", "title", "subtitle", "source", "date", "kicker", "byline", "dateline", "captions", "paragraphs", "sentences")
 
@@ -152,8 +158,12 @@ class StoredCorpusWriter:
     did not change from the previous build; ``close`` finishes it. Returns paragraph ranges so the
     caller can number what it derives (documents) the same way."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, dictionary: bytes | None = None) -> None:
+        """``dictionary``: the previous build's (``StoredCorpus.dictionary``), so its blocks can be
+        copied; by default the start of this corpus."""
         self.folder = folder
+        self.dictionary = dictionary
+        self._unwritten: list[bytes] = []  # blocks' JSON waiting for the dictionary to be chosen
         self._paragraphs = open(folder / _PARAGRAPHS, "wb")
         self._articles = open(folder / _ARTICLES, "wb")
         self._block_offsets = array("q", [0])
@@ -194,13 +204,16 @@ class StoredCorpusWriter:
         for a in range(a0, a0 + a_count):
             self._append_article(old.article_line(a), old.article(a).first_paragraph + shift)
         b0, b_count = entry["blocks"]
+        if self.dictionary is None and not self._unwritten:
+            self.dictionary = old.dictionary
         for b in range(b0, b0 + b_count):
             data, paragraphs = old.raw_block(b)
-            self._paragraphs.write(data)
-            self._block_digest.update(data)
-            self._block_offsets.append(self._block_offsets[-1] + len(data))
             self._block_first.append(old.block_first(b) + shift)
             self.paragraph_count += paragraphs
+            if self.dictionary == old.dictionary and not self._unwritten:
+                self._append_block(data)
+            else:  # compressed with another dictionary: compressed again
+                self._store_block(old.decompress(data))
         return self._file_done(record, entry.get("warnings", []), first_paragraph, first_article, first_block)
 
     def _append_article(self, line: bytes, first_paragraph: int) -> None:
@@ -210,11 +223,30 @@ class StoredCorpusWriter:
         self._article_digest.update(line)
 
     def _write_block(self, records: list[list]) -> None:
-        data = zlib.compress(json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"), 6)
-        self._paragraphs.write(data)
-        self._block_offsets.append(self._block_offsets[-1] + len(data))
         self._block_first.append(self.paragraph_count)
         self.paragraph_count += len(records)
+        self._store_block(json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+    def _store_block(self, raw: bytes) -> None:
+        """Compress and append a block's JSON, once the dictionary is chosen: the first
+        DICTIONARY_BYTES of the corpus' blocks wait for it."""
+        if self.dictionary is None:
+            self._unwritten.append(raw)
+            if sum(map(len, self._unwritten)) < DICTIONARY_BYTES:
+                return
+            self._choose_dictionary()
+            return
+        self._append_block(compress_block(raw, self.dictionary))
+
+    def _choose_dictionary(self) -> None:
+        waiting, self._unwritten = self._unwritten, []
+        self.dictionary = b"".join(waiting)[:DICTIONARY_BYTES]
+        for raw in waiting:
+            self._append_block(compress_block(raw, self.dictionary))
+
+    def _append_block(self, data: bytes) -> None:
+        self._paragraphs.write(data)
+        self._block_offsets.append(self._block_offsets[-1] + len(data))
         self._block_digest.update(data)
 
     def _file_done(self, record: dict, warnings, first_paragraph: int, first_article: int, first_block: int) -> tuple[int, int]:
@@ -229,7 +261,10 @@ class StoredCorpusWriter:
         return first_paragraph, count
 
     def close(self) -> None:
+        if self.dictionary is None:
+            self._choose_dictionary()
         self._paragraphs.close()
+        (self.folder / _DICTIONARY).write_bytes(self.dictionary)
         self._articles.close()
         self._block_first.append(self.paragraph_count)
         self._article_first.append(self.paragraph_count)
@@ -239,6 +274,21 @@ class StoredCorpusWriter:
                 values.tofile(out)
         stamp = hashlib.blake2b(self._article_digest.digest() + self._block_digest.digest(), digest_size=3).hexdigest()
         (self.folder / FILES).write_text(json.dumps({"stamp": stamp, "files": self._files}, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+def compress_block(raw: bytes, dictionary: bytes) -> bytes:
+    """A block's JSON, zlib-compressed with the corpus' preset dictionary (none when it is empty)."""
+    if not dictionary:
+        return zlib.compress(raw, 6)
+    packer = zlib.compressobj(6, zdict=dictionary)
+    return packer.compress(raw) + packer.flush()
+
+
+def decompress_block(data: bytes, dictionary: bytes) -> bytes:
+    if not dictionary:
+        return zlib.decompress(data)
+    unpacker = zlib.decompressobj(zdict=dictionary)
+    return unpacker.decompress(data) + unpacker.flush()
 
 
 def _article_record(article: Article) -> dict:
@@ -279,6 +329,7 @@ class StoredCorpus(CorpusView):
         self.files = tuple(entry["path"] for entry in self._files)
         self.warnings = tuple(w for entry in self._files for w in entry.get("warnings", []))
         self._paragraphs = _mapped(self.folder / _PARAGRAPHS)
+        self.dictionary = (self.folder / _DICTIONARY).read_bytes()
         self._articles = _mapped(self.folder / _ARTICLES)
         self._block_offsets = _mapped(self.folder / _BLOCKS).cast("q")
         self._block_first = _mapped(self.folder / _BLOCK_FIRST).cast("q")
@@ -309,6 +360,10 @@ class StoredCorpus(CorpusView):
         """A block's compressed bytes and how many paragraphs it holds."""
         data = bytes(self._paragraphs[self._block_offsets[number] : self._block_offsets[number + 1]])
         return data, self._block_first[number + 1] - self._block_first[number]
+
+    def decompress(self, data: bytes) -> bytes:
+        """A block's JSON from its compressed bytes."""
+        return decompress_block(data, self.dictionary)
 
     def block_first(self, number: int) -> int:
         return self._block_first[number]
@@ -341,7 +396,7 @@ class StoredCorpus(CorpusView):
                 self._blocks.move_to_end(number)
                 return records
         data, _ = self.raw_block(number)
-        records = json.loads(zlib.decompress(data))
+        records = json.loads(self.decompress(data))
         with self._lock:
             self._blocks[number] = records
             if len(self._blocks) > _CACHED_BLOCKS:

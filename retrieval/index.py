@@ -34,12 +34,11 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from retrieval.postings import STREAMS, Columns, EncodedColumns, bm25_weights, encode_columns
+from retrieval.postings import OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns
 from retrieval.term_table import StringTable, write_strings
 
 TERMS = "terms"  # terms.bin, terms.offsets, terms.slots
 PER_TERM = ("df", "width", "max_weight", "idf", "first_doc", "first_pos", "source_ids")
-OFFSETS = ("gap_offsets", "exc_offsets", "tfx_offsets", "skip_offsets")
 PER_DOCUMENT = ("doc_lengths",)
 VOCABULARY = ("vocab_words", "vocab_chars", "vocab_char_offsets", "vocab_char_words")
 ARRAYS = PER_TERM + OFFSETS + PER_DOCUMENT + STREAMS + VOCABULARY
@@ -584,25 +583,8 @@ def document_lengths(lengths: np.ndarray) -> np.ndarray:
 
 def assemble(parts: Sequence[EncodedColumns], per_term: dict[str, np.ndarray], doc_lengths: np.ndarray) -> dict[str, np.ndarray]:
     """The arrays of an index from its columns encoded in consecutive runs."""
-
-    def offsets(sizes: list[np.ndarray]) -> np.ndarray:
-        joined = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
-        out = np.zeros(len(joined) + 1, dtype=np.int64)
-        np.cumsum(joined, out=out[1:])
-        return out
-
-    arrays = {
-        "df": np.concatenate([p.df for p in parts]),
-        "width": np.concatenate([p.width for p in parts]),
-        "max_weight": np.concatenate([p.max_weight for p in parts]),
-        "gap_offsets": offsets([p.gap_bytes for p in parts]),
-        "exc_offsets": offsets([p.exc_counts for p in parts]),
-        "tfx_offsets": offsets([p.tfx_counts for p in parts]),
-        "skip_offsets": offsets([p.skip_counts for p in parts]),
-        "doc_lengths": doc_lengths,
-    }
-    for name in STREAMS:
-        arrays[name] = np.concatenate([p.streams[name] for p in parts])
+    arrays = assemble_columns(list(parts))
+    arrays["doc_lengths"] = doc_lengths
     arrays.update(per_term)
     return arrays
 

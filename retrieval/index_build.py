@@ -35,7 +35,7 @@ from retrieval.index import (
     okapi_idf,
     vocabulary_arrays,
 )
-from retrieval.postings import STREAMS, bm25_weights, encode_columns
+from retrieval.postings import GAPS_TAIL, OFFSETS, STREAM_TYPES, STREAMS, bm25_weights, encode_columns
 from retrieval.term_table import write_strings
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ class _TermTables:
     max_factor: list[np.ndarray] = field(default_factory=list)
     first_doc: list[np.ndarray] = field(default_factory=list)
     first_pos: list[np.ndarray] = field(default_factory=list)
-    sizes: dict[str, list[np.ndarray]] = field(default_factory=lambda: {"gap": [], "exc": [], "tfx": [], "skip": []})
+    sizes: dict[str, list[np.ndarray]] = field(default_factory=lambda: {name: [] for name in OFFSETS})
+    terms: int = 0  # terms encoded so far
 
 
 def previous_build(index, old_paragraphs: int, new_paragraphs: int, paragraph_pairs, passage_pairs) -> Previous:
@@ -210,10 +211,7 @@ def _range_bounds(runs: Sequence[_Run], previous: Previous | None) -> list[int]:
 
 
 def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, lengths: np.ndarray, avgdl: float, params: BM25Params) -> _TermTables:
-    streams = {name: _Npy(folder / f"{name}.npy", dtype) for name, dtype in (
-        ("gaps", np.uint8), ("gap_exceptions", np.uint32), ("tf_docs", np.int32),
-        ("tf_values", np.uint32), ("skip_last", np.int32), ("skip_exc", np.int32),
-    )}
+    streams = {name: _Npy(folder / f"{name}.npy", dtype) for name, dtype in STREAM_TYPES.items()}
     tables = _TermTables()
     doc_count = len(lengths)
     if previous is not None:
@@ -258,7 +256,8 @@ def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, length
         del order
         distinct, starts, counts = np.unique(terms, return_index=True, return_counts=True)
         factors = bm25_weights(1.0, tf, lengths[docs], params.k1, params.b, avgdl)
-        encoded = encode_columns(counts, docs, tf, factors)
+        encoded = encode_columns(counts, docs, tf, factors, tables.terms)
+        tables.terms += len(counts)
         for name in STREAMS:
             streams[name].append(encoded.streams[name])
         first_doc = docs[starts]
@@ -269,8 +268,9 @@ def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, length
         tables.max_factor.append(encoded.max_weight)
         tables.first_doc.append(first_doc)
         tables.first_pos.append(first_pos)
-        for key, sizes in (("gap", encoded.gap_bytes), ("exc", encoded.exc_counts), ("tfx", encoded.tfx_counts), ("skip", encoded.skip_counts)):
-            tables.sizes[key].append(sizes)
+        for name in OFFSETS:
+            tables.sizes[name].append(encoded.sizes[name])
+    streams["gaps"].append(np.zeros(GAPS_TAIL, dtype=np.uint8))
     for stream in streams.values():
         stream.close()
     return tables
@@ -308,8 +308,8 @@ def _finish(folder, tables: _TermTables, lengths, total, params, previous, vocab
     order = np.lexsort((first_pos, first_doc))
     idf = okapi_idf(df, len(lengths), params.epsilon, order)
     offsets = {}
-    for key, name in (("gap", "gap_offsets"), ("exc", "exc_offsets"), ("tfx", "tfx_offsets"), ("skip", "skip_offsets")):
-        sizes = cat(tables.sizes[key], np.int64)
+    for name in OFFSETS:
+        sizes = cat(tables.sizes[name], np.int64)
         offsets[name] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     terms = vocabulary(source_ids.tolist())
     per_term = {

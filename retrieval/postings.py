@@ -1,20 +1,31 @@
-"""Term columns (posting lists) stored compactly: document-id gaps in one, two or four bytes, term
-frequencies only where they are not 1, and a skip entry every ``BLOCK`` postings.
+"""Term columns (posting lists) stored compactly: document-id gaps bit-packed, with a bitmap for the
+gaps of 1, term frequencies only where they are not 1, and a skip entry every ``BLOCK`` postings.
 
-Each column lists the documents holding one term, ascending. What is stored per column:
+Each column lists the documents holding one term, ascending. The gaps between successive document ids
+(the first counted from -1, so every gap is at least 1) are stored in the ``gaps`` byte stream as:
 
-- the gaps between successive document ids (the first counted from -1, so every gap is at least 1),
-  each in the column's width of 1, 2 or 4 bytes, whichever makes the column smallest. A gap too large
-  for the width is written as 0 and kept, in order, in ``gap_exceptions``;
-- the postings whose term frequency is not 1, as (document id, frequency) pairs (``tf_docs``,
-  ``tf_values``); on news text about 94% of frequencies are 1;
-- for a column longer than ``BLOCK``, the last document id of each block of ``BLOCK`` postings and the
-  number of gap exceptions before it, so that looking up a few documents decodes a few blocks only.
+- a bitmap with one bit a posting, set where the gap is not 1 (omitted where it would not pay). A
+  paragraph's passages are consecutive documents sharing most of its terms, so over a quarter of all
+  gaps are 1;
+- the other gaps, less 2 (less 1 without a bitmap), bit-packed at the column's width ``w`` (PFor, as
+  PISA and Lucene pack blocks): the width that makes the column smallest, counting 12 bytes for a gap
+  too large for it. Such a gap is stored as all ones and kept in ``patch_keys`` / ``patch_values``, a
+  sorted table of the few values the packed streams cannot hold, keyed by (term, kind, index). The
+  bitmap and the packed values each start on an 8-byte word, so that values are read with aligned
+  loads;
+- for a column longer than ``BLOCK``, the last document of each block of ``BLOCK`` postings and how
+  many gaps above 1 precede the block, so that looking up a few documents decodes a few blocks only.
+
+Frequencies other than 1 (about 7% on news text) are stored sparsely: each one's position in the
+column as a gap from the previous one's (``tf_gaps``), and the frequency (``tf_values``), a byte each,
+0 marking a value kept in the patch table.
 
 Scores are not stored: a BM25 weight is recomputed exactly, in float64, from the frequency, the
-document's length and the term's idf (``bm25_weights``), so stored columns cost about 1.5 bytes a
-posting instead of 12, and scores stay bit-identical to rank-bm25's. This module and ``retrieval.index``
-are the only ones that use numpy.
+document's length and the term's idf (``bm25_weights``), so stored columns cost about 1.4 bytes a
+posting instead of 12, and scores stay bit-identical to rank-bm25's. Decoding is vectorised: a short
+column's values are gathered, a long one's read eight strided reads at a time (eight values of
+``w`` bits take ``w`` bytes). This module and ``retrieval.index`` / ``retrieval.index_build`` are the
+only ones that use numpy.
 """
 
 from __future__ import annotations
@@ -25,8 +36,30 @@ import numpy as np
 
 BLOCK = 128
 # Per-term arrays (T entries, or T + 1 for offsets) and the streams they point into.
-TERM_ARRAYS = ("df", "width", "gap_offsets", "exc_offsets", "tfx_offsets", "skip_offsets", "max_weight")
-STREAMS = ("gaps", "gap_exceptions", "tf_docs", "tf_values", "skip_last", "skip_exc")
+TERM_ARRAYS = ("df", "width", "gap_offsets", "tfx_offsets", "skip_offsets", "max_weight")
+OFFSETS = ("gap_offsets", "tfx_offsets", "skip_offsets")
+STREAM_TYPES = {
+    "gaps": np.uint8,
+    "tf_gaps": np.uint8,
+    "tf_values": np.uint8,
+    "skip_last": np.int32,
+    "skip_others": np.int32,
+    "patch_keys": np.int64,
+    "patch_values": np.uint32,
+}
+STREAMS = tuple(STREAM_TYPES)
+# Zero bytes after the last column of ``gaps``: a packed value is read from the two 8-byte words it
+# overlaps, or the 8 bytes it starts in.
+GAPS_TAIL = 16
+# How a column's packed values are read, by their number (measured): up to 1,000 by one gather of
+# unaligned 8-byte words, up to 10,000 by two gathers of aligned ones, more by eight strided reads.
+_UNALIGNED_MOST, _GATHER_MOST = 1_000, 10_000
+
+# In ``width``, besides the width (the low 6 bits): the column has a bitmap of its gaps of 1, and
+# values in the patch table (most columns have none, and skip looking).
+_BITMAP, _PATCHED, _WIDTH = 0x80, 0x40, 0x3F
+_PATCH_BITS = 96  # what a value in the patch table costs: an int64 key and a uint32 value
+_GAP, _TF_GAP, _TF_VALUE = 0, 1, 2  # kinds of patched values
 
 
 def bm25_weights(idf: float, tf, lengths, k1: float, b: float, avgdl: float):
@@ -37,81 +70,198 @@ def bm25_weights(idf: float, tf, lengths, k1: float, b: float, avgdl: float):
 
 @dataclass
 class EncodedColumns:
-    """A run of consecutive columns, encoded: per-term sizes and the streams, offsets relative to the run."""
+    """A run of consecutive columns, encoded: per-term values, the sizes the offsets (``OFFSETS``) are
+    summed from, and the streams, offsets relative to the run."""
 
     df: np.ndarray  # int32
     width: np.ndarray  # uint8
-    gap_bytes: np.ndarray  # int64: bytes of each column's gaps
-    exc_counts: np.ndarray  # int64
-    tfx_counts: np.ndarray  # int64
-    skip_counts: np.ndarray  # int64
     max_weight: np.ndarray  # float64
+    sizes: dict[str, np.ndarray]  # int64, one per term, by offset name
     streams: dict[str, np.ndarray]
 
 
-def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights: np.ndarray) -> EncodedColumns:
-    """Encode consecutive columns: column i holds ``counts[i]`` (at least 1) postings, and ``docs``
-    (ascending within each column), ``tf`` and ``weights`` hold all postings, column after column."""
+def _patch_key(term, kind: int, index):
+    return ((np.asarray(term, dtype=np.int64) * 4 + kind) << 32) | np.asarray(index, dtype=np.int64)
+
+
+def _bit_lengths(values: np.ndarray) -> np.ndarray:
+    """Bits needed for each non-negative value below 2**53 (0 for 0): the binary exponent, exact."""
+    return np.frexp(values.astype(np.float64))[1].astype(np.int64)
+
+
+def _pack(stream: np.ndarray, bit: np.ndarray, values: np.ndarray, width: int) -> None:
+    """OR ``values`` (below 2**32, at most ``width`` bits) into the byte ``stream`` at bit offsets
+    ``bit``, low bits first; the stream has room for a value's last byte past its end."""
+    shifted = values.astype(np.uint64) << (bit & 7).astype(np.uint64)
+    first = bit >> 3
+    for byte in range((width + 7 + 7) // 8):
+        np.bitwise_or.at(stream, first + byte, (shifted >> np.uint64(8 * byte)).astype(np.uint8))
+
+
+def _words_of(bits):
+    """8-byte words holding this many bits."""
+    return (bits + 63) >> 6
+
+
+def _best_widths(term: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``n`` columns, given its values (column numbers ``term``, ascending), the width
+    that packs them smallest and that size in bits. A value fits in w bits below 2**w - 1 (all ones
+    marks a patched value); each patched value costs _PATCH_BITS. The best width is 0 or the bits some
+    value of the column needs, so only those are tried (a dense table of columns by widths would take
+    hundreds of MB for a range of rare terms)."""
+    count = np.bincount(term, minlength=n).astype(np.int64)
+    key = term * 34 + _bit_lengths(values + 1)
+    if n * 34 <= 4 * len(key) + 1_000_000:
+        dense = np.bincount(key, minlength=n * 34)
+        keys = np.flatnonzero(dense)
+        per_key = dense[keys]
+    else:
+        keys, per_key = np.unique(key, return_counts=True)
+    key_term, needed = keys // 34, keys % 34
+    # Values of the column needing more bits than this key's: what is left after it, column-wise.
+    done = np.cumsum(per_key)
+    column_done = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(count, out=column_done[1:])
+    above = column_done[key_term + 1] - done
+    cost = count[key_term] * needed + _PATCH_BITS * above
+    width = np.zeros(n, dtype=np.int64)
+    best = _PATCH_BITS * count  # width 0: every value patched
+    order = np.lexsort((cost, key_term))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key_term[order][1:] != key_term[order][:-1]
+    pick = order[first]
+    better = cost[pick] < best[key_term[pick]]
+    width[key_term[pick][better]] = needed[pick][better]
+    best[key_term[pick][better]] = cost[pick][better]
+    return width, best
+
+
+def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights: np.ndarray, first_term: int = 0) -> EncodedColumns:
+    """Encode consecutive columns, the first of them term ``first_term``: column i holds ``counts[i]``
+    (at least 1) postings, and ``docs`` (ascending within each column), ``tf`` and ``weights`` hold
+    all postings, column after column."""
     counts = counts.astype(np.int64)
     n = len(counts)
     starts = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     term = np.repeat(np.arange(n, dtype=np.int64), counts)
+    local = np.arange(len(docs), dtype=np.int64) - starts[term]
     docs = docs.astype(np.int64)
+    tf = tf.astype(np.int64)
     previous = np.empty_like(docs)
     previous[1:] = docs[:-1]
     previous[starts] = -1
     gaps = docs - previous
 
-    # The width that makes each column smallest: its gaps at that width plus 4 bytes per exception.
-    over1 = np.bincount(term, weights=gaps >= 1 << 8, minlength=n).astype(np.int64)
-    over2 = np.bincount(term, weights=gaps >= 1 << 16, minlength=n).astype(np.int64)
-    sizes = np.stack([counts + 4 * over1, 2 * counts + 4 * over2, 4 * counts])
-    width = np.array([1, 2, 4], dtype=np.int64)[np.argmin(sizes, axis=0)]
-    posting_width = width[term]
-    limit = np.where(posting_width == 4, 1 << 32, np.left_shift(1, 8 * posting_width))
-    escaped = gaps >= limit
-    values = np.where(escaped, 0, gaps)
-    gap_bytes = counts * width
+    # Each column is packed with a bitmap of its gaps of 1 or without, whichever is smaller.
+    one = gaps == 1
+    with_bitmap = _best_widths(term[~one], gaps[~one] - 2, n)
+    without = _best_widths(term, gaps - 1, n)
+    bitmap = with_bitmap[1] + counts < without[1]
+    width = np.where(bitmap, with_bitmap[0], without[0])
+    in_bitmap = bitmap[term]
+    other = ~(one & in_bitmap)
+    values = gaps - 1 - in_bitmap
+    other_counts = np.bincount(term, weights=other, minlength=n).astype(np.int64)
+
+    # Both parts start on 8-byte words, so that values are read with aligned loads.
+    bitmap_bytes = np.where(bitmap, _words_of(counts) * 8, 0)
+    packed_bytes = _words_of(other_counts * width) * 8
+    gap_bytes = bitmap_bytes + packed_bytes
     byte_start = np.zeros(n, dtype=np.int64)
     np.cumsum(gap_bytes[:-1], out=byte_start[1:])
-    position = byte_start[term] + (np.arange(len(docs), dtype=np.int64) - starts[term]) * posting_width
-    stream = np.zeros(int(gap_bytes.sum()), dtype=np.uint8)
-    for byte in range(4):
-        wide = posting_width > byte
-        stream[position[wide] + byte] = (values[wide] >> (8 * byte)) & 0xFF
+    stream = np.zeros(int(gap_bytes.sum()) + GAPS_TAIL, dtype=np.uint8)
 
-    exc_counts = np.bincount(term[escaped], minlength=n).astype(np.int64)
+    flagged = other & in_bitmap
+    flags = np.zeros(int(bitmap_bytes.sum()) * 8, dtype=bool)
+    flag_start = np.zeros(n, dtype=np.int64)
+    np.cumsum(bitmap_bytes[:-1] * 8, out=flag_start[1:])
+    flags[(flag_start[term] + local)[flagged]] = True
+    flag_bytes = np.packbits(flags, bitorder="little")
+    bitmap_columns = np.flatnonzero(bitmap)
+    stream[np.repeat(byte_start[bitmap_columns] - flag_start[bitmap_columns] // 8, bitmap_bytes[bitmap_columns]) + np.arange(len(flag_bytes))] = flag_bytes
+
+    rank = np.cumsum(other) - other  # gaps above 1 before each posting, in the run
+    rank -= rank[starts][term]  # ... in its column
+    other_term = term[other]
+    other_rank = rank[other]
+    other_width = width[other_term]
+    limit = (np.int64(1) << other_width) - 1
+    patched = values[other] >= limit
+    stored = np.where(patched, limit, values[other])
+    _pack(stream, (byte_start + bitmap_bytes)[other_term] * 8 + other_rank * other_width, stored, int(width.max()))
+    stream = stream[:-GAPS_TAIL]
+
     frequent = tf != 1
     tfx_counts = np.bincount(term[frequent], minlength=n).astype(np.int64)
+    positions = local[frequent]
+    frequent_term = term[frequent]
+    position_gaps = positions.copy()
+    position_gaps[1:] -= positions[:-1]
+    first_of_column = np.ones(len(positions), dtype=bool)
+    first_of_column[1:] = frequent_term[1:] != frequent_term[:-1]
+    position_gaps[first_of_column] = positions[first_of_column] + 1
+    x_rank = np.arange(len(positions), dtype=np.int64)
+    x_rank -= np.repeat(np.concatenate([[0], np.cumsum(tfx_counts)[:-1]]), tfx_counts)
+    frequencies = tf[frequent]
+    big_gap, big_tf = position_gaps > 255, frequencies > 255
 
-    # Skips: the last document of each block of a column longer than one block, and the gap exceptions
-    # of the column before the block starts.
-    local = np.arange(len(docs), dtype=np.int64) - starts[term]
+    absolute = other_term + first_term
+    keys = np.concatenate([
+        _patch_key(absolute[patched], _GAP, other_rank[patched]),
+        _patch_key(frequent_term[big_gap] + first_term, _TF_GAP, x_rank[big_gap]),
+        _patch_key(frequent_term[big_tf] + first_term, _TF_VALUE, x_rank[big_tf]),
+    ])
+    patch_values = np.concatenate([values[other][patched], position_gaps[big_gap], frequencies[big_tf]])
+    order = np.argsort(keys, kind="stable")
+    has_patches = np.zeros(n, dtype=bool)
+    has_patches[(keys >> 34) - first_term] = True
+
+    # Skips: the last document of each block of a column longer than one block, and how many gaps of
+    # the column above 1 come before the block.
     long_column = counts[term] > BLOCK
     block_end = long_column & ((local % BLOCK == BLOCK - 1) | (local == counts[term] - 1))
     block_start = long_column & (local % BLOCK == 0)
-    escaped_before = np.cumsum(escaped) - escaped
-    skip_exc = escaped_before[block_start] - escaped_before[starts[term[block_start]]]
     skip_counts = np.bincount(term[block_end], minlength=n).astype(np.int64)
 
     return EncodedColumns(
         df=counts.astype(np.int32),
-        width=width.astype(np.uint8),
-        gap_bytes=gap_bytes,
-        exc_counts=exc_counts,
-        tfx_counts=tfx_counts,
-        skip_counts=skip_counts,
+        width=(width | np.where(bitmap, _BITMAP, 0) | np.where(has_patches, _PATCHED, 0)).astype(np.uint8),
         max_weight=np.maximum.reduceat(weights, starts) if n else np.zeros(0),
+        sizes={"gap_offsets": gap_bytes, "tfx_offsets": tfx_counts, "skip_offsets": skip_counts},
         streams={
             "gaps": stream,
-            "gap_exceptions": gaps[escaped].astype(np.uint32),
-            "tf_docs": docs[frequent].astype(np.int32),
-            "tf_values": tf[frequent].astype(np.uint32),
+            "tf_gaps": np.where(big_gap, 0, position_gaps).astype(np.uint8),
+            "tf_values": np.where(big_tf, 0, frequencies).astype(np.uint8),
             "skip_last": docs[block_end].astype(np.int32),
-            "skip_exc": skip_exc.astype(np.int32),
+            "skip_others": rank[block_start].astype(np.int32),
+            "patch_keys": keys[order],
+            "patch_values": patch_values[order].astype(np.uint32),
         },
     )
+
+
+def assemble_columns(parts: list[EncodedColumns]) -> dict[str, np.ndarray]:
+    """The per-term arrays (but idf and the like) and streams of an index from its columns encoded in
+    consecutive runs."""
+
+    def offsets(sizes: list[np.ndarray]) -> np.ndarray:
+        joined = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        out = np.zeros(len(joined) + 1, dtype=np.int64)
+        np.cumsum(joined, out=out[1:])
+        return out
+
+    arrays = {
+        "df": np.concatenate([p.df for p in parts]),
+        "width": np.concatenate([p.width for p in parts]),
+        "max_weight": np.concatenate([p.max_weight for p in parts]),
+    }
+    for name in OFFSETS:
+        arrays[name] = offsets([p.sizes[name] for p in parts])
+    for name in STREAMS:
+        arrays[name] = np.concatenate([p.streams[name] for p in parts])
+    arrays["gaps"] = np.concatenate([arrays["gaps"], np.zeros(GAPS_TAIL, dtype=np.uint8)])
+    return arrays
 
 
 class Columns:
@@ -122,57 +272,128 @@ class Columns:
         self.df = arrays["df"]
         self.width = arrays["width"]
         self.gap_offsets = arrays["gap_offsets"]
-        self.exc_offsets = arrays["exc_offsets"]
         self.tfx_offsets = arrays["tfx_offsets"]
         self.skip_offsets = arrays["skip_offsets"]
         self.gaps = arrays["gaps"]
-        self.gap_exceptions = arrays["gap_exceptions"]
-        self.tf_docs = arrays["tf_docs"]
+        self.tf_gaps = arrays["tf_gaps"]
         self.tf_values = arrays["tf_values"]
         self.skip_last = arrays["skip_last"]
-        self.skip_exc = arrays["skip_exc"]
+        self.skip_others = arrays["skip_others"]
+        self.patch_keys = arrays["patch_keys"]
+        self.patch_values = arrays["patch_values"]
+        if len(self.gaps) < GAPS_TAIL or len(self.gaps) % 8:
+            raise ValueError("the gaps stream lacks its tail")
+        # The gaps as little-endian 8-byte words, and as overlapping ones, one starting at every byte.
+        self._aligned = self.gaps.view("<u8")
+        self._words = np.ndarray((len(self.gaps) - 7,), dtype="<u8", buffer=self.gaps, strides=(1,))
 
-    def _values(self, start: int, width: int, positions: np.ndarray | None, count: int) -> np.ndarray:
-        """Stored gap values of a column whose gaps start at byte ``start``: postings ``positions``
-        (or the first ``count``), as int64."""
-        if positions is None:
-            raw = self.gaps[start : start + count * width]
-            view = raw if width == 1 else raw.view("<u2" if width == 2 else "<u4")
-            return view.astype(np.int64)
-        base = start + positions * width
-        values = self.gaps[base].astype(np.int64)
-        for byte in range(1, width):
-            values |= self.gaps[base + byte].astype(np.int64) << (8 * byte)
-        return values
+    # --- pieces ----------------------------------------------------------------------------------
+
+    def _unpack(self, byte: int, width: int, count: int) -> np.ndarray:
+        """``count`` values of ``width`` bits packed from byte ``byte`` (a word's first) on, as int64."""
+        if width == 0 or count == 0:
+            return np.zeros(count, dtype=np.int64)
+        if width in (8, 16, 32):
+            raw = self.gaps[byte : byte + count * width // 8]
+            return (raw if width == 8 else raw.view("<u2" if width == 16 else "<u4")).astype(np.int64)
+        mask = np.uint64((1 << width) - 1)
+        if count < _UNALIGNED_MOST:  # fewest operations: each value read from the 8 bytes it starts in
+            bit = np.arange(0, count * width, width, dtype=np.int64)
+            out = self._words[(bit >> 3) + byte]
+            out >>= (bit & 7).astype(np.uint64)
+        elif count < _GATHER_MOST:
+            return self._gather(np.arange(byte * 8, byte * 8 + count * width, width, dtype=np.int64), mask)
+        else:
+            # Eight values take exactly ``width`` bytes: the j-th of every eight is one strided read.
+            out = np.empty(count, dtype=np.uint64)
+            for j in range(8):
+                m = (count - j + 7) >> 3
+                words = np.ndarray((m,), dtype="<u8", buffer=self.gaps, offset=byte + (j * width >> 3), strides=(width,))
+                np.right_shift(words, np.uint64(j * width & 7), out=out[j::8])
+        out &= mask
+        return out.view(np.int64)
+
+    def _unpack_at(self, byte: int, width: int, ranks: np.ndarray) -> np.ndarray:
+        """The values of ``width`` bits numbered ``ranks`` of those packed from byte ``byte`` on."""
+        if width == 0:
+            return np.zeros(len(ranks), dtype=np.int64)
+        return self._gather(byte * 8 + ranks.astype(np.int64) * width, np.uint64((1 << width) - 1))
+
+    def _gather(self, bit: np.ndarray, mask) -> np.ndarray:
+        """The values starting at these bits of the gaps, masked, as int64."""
+        at = bit >> 6
+        low = (bit & 63).astype(np.uint64)
+        out = self._aligned[at] >> low
+        out |= self._aligned[at + 1] << (np.uint64(64) - low)
+        out &= mask
+        return out.view(np.int64)
+
+    def _patches(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Patched values of terms ``first`` .. ``stop - 1``: keys and values."""
+        lo, hi = np.searchsorted(self.patch_keys, [first << 34, stop << 34])
+        return self.patch_keys[lo:hi], self.patch_values[lo:hi].astype(np.int64)
+
+    def _term_patches(self, term: int) -> tuple[list[tuple[int, int]], ...] | None:
+        """A column's patched values, of each kind: (index, value) pairs; None when it has none.
+        A column has a few, so they are read as Python numbers."""
+        if not int(self.width[term]) & _PATCHED:
+            return None
+        lo = int(self.patch_keys.searchsorted(term << 34))
+        hi = int(self.patch_keys.searchsorted((term + 1) << 34))
+        kinds: tuple[list[tuple[int, int]], ...] = ([], [], [])
+        for key, value in zip(self.patch_keys[lo:hi].tolist(), self.patch_values[lo:hi].tolist()):
+            kinds[(key >> 32) & 3].append((key & 0xFFFFFFFF, value))
+        return kinds
+
+    def _frequent(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
+        """Positions in the column of the postings whose frequency is not 1, and those frequencies;
+        None when there are none."""
+        x0, x1 = int(self.tfx_offsets[term]), int(self.tfx_offsets[term + 1])
+        if x1 == x0:
+            return None
+        gaps = self.tf_gaps[x0:x1]
+        values = self.tf_values[x0:x1]
+        if patches is not None and (patches[_TF_GAP] or patches[_TF_VALUE]):
+            gaps, values = gaps.astype(np.int64), values.astype(np.int64)
+            for kind, target in ((_TF_GAP, gaps), (_TF_VALUE, values)):
+                for index, value in patches[kind]:
+                    target[index] = value
+        positions = np.cumsum(gaps, dtype=np.int64)
+        positions -= 1
+        return positions, values
+
+    # --- queries ---------------------------------------------------------------------------------
 
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The documents holding ``term`` (int64, ascending) and their frequencies (None: all 1)."""
         n = int(self.df[term])
-        gaps = self._values(int(self.gap_offsets[term]), int(self.width[term]), None, n)
-        e0, e1 = int(self.exc_offsets[term]), int(self.exc_offsets[term + 1])
-        if e1 > e0:
-            gaps[gaps == 0] = self.gap_exceptions[e0:e1]
-        gaps[0] -= 1
-        docs = np.cumsum(gaps)
-        return docs, self._frequencies(term, docs)
-
-    def _frequencies(self, term: int, docs: np.ndarray) -> np.ndarray | None:
-        """Frequencies of the (sorted) ``docs``, which the column holds; None when all are 1."""
-        x0, x1 = int(self.tfx_offsets[term]), int(self.tfx_offsets[term + 1])
-        if x1 == x0:
-            return None
-        frequent = self.tf_docs[x0:x1]
-        # Search the shorter list in the longer: usually the few frequencies above 1 among the docs.
-        few_frequent = len(frequent) < len(docs)
-        where, hit = _found_in(docs, frequent) if few_frequent else _found_in(frequent, docs)
-        if not hit.any():
-            return None
-        tf = np.ones(len(docs), dtype=np.int64)
-        if few_frequent:
-            tf[where[hit]] = self.tf_values[x0:x1][hit]
+        byte = int(self.gap_offsets[term])
+        code = int(self.width[term])
+        patches = self._term_patches(term)
+        if code & _BITMAP:
+            size = _words_of(n) * 8
+            above_one = np.unpackbits(self.gaps[byte : byte + size], count=n, bitorder="little").view(bool)
+            values = self._unpack(byte + size, code & _WIDTH, int(np.count_nonzero(above_one)))
+            if patches is not None:
+                for index, value in patches[_GAP]:
+                    values[index] = value
+            values += 2
+            gaps = np.ones(n, dtype=np.int64)
+            gaps[above_one] = values
         else:
-            tf[hit] = self.tf_values[x0:x1][where[hit]]
-        return tf
+            gaps = self._unpack(byte, code & _WIDTH, n)
+            if patches is not None:
+                for index, value in patches[_GAP]:
+                    gaps[index] = value
+            gaps += 1
+        gaps[0] -= 1
+        docs = np.cumsum(gaps, out=gaps)
+        frequent = self._frequent(term, patches)
+        if frequent is None:
+            return docs, None
+        tf = np.ones(n, dtype=np.int64)
+        tf[frequent[0]] = frequent[1]
+        return docs, tf
 
     def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the sorted, distinct ``docs`` hold ``term`` (a mask) and, for those, the frequency
@@ -180,43 +401,69 @@ class Columns:
         n = int(self.df[term])
         s0, s1 = int(self.skip_offsets[term]), int(self.skip_offsets[term + 1])
         blocks = s1 - s0
-        found_docs = None
         if blocks and len(docs) * BLOCK * 3 < n:
             last = self.skip_last[s0:s1]
             block_of = np.searchsorted(last, docs)
             wanted = np.unique(block_of[block_of < blocks])
             if len(wanted) * 3 < blocks:
-                found_docs = self._blocks(term, n, s0, wanted)
-        if found_docs is None:
-            found_docs, _ = self.column(term)
-        where = np.searchsorted(found_docs, docs)
-        where[where >= len(found_docs)] = 0
-        hit = found_docs[where] == docs if len(found_docs) else np.zeros(len(docs), dtype=bool)
-        held = docs[hit]
-        tf = self._frequencies(term, held)
-        return hit, np.ones(len(held), dtype=np.int64) if tf is None else tf
+                found, positions = self._blocks(term, n, s0, wanted)
+                where, hit = _found_in(found, docs)
+                held = positions[where[hit]]
+                tf = np.ones(len(held), dtype=np.int64)
+                frequent = self._frequent(term, self._term_patches(term)) if len(held) else None
+                if frequent is not None:
+                    at, there = _found_in(frequent[0], held)
+                    tf[there] = frequent[1][at[there]]
+                return hit, tf
+        found, frequencies = self.column(term)
+        where, hit = _found_in(found, docs)
+        return hit, np.ones(int(hit.sum()), dtype=np.int64) if frequencies is None else frequencies[where[hit]]
 
-    def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> np.ndarray:
-        """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending."""
-        width = int(self.width[term])
-        first = wanted * BLOCK
-        lengths = np.minimum(BLOCK, n - first)
-        starts = np.zeros(len(wanted), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        total = int(lengths.sum())
-        block = np.repeat(np.arange(len(wanted)), lengths)
-        positions = np.arange(total, dtype=np.int64) - starts[block] + first[block]
-        gaps = self._values(int(self.gap_offsets[term]), width, positions, total)
-        zero = gaps == 0
-        if zero.any():
-            rank = np.cumsum(zero) - zero
-            rank -= rank[starts][block]
-            exc = int(self.exc_offsets[term]) + self.skip_exc[s0 + wanted].astype(np.int64)
-            gaps[zero] = self.gap_exceptions[(exc[block] + rank)[zero]]
-        base = np.where(wanted > 0, self.skip_last[s0 + np.maximum(wanted - 1, 0)], -1).astype(np.int64)
-        gaps[starts] += base
-        sums = np.cumsum(gaps)
-        return sums - np.repeat(sums[starts] - gaps[starts], lengths)
+    def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending, and
+        their positions in the column. Worked out as a table of one block a row: only the column's
+        last block can be shorter than ``BLOCK``, and its missing places are cut off at the end."""
+        byte = int(self.gap_offsets[term])
+        code = int(self.width[term])
+        width = code & _WIDTH
+        positions = (wanted * BLOCK)[:, None] + np.arange(BLOCK)
+        short = int(wanted[-1]) * BLOCK + BLOCK > n  # the last block, shorter
+        valid = positions < n if short else None
+        if code & _BITMAP:
+            rows = self.gaps[byte + (wanted * (BLOCK // 8))[:, None] + np.arange(BLOCK // 8)]
+            above_one = np.unpackbits(rows, axis=1, bitorder="little").view(bool)
+            if short:
+                above_one &= valid
+            rank = np.cumsum(above_one, axis=1)
+            rank -= above_one
+            rank += self.skip_others[s0 + wanted].astype(np.int64)[:, None]
+            ranks = rank[above_one]
+            values = self._unpack_at(byte + _words_of(n) * 8, width, ranks)
+            step = 2
+        else:
+            above_one = valid if short else np.ones(positions.shape, dtype=bool)
+            ranks = positions[valid] if short else positions.reshape(-1)
+            values = self._unpack_at(byte, width, ranks)
+            step = 1
+        patches = self._term_patches(term)
+        if patches is not None and patches[_GAP]:
+            index, value = np.array(patches[_GAP], dtype=np.int64).T
+            where, hit = _found_in(ranks, index)  # ranks ascend
+            values[where[hit]] = value[hit]
+        values += step
+        if code & _BITMAP:
+            gaps = np.ones(positions.shape, dtype=np.int64)
+            gaps[above_one] = values
+        elif short:
+            gaps = np.ones(positions.shape, dtype=np.int64)
+            gaps[valid] = values
+        else:
+            gaps = values.reshape(positions.shape)
+        gaps[:, 0] += np.where(wanted > 0, self.skip_last[s0 + np.maximum(wanted - 1, 0)], -1)
+        docs = np.cumsum(gaps, axis=1, out=gaps)
+        if short:
+            return docs[valid], positions[valid]
+        return docs.reshape(-1), positions.reshape(-1)
 
     def columns(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every posting of columns ``first`` .. ``stop - 1``: (column number relative to ``first``,
@@ -228,28 +475,53 @@ class Columns:
             return empty, empty, empty
         starts = np.zeros(n, dtype=np.int64)
         np.cumsum(counts[:-1], out=starts[1:])
+        total = int(counts.sum())
         term = np.repeat(np.arange(n, dtype=np.int64), counts)
-        local = np.arange(int(counts.sum()), dtype=np.int64) - starts[term]
-        width = self.width[first:stop].astype(np.int64)
-        byte = self.gap_offsets[first:stop].astype(np.int64)[term] + local * width[term]
-        values = self.gaps[byte].astype(np.int64)
-        for shift in range(1, 4):
-            wide = width[term] > shift
-            values[wide] |= self.gaps[byte[wide] + shift].astype(np.int64) << (8 * shift)
-        e0, e1 = int(self.exc_offsets[first]), int(self.exc_offsets[stop])
-        if e1 > e0:
-            values[values == 0] = self.gap_exceptions[e0:e1]
-        values[starts] -= 1
-        sums = np.cumsum(values)
-        docs = sums - np.repeat(sums[starts] - values[starts], counts)
-        tf = np.ones(len(docs), dtype=np.int64)
+        local = np.arange(total, dtype=np.int64) - starts[term]
+        code = self.width[first:stop].astype(np.int64)
+        width = code & _WIDTH
+        bitmap = (code & _BITMAP) > 0
+        byte = self.gap_offsets[first:stop].astype(np.int64)
+        other = np.ones(total, dtype=bool)
+        flagged = bitmap[term]
+        other[flagged] = ((self.gaps[(byte[term] + (local >> 3))[flagged]] >> (local[flagged] & 7)) & 1) > 0
+        rank = np.cumsum(other) - other
+        rank -= rank[starts][term]
+        packed_at = byte + np.where(bitmap, _words_of(counts) * 8, 0)
+        other_term = term[other]
+        other_width = width[other_term]
+        bit = packed_at[other_term] * 8 + rank[other] * other_width
+        mask = ((np.int64(1) << other_width) - 1).astype(np.uint64)
+        values = self._gather(bit, mask)
+        keys, patched = self._patches(first, stop)
+        patch_term = (keys >> 34) - first
+        kind = (keys >> 32) & 3
+        index = keys & 0xFFFFFFFF
+        is_gap = kind == _GAP
+        if is_gap.any():
+            other_start = np.zeros(n, dtype=np.int64)
+            np.cumsum(np.bincount(other_term, minlength=n)[:-1], out=other_start[1:])
+            values[other_start[patch_term[is_gap]] + index[is_gap]] = patched[is_gap]
+        gaps = np.ones(total, dtype=np.int64)
+        gaps[other] = values + 1 + bitmap[other_term]
+        gaps[starts] -= 1
+        sums = np.cumsum(gaps)
+        docs = sums - np.repeat(sums[starts] - gaps[starts], counts)
+        tf = np.ones(total, dtype=np.int64)
         x0, x1 = int(self.tfx_offsets[first]), int(self.tfx_offsets[stop])
         if x1 > x0:
             x_counts = np.diff(self.tfx_offsets[first : stop + 1].astype(np.int64))
             x_term = np.repeat(np.arange(n, dtype=np.int64), x_counts)
-            key = term * (int(docs.max()) + 1) + docs
-            x_key = x_term * (int(docs.max()) + 1) + self.tf_docs[x0:x1].astype(np.int64)
-            tf[np.searchsorted(key, x_key)] = self.tf_values[x0:x1]
+            x_start = np.concatenate([[0], np.cumsum(x_counts)[:-1]])
+            tf_gaps = self.tf_gaps[x0:x1].astype(np.int64)
+            values = self.tf_values[x0:x1].astype(np.int64)
+            for which, target in ((_TF_GAP, tf_gaps), (_TF_VALUE, values)):
+                pick = kind == which
+                target[x_start[patch_term[pick]] + index[pick]] = patched[pick]
+            sums = np.cumsum(tf_gaps)
+            before = np.concatenate([[0], sums])[x_start]
+            positions = sums - np.repeat(before, x_counts) - 1
+            tf[starts[x_term] + positions] = values
         return term, docs, tf
 
 
@@ -258,4 +530,6 @@ def _found_in(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.n
     whether it is there."""
     where = np.searchsorted(ordered, wanted)
     where[where >= len(ordered)] = 0
+    if not len(ordered):
+        return where, np.zeros(len(wanted), dtype=bool)
     return where, ordered[where] == wanted

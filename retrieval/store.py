@@ -58,7 +58,7 @@ from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16
@@ -272,7 +272,8 @@ class _Build:
 
     def run(self) -> tuple[BuildStats, dict, dict]:
         started = time.perf_counter()
-        writer = StoredCorpusWriter(self.folder)
+        # The previous build's blocks are copied as they are, so its compression dictionary is kept.
+        writer = StoredCorpusWriter(self.folder, self.previous[1].dictionary if self.previous is not None else None)
         old_files = {}
         if self.previous is not None:
             old_files = {entry["path"]: (n, entry) for n, entry in enumerate(self.previous[1].file_entries())}

@@ -1,0 +1,89 @@
+"""The column encoding is lossless: every column decodes to its documents and frequencies, whole, by a
+few of its documents (the blocks they stand in) and by ranges of columns, whatever the widths, gaps of
+1, values too large to pack (gaps, frequencies, gaps between frequencies) and block boundaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.postings import BLOCK, STREAMS, Columns, assemble_columns, encode_columns
+
+
+def random_columns(rng: np.random.Generator, doc_count: int, terms: int):
+    """Columns of every shape: dense runs of consecutive documents, sparse ones, single postings,
+    columns a few blocks long, and frequencies mostly 1 with some above 255."""
+    columns = []
+    for _ in range(terms):
+        shape = rng.integers(0, 6)
+        if shape == 0:
+            docs = np.array([rng.integers(0, doc_count)])
+        elif shape == 1:  # runs of neighbours: many gaps of 1
+            starts = rng.choice(doc_count - 4, size=rng.integers(1, 200), replace=False)
+            docs = np.unique(np.concatenate([starts + k for k in range(rng.integers(1, 4))]))
+        elif shape == 2:  # long and dense
+            docs = np.flatnonzero(rng.random(doc_count) < rng.choice([0.05, 0.3, 0.9]))
+        elif shape == 3:  # sparse, with a few huge gaps
+            docs = np.unique(np.concatenate([rng.integers(0, 50, size=20), rng.integers(doc_count - 50, doc_count, size=20)]))
+        elif shape == 4:
+            docs = np.unique(rng.integers(0, doc_count, size=rng.integers(1, 3 * BLOCK)))
+        else:  # blocks of near neighbours far apart: a few gaps too large to pack in a long column
+            docs = np.unique(np.concatenate([rng.integers(0, doc_count // 100) + s * (doc_count // 8) + np.arange(0, 600, 3) for s in range(5)]))
+        if len(docs) == 0:
+            docs = np.array([0])
+        tf = np.ones(len(docs), dtype=np.int64)
+        frequent = rng.random(len(docs)) < rng.choice([0.0, 0.002, 0.07, 0.6])
+        tf[frequent] = rng.choice([2, 3, 7, 255, 256, 70_000], size=int(frequent.sum()), p=[0.6, 0.2, 0.1, 0.04, 0.03, 0.03])
+        columns.append((docs.astype(np.int64), tf))
+    return columns
+
+
+def encoded_index(columns, runs: int) -> Columns:
+    """The columns encoded in ``runs`` consecutive runs, as a build merging term ranges does."""
+    cuts = np.linspace(0, len(columns), runs + 1).astype(int)
+    parts = []
+    for a, b in zip(cuts, cuts[1:]):
+        part = columns[a:b]
+        counts = np.array([len(d) for d, _ in part])
+        docs = np.concatenate([d for d, _ in part])
+        tf = np.concatenate([t for _, t in part])
+        parts.append(encode_columns(counts, docs, tf, tf.astype(float), first_term=int(a)))
+    arrays = assemble_columns(parts)
+    assert set(STREAMS) <= set(arrays)
+    return Columns(arrays)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_columns_decode_to_what_was_encoded(seed):
+    rng = np.random.default_rng(seed)
+    doc_count = int(rng.choice([300, 5_000, 200_000]))
+    columns = random_columns(rng, doc_count, 60)
+    index = encoded_index(columns, runs=int(rng.integers(1, 4)))
+    for term, (docs, tf) in enumerate(columns):
+        got_docs, got_tf = index.column(term)
+        np.testing.assert_array_equal(got_docs, docs)
+        np.testing.assert_array_equal(np.ones(len(docs), dtype=np.int64) if got_tf is None else got_tf, tf)
+        # A few documents, held or not: their blocks only when they are few.
+        for size in (1, 3, len(docs) // 2 + 1):
+            asked = np.unique(np.concatenate([rng.choice(docs, size=size), rng.integers(0, doc_count, size=size)]))
+            hit, frequencies = index.lookup(term, asked)
+            expected = np.isin(asked, docs)
+            np.testing.assert_array_equal(hit, expected)
+            np.testing.assert_array_equal(frequencies, tf[np.searchsorted(docs, asked[expected])])
+    for first, stop in ((0, len(columns)), (5, 17), (len(columns) - 1, len(columns))):
+        term, docs, tf = index.columns(first, stop)
+        np.testing.assert_array_equal(term, np.repeat(np.arange(stop - first), [len(d) for d, _ in columns[first:stop]]))
+        np.testing.assert_array_equal(docs, np.concatenate([d for d, _ in columns[first:stop]]))
+        np.testing.assert_array_equal(tf, np.concatenate([t for _, t in columns[first:stop]]))
+
+
+def test_gaps_of_one_cost_a_bit_and_large_values_are_patched():
+    """Consecutive documents cost about a bit each; one huge gap does not widen the whole column."""
+    runs = np.concatenate([np.arange(10_000), [2_000_000_000]])
+    spread = np.concatenate([np.arange(0, 30_000, 3), [2_000_000_000]])
+    for docs, most_bytes in ((runs, len(runs) // 8 + 16), (spread, 2 * len(spread) // 8 + 16)):
+        tf = np.ones(len(docs), dtype=np.int64)
+        encoded = encode_columns(np.array([len(docs)]), docs, tf, tf.astype(float))
+        assert encoded.sizes["gap_offsets"][0] <= most_bytes
+        np.testing.assert_array_equal(Columns(assemble_columns([encoded])).column(0)[0], docs)
+    assert len(encoded.streams["patch_keys"]) == 1
