@@ -405,6 +405,8 @@ class Columns:
             last = self.skip_last[s0:s1]
             block_of = np.searchsorted(last, docs)
             wanted = np.unique(block_of[block_of < blocks])
+            if not len(wanted):  # every document asked for comes after the column's last one
+                return np.zeros(len(docs), dtype=bool), np.zeros(0, dtype=np.int64)
             if len(wanted) * 3 < blocks:
                 found, positions = self._blocks(term, n, s0, wanted)
                 where, hit = _found_in(found, docs)

@@ -63,9 +63,11 @@ def test_columns_decode_to_what_was_encoded(seed):
         got_docs, got_tf = index.column(term)
         np.testing.assert_array_equal(got_docs, docs)
         np.testing.assert_array_equal(np.ones(len(docs), dtype=np.int64) if got_tf is None else got_tf, tf)
-        # A few documents, held or not: their blocks only when they are few.
-        for size in (1, 3, len(docs) // 2 + 1):
-            asked = np.unique(np.concatenate([rng.choice(docs, size=size), rng.integers(0, doc_count, size=size)]))
+        # A few documents, held or not: their blocks only when they are few; and documents past the
+        # column's last one only, which stand in none of its blocks.
+        past = np.arange(int(docs[-1]) + 1, int(docs[-1]) + 3)
+        for asked in [np.unique(np.concatenate([rng.choice(docs, size=size), rng.integers(0, doc_count, size=size)]))
+                      for size in (1, 3, len(docs) // 2 + 1)] + [past]:
             hit, frequencies = index.lookup(term, asked)
             expected = np.isin(asked, docs)
             np.testing.assert_array_equal(hit, expected)
