@@ -254,7 +254,9 @@ def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, length
         order = np.argsort(terms * doc_count + docs, kind="stable")
         terms, docs, tf = terms[order], docs[order], tf[order]
         del order
-        distinct, starts, counts = np.unique(terms, return_index=True, return_counts=True)
+        # Sorted by term already: each term starts where it differs from the one before.
+        starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1])))
+        distinct, counts = terms[starts], np.diff(np.append(starts, len(terms)))
         factors = bm25_weights(1.0, tf, lengths[docs], params.k1, params.b, avgdl)
         encoded = encode_columns(counts, docs, tf, factors, tables.terms)
         tables.terms += len(counts)

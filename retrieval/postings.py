@@ -95,7 +95,10 @@ def _pack(stream: np.ndarray, bit: np.ndarray, values: np.ndarray, width: int) -
     shifted = values.astype(np.uint64) << (bit & 7).astype(np.uint64)
     first = bit >> 3
     for byte in range((width + 7 + 7) // 8):
-        np.bitwise_or.at(stream, first + byte, (shifted >> np.uint64(8 * byte)).astype(np.uint8))
+        # Values sharing a byte hold disjoint bits of it, so adding them up is OR-ing them: bincount
+        # adds in one pass, where np.bitwise_or.at took 1.4 s of an 18 s update at 100k (cProfile).
+        part = ((shifted >> np.uint64(8 * byte)) & np.uint64(255)).astype(np.float64)
+        stream |= np.bincount(first + byte, weights=part, minlength=len(stream))[: len(stream)].astype(np.uint8)
 
 
 def _words_of(bits):
