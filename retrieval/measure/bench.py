@@ -51,9 +51,10 @@ KEEP_TOKENS_FROM = 100_000
 # rank-bm25 takes seconds per question at a million paragraphs, so above this size it is timed on a sample.
 REFERENCE_SAMPLED_ABOVE = 200_000
 # rank-bm25 keeps a dict of term frequencies per document: at a million paragraphs (3.29 million documents
-# with their passages) it had reached 17.9 GB, still growing, when it was stopped. Built only where the
-# machine has room for it at this rate (with a quarter to spare); elsewhere its rows say why not.
-REFERENCE_BYTES_PER_DOCUMENT = 6_000
+# with their passages) it had reached 17.9 GB, still growing by 1 GB a minute, when it was stopped: 7 KB a
+# document is a guess on the safe side. Built only where the machine has room for it at this rate (with
+# a quarter to spare); elsewhere its rows say why not.
+REFERENCE_BYTES_PER_DOCUMENT = 7_000
 # Fresh processes are timed this many times each, alternating, and the fastest kept: on a shared machine
 # the fastest is the one least disturbed, and alternating exposes both kinds to the same load.
 FRESH_RUNS = 3
@@ -135,7 +136,7 @@ def reference_room(documents: int, available: int | None) -> str:
     >>> reference_room(30_000, 8 * 10**9)
     ''
     >>> reference_room(3_289_535, 18 * 10**9)
-    'rank-bm25 not built: it needs about 19.7 GB here (6 KB a document), 18.0 GB available'
+    'rank-bm25 not built: it needs about 23.0 GB here (7 KB a document), 18.0 GB available'
     """
     needed = documents * REFERENCE_BYTES_PER_DOCUMENT
     if available is None or needed * 1.25 <= available:
