@@ -35,7 +35,7 @@ from retrieval.index import (
     okapi_idf,
     vocabulary_arrays,
 )
-from retrieval.postings import GAPS_TAIL, OFFSETS, STREAM_TYPES, STREAMS, bm25_weights, encode_columns
+from retrieval.postings import GAPS_TAIL, OFFSETS, STREAM_TYPES, STREAMS, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import write_strings
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,7 @@ def _write_runs(chunks, lengths: np.ndarray, temporary: Path) -> Iterator[_Run]:
             for name, values in (("terms", term), ("docs", ids[local]), ("tf", tf)):
                 np.save(f"{stem}-{name}.npy", values.astype(np.int32))
             del term, local, tf
-            starts = np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64)
-            yield _Run(stem, held.astype(np.int64), ids[first_doc[held]], first_pos[held], starts)
+            yield _Run(stem, held.astype(np.int64), ids[first_doc[held]], first_pos[held], offsets_of(per_term))
             number += 1
 
 
@@ -309,10 +308,7 @@ def _finish(folder, tables: _TermTables, lengths, total, params, previous, vocab
                 first_pos[t] = int(np.flatnonzero(tokens == source_ids[t])[0])
     order = np.lexsort((first_pos, first_doc))
     idf = okapi_idf(df, len(lengths), params.epsilon, order)
-    offsets = {}
-    for name in OFFSETS:
-        sizes = cat(tables.sizes[name], np.int64)
-        offsets[name] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offsets = {name: offsets_of(cat(tables.sizes[name], np.int64)) for name in OFFSETS}
     terms = vocabulary(source_ids.tolist())
     per_term = {
         "df": df.astype(np.int32),

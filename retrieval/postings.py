@@ -244,15 +244,23 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     )
 
 
+def offsets_of(sizes) -> np.ndarray:
+    """Where each of consecutive pieces of these sizes starts, and where the last ends (int64).
+
+    >>> offsets_of([3, 0, 2]).tolist()
+    [0, 3, 3, 5]
+    """
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
 def assemble_columns(parts: list[EncodedColumns]) -> dict[str, np.ndarray]:
     """The per-term arrays (but idf and the like) and streams of an index from its columns encoded in
     consecutive runs."""
 
     def offsets(sizes: list[np.ndarray]) -> np.ndarray:
-        joined = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
-        out = np.zeros(len(joined) + 1, dtype=np.int64)
-        np.cumsum(joined, out=out[1:])
-        return out
+        return offsets_of(np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64))
 
     arrays = {
         "df": np.concatenate([p.df for p in parts]),
