@@ -178,12 +178,11 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     np.cumsum(counts[:-1], out=starts[1:])
     term = np.repeat(np.arange(n, dtype=np.int64), counts)
     local = np.arange(len(docs), dtype=np.int64) - starts[term]
-    docs = docs.astype(np.int64)
-    tf = tf.astype(np.int64)
-    previous = np.empty_like(docs)
-    previous[1:] = docs[:-1]
-    previous[starts] = -1
-    gaps = docs - previous
+    docs = np.asarray(docs, dtype=np.int64)
+    tf = np.asarray(tf, dtype=np.int64)
+    gaps = np.empty_like(docs)
+    np.subtract(docs[1:], docs[:-1], out=gaps[1:])
+    gaps[starts] = docs[starts] + 1  # a column's first gap counts from -1
 
     # Each column is packed with a bitmap of its gaps of 1 or without, whichever is smaller.
     # Without a bitmap a value is the gap less 1, needing the gap's bits; with one, the gap less 2 for
@@ -225,8 +224,9 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     other_rank = rank[other]
     other_width = width[other_term]
     limit = (np.int64(1) << other_width) - 1
-    patched = values[other] >= limit
-    stored = np.where(patched, limit, values[other])
+    other_values = values[other]
+    patched = other_values >= limit
+    stored = np.where(patched, limit, other_values)
     _pack(stream, (byte_start + bitmap_bytes)[other_term] * 8 + other_rank * other_width, stored, other_width)
     stream = stream[:-GAPS_TAIL]
 
@@ -250,7 +250,7 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
         _patch_key(frequent_term[big_gap] + first_term, _TF_GAP, x_rank[big_gap]),
         _patch_key(frequent_term[big_tf] + first_term, _TF_VALUE, x_rank[big_tf]),
     ])
-    patch_values = np.concatenate([values[other][patched], position_gaps[big_gap], frequencies[big_tf]])
+    patch_values = np.concatenate([other_values[patched], position_gaps[big_gap], frequencies[big_tf]])
     order = np.argsort(keys, kind="stable")
     has_patches = np.zeros(n, dtype=bool)
     has_patches[(keys >> 34) - first_term] = True
@@ -258,8 +258,9 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     # Skips: the last document of each block of a column longer than one block, and how many gaps of
     # the column above 1 come before the block.
     long_column = counts[term] > BLOCK
-    block_end = long_column & ((local % BLOCK == BLOCK - 1) | (local == counts[term] - 1))
-    block_start = long_column & (local % BLOCK == 0)
+    in_block = local % BLOCK
+    block_end = long_column & ((in_block == BLOCK - 1) | (local == counts[term] - 1))
+    block_start = long_column & (in_block == 0)
     skip_counts = np.bincount(term[block_end], minlength=n).astype(np.int64)
 
     return EncodedColumns(
