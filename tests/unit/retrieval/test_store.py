@@ -249,6 +249,7 @@ def test_a_build_in_many_chunks_and_term_ranges_ranks_like_rank_bm25(tmp_path, c
 
     monkeypatch.setattr(retrieval.index_build, "CHUNK_DOCUMENTS", 7)
     monkeypatch.setattr(retrieval.index_build, "MERGE_POSTINGS", 40)
+    monkeypatch.setattr(retrieval.index_build, "CODING_POSTINGS", 15)
     write_articles(corpus_dir / "articles.jsonl", range(12))
     new_store(tmp_path, config).open(corpus_dir)
     write_articles(corpus_dir / "more.jsonl", range(20, 25), paragraphs=4)
@@ -275,9 +276,10 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
     import retrieval.index_build
     from retrieval.index import ARRAYS, TERMS
 
-    # Several runs and many term ranges, as at a large corpus.
+    # Several runs, many term ranges and pieces of them, as at a large corpus.
     monkeypatch.setattr(retrieval.index_build, "CHUNK_DOCUMENTS", 40)
     monkeypatch.setattr(retrieval.index_build, "MERGE_POSTINGS", 300)
+    monkeypatch.setattr(retrieval.index_build, "CODING_POSTINGS", 70)
 
     def articles(path: Path, numbers, rare=()):
         # Columns of over 128 postings (skips), runs of neighbouring documents (bitmaps) and a word in
