@@ -298,16 +298,26 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
     articles(corpus_dir / "c.jsonl", range(80, 120), rare=(119,))
     store = new_store(tmp_path, config)
     store.open(corpus_dir)
+    def documents_of(numbers, rare=()) -> int:
+        """How many documents (paragraphs and passages) these articles make."""
+        folder = tmp_path / f"alone-{min(numbers)}"
+        folder.mkdir()
+        articles(folder / "alone.jsonl", numbers, rare)
+        return new_store(folder, config).open(folder).build.documents
+
     changes = [
-        ("added", lambda: articles(corpus_dir / "d.jsonl", range(120, 150), rare=(140,))),
-        ("changed", lambda: articles(corpus_dir / "b.jsonl", [*range(40, 55), *range(200, 230)], rare=(210, 211))),
-        ("deleted", lambda: (corpus_dir / "a.jsonl").unlink()),
+        ("added", lambda: articles(corpus_dir / "d.jsonl", range(120, 150), rare=(140,)), documents_of(range(120, 150), (140,))),
+        # Articles kept at the start and the end of a file, others replaced: only the new ones are indexed.
+        ("changed", lambda: articles(corpus_dir / "b.jsonl", [*range(40, 50), *range(200, 230), *range(70, 80)], rare=(210, 211)),
+         documents_of(range(200, 230), (210, 211))),
+        ("deleted", lambda: (corpus_dir / "a.jsonl").unlink(), 0),
     ]
     exercised = set()
-    for what, change in changes:
+    for what, change, new_documents in changes:
         change()
         updated = new_store(tmp_path, config).open(corpus_dir)
         assert updated.build.files_reused >= 2 and updated.build.files_read <= 1, what
+        assert updated.build.inverted == new_documents, what
         names = [f"{name}.npy" for name in ARRAYS] + [p.name for p in updated.directory.glob(f"{TERMS}.*")]
         kept = {name: (updated.directory / name).read_bytes() for name in names}
         scratch = new_store(tmp_path, config).open(corpus_dir, force=True)
