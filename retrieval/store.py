@@ -18,10 +18,11 @@ files' sizes and mtimes (a content hash only for a file whose size or mtime chan
 changed, no article file is read. Otherwise the index is rebuilt and the difference logged.
 
 A rebuild reads only the files that changed: every other file's parsed paragraphs are copied from the
-previous build, and its documents' postings taken from the previous index (retrieval/index_build.py).
-The changed files' documents are tokenized unless the token cache (retrieval/token_cache.py) has them,
-on every core (retrieval/tokenizing.py). Memory holds one file, one batch of texts to tokenize and one
-range of terms at a time.
+previous build, and its documents' postings taken from the previous index (retrieval/index_build.py),
+as are those of a changed file's documents that begin or end it as before (an article appended to a
+file adds its own documents only). The others are tokenized unless the token cache
+(retrieval/token_cache.py) has them, on every core (retrieval/tokenizing.py). Memory holds one file,
+one batch of texts to tokenize and one range of terms at a time.
 """
 
 from __future__ import annotations
