@@ -65,7 +65,18 @@ _GAP, _TF_GAP, _TF_VALUE = 0, 1, 2  # kinds of patched values
 def bm25_weights(idf: float, tf, lengths, k1: float, b: float, avgdl: float):
     """BM25Okapi's weight of a term in documents of these lengths, with these frequencies: computed in
     exactly rank-bm25's order of operations, so equal scores are equal to the last bit."""
-    return idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / avgdl)))
+    return idf * saturations(tf, length_norms(lengths, k1, b, avgdl), k1)
+
+
+def length_norms(lengths, k1: float, b: float, avgdl: float):
+    """What a document's length adds to the denominator of its BM25 weights, as ``bm25_weights``
+    computes it: worked out once a document, it gives the same floats for each of its postings."""
+    return k1 * (1 - b + b * lengths / avgdl)
+
+
+def saturations(tf, norms, k1: float):
+    """BM25 weights before the idf (or with an idf of 1), from the documents' ``length_norms``."""
+    return tf * (k1 + 1) / (tf + norms)
 
 
 @dataclass
@@ -89,16 +100,24 @@ def _bit_lengths(values: np.ndarray) -> np.ndarray:
     return np.frexp(values.astype(np.float64))[1].astype(np.int64)
 
 
-def _pack(stream: np.ndarray, bit: np.ndarray, values: np.ndarray, width: int) -> None:
-    """OR ``values`` (below 2**32, at most ``width`` bits) into the byte ``stream`` at bit offsets
-    ``bit``, low bits first; the stream has room for a value's last byte past its end."""
-    shifted = values.astype(np.uint64) << (bit & 7).astype(np.uint64)
-    first = bit >> 3
-    for byte in range((width + 7 + 7) // 8):
-        # Values sharing a byte hold disjoint bits of it, so adding them up is OR-ing them: bincount
-        # adds in one pass, where np.bitwise_or.at took 1.4 s of an 18 s update at 100k (cProfile).
-        part = ((shifted >> np.uint64(8 * byte)) & np.uint64(255)).astype(np.float64)
-        stream |= np.bincount(first + byte, weights=part, minlength=len(stream))[: len(stream)].astype(np.uint8)
+def _pack(stream: np.ndarray, bit: np.ndarray, values: np.ndarray, widths: np.ndarray) -> None:
+    """OR ``values`` (below 2**32, each of at most ``widths`` bits) into the byte ``stream`` (a whole
+    number of 8-byte words, with room for a word past the last value) at the ascending bit offsets
+    ``bit``, low bits first, each value's bits before the next offset."""
+    if not len(bit):
+        return
+    words = stream.view("<u8")
+    low = (bit & 63).astype(np.uint64)
+    at = bit >> 6
+    shifted = values.astype(np.uint64) << low
+    # The offsets ascend, so the values of each word are consecutive: one OR-reduction a word, where
+    # OR-ing byte by byte with np.bitwise_or.at, then bincount, took a quarter of an index update.
+    first = np.flatnonzero(np.concatenate(([True], at[1:] != at[:-1])))
+    words[at[first]] |= np.bitwise_or.reduceat(shifted, first)
+    # A value crossing into the next word: its high bits (one such value at most per word).
+    crossing = np.flatnonzero(low + widths.astype(np.uint64) > np.uint64(64))
+    if len(crossing):
+        words[at[crossing] + 1] |= values[crossing].astype(np.uint64) >> (np.uint64(64) - low[crossing])
 
 
 def _words_of(bits):
@@ -106,21 +125,31 @@ def _words_of(bits):
     return (bits + 63) >> 6
 
 
-def _best_widths(term: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``n`` columns, given its values (column numbers ``term``, ascending), the width
-    that packs them smallest and that size in bits. A value fits in w bits below 2**w - 1 (all ones
-    marks a patched value); each patched value costs _PATCH_BITS. The best width is 0 or the bits some
-    value of the column needs, so only those are tried (a dense table of columns by widths would take
-    hundreds of MB for a range of rare terms)."""
-    count = np.bincount(term, minlength=n).astype(np.int64)
-    key = term * 34 + _bit_lengths(values + 1)
+def _best_widths(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``n`` columns, the width that packs its values smallest and that size in bits,
+    given for each value ``key`` = column * 34 + the bits it needs (1 to 33; 0 marks a posting that is
+    no value of the column, and is ignored). A value fits in w bits below 2**w - 1 (all ones marks a
+    patched value); each patched value costs _PATCH_BITS. The best width is 0 or the bits some value
+    of the column needs, the smallest of equals. A table of columns by widths is used where it is
+    small; a range of rare terms has too many columns for one (hundreds of MB), and counts the keys
+    present instead."""
     if n * 34 <= 4 * len(key) + 1_000_000:
-        dense = np.bincount(key, minlength=n * 34)
-        keys = np.flatnonzero(dense)
-        per_key = dense[keys]
-    else:
-        keys, per_key = np.unique(key, return_counts=True)
+        table = np.bincount(key, minlength=n * 34).reshape(n, 34)
+        table[:, 0] = 0
+        count = table.sum(axis=1)
+        # cost[c, w]: w bits a value, and _PATCH_BITS for each value needing more. Between the widths
+        # values need, the cost only grows, so the first smallest is the one the sparse count finds.
+        cost = np.cumsum(table, axis=1)
+        np.subtract(count[:, None], cost, out=cost)
+        cost *= _PATCH_BITS
+        cost += count[:, None] * np.arange(34)
+        width = np.argmin(cost, axis=1)
+        return width, cost[np.arange(n), width]
+    keys, per_key = np.unique(key, return_counts=True)
+    valued = keys % 34 > 0
+    keys, per_key = keys[valued], per_key[valued]
     key_term, needed = keys // 34, keys % 34
+    count = np.bincount(key_term, weights=per_key, minlength=n).astype(np.int64)
     # Values of the column needing more bits than this key's: what is left after it, column-wise.
     done = np.cumsum(per_key)
     column_done = np.zeros(n + 1, dtype=np.int64)
@@ -149,17 +178,22 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     np.cumsum(counts[:-1], out=starts[1:])
     term = np.repeat(np.arange(n, dtype=np.int64), counts)
     local = np.arange(len(docs), dtype=np.int64) - starts[term]
-    docs = docs.astype(np.int64)
-    tf = tf.astype(np.int64)
-    previous = np.empty_like(docs)
-    previous[1:] = docs[:-1]
-    previous[starts] = -1
-    gaps = docs - previous
+    docs = np.asarray(docs, dtype=np.int64)
+    tf = np.asarray(tf, dtype=np.int64)
+    gaps = np.empty_like(docs)
+    np.subtract(docs[1:], docs[:-1], out=gaps[1:])
+    gaps[starts] = docs[starts] + 1  # a column's first gap counts from -1
 
     # Each column is packed with a bitmap of its gaps of 1 or without, whichever is smaller.
+    # Without a bitmap a value is the gap less 1, needing the gap's bits; with one, the gap less 2 for
+    # gaps above 1, needing one bit fewer at a power of 2 (and a gap of 1 is no value: 0 bits).
     one = gaps == 1
-    with_bitmap = _best_widths(term[~one], gaps[~one] - 2, n)
-    without = _best_widths(term, gaps - 1, n)
+    key = term * 34
+    key += _bit_lengths(gaps)
+    without = _best_widths(key, n)
+    key -= (gaps & (gaps - 1)) == 0
+    with_bitmap = _best_widths(key, n)
+    del key
     bitmap = with_bitmap[1] + counts < without[1]
     width = np.where(bitmap, with_bitmap[0], without[0])
     in_bitmap = bitmap[term]
@@ -190,9 +224,10 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     other_rank = rank[other]
     other_width = width[other_term]
     limit = (np.int64(1) << other_width) - 1
-    patched = values[other] >= limit
-    stored = np.where(patched, limit, values[other])
-    _pack(stream, (byte_start + bitmap_bytes)[other_term] * 8 + other_rank * other_width, stored, int(width.max()))
+    other_values = values[other]
+    patched = other_values >= limit
+    stored = np.where(patched, limit, other_values)
+    _pack(stream, (byte_start + bitmap_bytes)[other_term] * 8 + other_rank * other_width, stored, other_width)
     stream = stream[:-GAPS_TAIL]
 
     frequent = tf != 1
@@ -215,7 +250,7 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
         _patch_key(frequent_term[big_gap] + first_term, _TF_GAP, x_rank[big_gap]),
         _patch_key(frequent_term[big_tf] + first_term, _TF_VALUE, x_rank[big_tf]),
     ])
-    patch_values = np.concatenate([values[other][patched], position_gaps[big_gap], frequencies[big_tf]])
+    patch_values = np.concatenate([other_values[patched], position_gaps[big_gap], frequencies[big_tf]])
     order = np.argsort(keys, kind="stable")
     has_patches = np.zeros(n, dtype=bool)
     has_patches[(keys >> 34) - first_term] = True
@@ -223,8 +258,9 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     # Skips: the last document of each block of a column longer than one block, and how many gaps of
     # the column above 1 come before the block.
     long_column = counts[term] > BLOCK
-    block_end = long_column & ((local % BLOCK == BLOCK - 1) | (local == counts[term] - 1))
-    block_start = long_column & (local % BLOCK == 0)
+    in_block = local % BLOCK
+    block_end = long_column & ((in_block == BLOCK - 1) | (local == counts[term] - 1))
+    block_start = long_column & (in_block == 0)
     skip_counts = np.bincount(term[block_end], minlength=n).astype(np.int64)
 
     return EncodedColumns(

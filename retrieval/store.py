@@ -18,10 +18,11 @@ files' sizes and mtimes (a content hash only for a file whose size or mtime chan
 changed, no article file is read. Otherwise the index is rebuilt and the difference logged.
 
 A rebuild reads only the files that changed: every other file's parsed paragraphs are copied from the
-previous build, and its documents' postings taken from the previous index (retrieval/index_build.py).
-The changed files' documents are tokenized unless the token cache (retrieval/token_cache.py) has them,
-on every core (retrieval/tokenizing.py). Memory holds one file, one batch of texts to tokenize and one
-range of terms at a time.
+previous build, and its documents' postings taken from the previous index (retrieval/index_build.py),
+as are those of a changed file's documents that begin or end it as before (an article appended to a
+file adds its own documents only). The others are tokenized unless the token cache
+(retrieval/token_cache.py) has them, on every core (retrieval/tokenizing.py). Memory holds one file,
+one batch of texts to tokenize and one range of terms at a time.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class BuildStats:
     terms: int
     postings: int
     tokenized: int  # documents tokenized now; the others came from the token cache or the previous build
+    inverted: int  # documents indexed from their tokens; the others' postings came from the previous build
     files_read: int  # files parsed; the others were copied from the previous build
     files_reused: int
     tokenize_seconds: float  # reading files and tokenizing
@@ -287,7 +289,7 @@ class _Build:
                     self._copy(writer, record, *old)
                     reused += 1
                 else:
-                    self._read(writer, record)
+                    self._read(writer, record, old)
                     read += 1
                     progress.update(record["size"])
                 if len(self.pending) >= _TOKENIZE_BATCH:
@@ -307,7 +309,8 @@ class _Build:
         counts = {"articles": len(self.defined_at), "paragraphs": writer.paragraph_count, "documents": documents}
         stats = BuildStats(
             paragraphs=writer.paragraph_count, documents=documents, terms=meta["term_count"],
-            postings=meta["postings"], tokenized=self.tokenized, files_read=read, files_reused=reused,
+            postings=meta["postings"], tokenized=self.tokenized,
+            inverted=len(self.new_paragraphs) + len(self.new_passages), files_read=read, files_reused=reused,
             tokenize_seconds=tokenized_at - started, index_seconds=finished - tokenized_at,
             bytes_on_disk=disk_size(self.folder),
         )
@@ -318,8 +321,11 @@ class _Build:
             raise CorpusError(file, f"duplicate article id {article_id!r} (first in {self.defined_at[article_id]})", line)
         self.defined_at[article_id] = where
 
-    def _read(self, writer: StoredCorpusWriter, record: dict) -> None:
-        """Parse a new or changed file, store it, and key its documents."""
+    def _read(self, writer: StoredCorpusWriter, record: dict, old: tuple[int, dict] | None = None) -> None:
+        """Parse a new or changed file, store it, and key its documents. Of a changed file (``old``: its
+        number and entry in the previous build), the documents that begin or end it as they began or
+        ended it before are carried over like an unchanged file's; only the others are tokenized and
+        inverted (an article added at the end of a file of 10,000 paragraphs costs its own documents)."""
         path = Path(record["path"])
         articles, warnings = read_articles(path, self.root, self.max_file_bytes)
         for warning in warnings:
@@ -327,23 +333,55 @@ class _Build:
         for article, line in articles:
             self._define(article.id, f"{path}:{line}" if line else str(path), path, line)
         first, _ = writer.add(record, [article for article, _ in articles], warnings)
+        first_passage = len(self.passages) // 3
+        paragraphs: list[tuple[bytes, str]] = []
+        passages: list[tuple[bytes, str]] = []
         paragraph_id = first
         for article, _ in articles:
             for paragraph in article.paragraphs:
-                self._new_document(self.paragraph_keys, self.new_paragraphs, paragraph_id, indexed_text(article, paragraph, self.config))
+                text = indexed_text(article, paragraph, self.config)
+                paragraphs.append((content_key(text), text))
                 windows = passage_windows(len(paragraph.sentences), self.config.passage_sentences, self.config.passage_step)
                 for first_sentence, last_sentence in windows:
-                    number = len(self.passages) // 3
                     self.passages.extend((paragraph_id, first_sentence, last_sentence))
                     text = passage_text(article, paragraph, first_sentence, last_sentence, self.config)
-                    self._new_document(self.passage_keys, self.new_passages, number, text)
+                    passages.append((content_key(text), text))
                 paragraph_id += 1
+        old_paragraphs, old_passages = self._old_documents(old[1]) if old is not None else ((0, 0), (0, 0))
+        passage_keys_from = self.previous[2].paragraph_count if old is not None else 0  # passages' keys follow paragraphs'
+        self._key_documents(paragraphs, first, old_paragraphs, 0, self.paragraph_keys, self.new_paragraphs, self.old_paragraph_ids)
+        self._key_documents(passages, first_passage, old_passages, passage_keys_from, self.passage_keys, self.new_passages, self.old_passage_ids)
 
-    def _new_document(self, keys: bytearray, numbers: array, number: int, text: str) -> None:
-        key = content_key(text)
-        keys += key
-        numbers.append(number)
-        self.pending[key] = text
+    def _key_documents(self, documents: list[tuple[bytes, str]], first: int, old: tuple[int, int], old_base: int,
+                       keys: bytearray, new: array, moved: array) -> None:
+        """Key a file's documents, numbered from ``first``: those its previous version held at its start
+        or end (``old``: their first number and count, their keys after ``old_base`` documents) move
+        over, the others wait for the token cache."""
+        old_first, old_count = old
+        stored = self.previous_keys[(old_base + old_first) * _KEY_BYTES : (old_base + old_first + old_count) * _KEY_BYTES] if old_count else b""
+        old_key = lambda i: stored[i * _KEY_BYTES : (i + 1) * _KEY_BYTES]  # noqa: E731
+        n = len(documents)
+        head = 0
+        while head < min(n, old_count) and documents[head][0] == old_key(head):
+            head += 1
+        tail = 0
+        while tail < min(n, old_count) - head and documents[n - 1 - tail][0] == old_key(old_count - 1 - tail):
+            tail += 1
+        moved.extend(_pairs(old_first, first, head))
+        moved.extend(_pairs(old_first + old_count - tail, first + n - tail, tail))
+        for i, (key, text) in enumerate(documents):
+            keys += key
+            if head <= i < n - tail:
+                new.append(first + i)
+                self.pending[key] = text
+
+    def _old_documents(self, entry: dict) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The first number and count of a file's paragraphs, and of its passages, in the previous build."""
+        old_first, count = entry["paragraphs"]
+        # The file's passages are the previous build's passages of its paragraphs, which are contiguous.
+        start = bisect_left(_Column(self.previous_passages), old_first)
+        stop = bisect_left(_Column(self.previous_passages), old_first + count)
+        return (old_first, count), (start, stop - start)
 
     def _copy(self, writer: StoredCorpusWriter, record: dict, number: int, entry: dict) -> None:
         """Carry an unchanged file over from the previous build: its stored articles, its documents,
@@ -353,24 +391,21 @@ class _Build:
         a0, a_count = entry["articles"]
         for a in range(a0, a0 + a_count):
             self._define(old_corpus.article(a).id, str(path), path, None)
-        old_first, count = entry["paragraphs"]
+        (old_first, count), (start, passage_count) = self._old_documents(entry)
         new_first, _ = writer.copy(record, old_corpus, number)
         old_keys = self.previous_keys
         old_paragraphs = old_documents.paragraph_count
-        for i in range(count):
-            self.old_paragraph_ids.extend((old_first + i, new_first + i))
-            self.paragraph_keys += old_keys[(old_first + i) * _KEY_BYTES : (old_first + i + 1) * _KEY_BYTES]
-        # The file's passages are the previous build's passages of its paragraphs, which are contiguous.
-        old_passages = self.previous_passages
-        start = bisect_left(_Column(old_passages), old_first)
-        stop = bisect_left(_Column(old_passages), old_first + count)
+        # Slices, not a loop a document: a file of 10,000 paragraphs has some 25,000 passages.
+        self.old_paragraph_ids.extend(_pairs(old_first, new_first, count))
+        self.paragraph_keys += old_keys[old_first * _KEY_BYTES : (old_first + count) * _KEY_BYTES]
+        stop = start + passage_count
+        self.old_passage_ids.extend(_pairs(start, len(self.passages) // 3, passage_count))
+        triplets = array("i", self.previous_passages[3 * start : 3 * stop])
         shift = new_first - old_first
-        for p in range(start, stop):
-            paragraph_id, first_sentence, last_sentence = old_passages[3 * p : 3 * p + 3]
-            self.old_passage_ids.extend((p, len(self.passages) // 3))
-            self.passages.extend((paragraph_id + shift, first_sentence, last_sentence))
-            at = (old_paragraphs + p) * _KEY_BYTES
-            self.passage_keys += old_keys[at : at + _KEY_BYTES]
+        if shift:
+            triplets[0::3] = array("i", (paragraph_id + shift for paragraph_id in triplets[0::3]))
+        self.passages.extend(triplets)
+        self.passage_keys += old_keys[(old_paragraphs + start) * _KEY_BYTES : (old_paragraphs + stop) * _KEY_BYTES]
 
     @cached_property
     def previous_keys(self) -> memoryview:
@@ -422,6 +457,19 @@ class _Build:
 
         meta = build_index(self.folder, chunks(), doc_count, self.cache.terms_of, self.store.params, previous, tokens_of)
         return meta
+
+
+def _pairs(old_first: int, new_first: int, count: int) -> array:
+    """(old id, new id) pairs, flat, of ``count`` consecutive documents moved from ``old_first`` to
+    ``new_first``.
+
+    >>> _pairs(5, 7, 2).tolist()
+    [5, 7, 6, 8]
+    """
+    pairs = array("q", bytes(16 * count))
+    pairs[0::2] = array("q", range(old_first, old_first + count))
+    pairs[1::2] = array("q", range(new_first, new_first + count))
+    return pairs
 
 
 class _Column:

@@ -5,6 +5,7 @@ new paragraphs."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -248,6 +249,7 @@ def test_a_build_in_many_chunks_and_term_ranges_ranks_like_rank_bm25(tmp_path, c
 
     monkeypatch.setattr(retrieval.index_build, "CHUNK_DOCUMENTS", 7)
     monkeypatch.setattr(retrieval.index_build, "MERGE_POSTINGS", 40)
+    monkeypatch.setattr(retrieval.index_build, "CODING_POSTINGS", 15)
     write_articles(corpus_dir / "articles.jsonl", range(12))
     new_store(tmp_path, config).open(corpus_dir)
     write_articles(corpus_dir / "more.jsonl", range(20, 25), paragraphs=4)
@@ -265,3 +267,69 @@ def test_a_build_in_many_chunks_and_term_ranges_ranks_like_rank_bm25(tmp_path, c
         ids, scores = opened.index.closest_docs(query, 10)
         assert ids == order
         assert np.allclose(scores, [expected[d] for d in order], rtol=0, atol=1e-6)
+
+
+def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config, corpus_dir, monkeypatch):
+    """After a file is added, changed or deleted, the index carried over from the previous build (its
+    postings decoded, renumbered, merged with the new documents' and encoded again) is the one a build
+    from scratch writes, array for array: the same scores, bounds, ties and encoding."""
+    import retrieval.index_build
+    from retrieval.index import ARRAYS, TERMS
+
+    # Several runs, many term ranges and pieces of them, as at a large corpus.
+    monkeypatch.setattr(retrieval.index_build, "CHUNK_DOCUMENTS", 40)
+    monkeypatch.setattr(retrieval.index_build, "MERGE_POSTINGS", 300)
+    monkeypatch.setattr(retrieval.index_build, "CODING_POSTINGS", 70)
+
+    def articles(path: Path, numbers, rare=()):
+        # Columns of over 128 postings (skips), runs of neighbouring documents (bitmaps) and a word in
+        # a cluster of documents and one far away (a gap too wide for its column: a patched value).
+        lines = []
+        for n in numbers:
+            body = article(n, paragraphs=2 + n % 3)["paragraphs"]
+            if n in rare:
+                body[0] += "罕见词出现了。"
+            lines.append(json.dumps({"id": f"a{n}", "title": f"标题{n}", "paragraphs": body}, ensure_ascii=False))
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+    (corpus_dir / "articles.jsonl").unlink()
+    articles(corpus_dir / "a.jsonl", range(0, 40), rare=range(0, 30))
+    articles(corpus_dir / "b.jsonl", range(40, 80))
+    articles(corpus_dir / "c.jsonl", range(80, 120), rare=(119,))
+    store = new_store(tmp_path, config)
+    store.open(corpus_dir)
+    def documents_of(numbers, rare=()) -> int:
+        """How many documents (paragraphs and passages) these articles make."""
+        folder = tmp_path / f"alone-{min(numbers)}"
+        folder.mkdir()
+        articles(folder / "alone.jsonl", numbers, rare)
+        return new_store(folder, config).open(folder).build.documents
+
+    changes = [
+        ("added", lambda: articles(corpus_dir / "d.jsonl", range(120, 150), rare=(140,)), documents_of(range(120, 150), (140,))),
+        # Articles kept at the start and the end of a file, others replaced: only the new ones are indexed.
+        ("changed", lambda: articles(corpus_dir / "b.jsonl", [*range(40, 50), *range(200, 230), *range(70, 80)], rare=(210, 211)),
+         documents_of(range(200, 230), (210, 211))),
+        ("deleted", lambda: (corpus_dir / "a.jsonl").unlink(), 0),
+    ]
+    exercised = set()
+    for what, change, new_documents in changes:
+        change()
+        updated = new_store(tmp_path, config).open(corpus_dir)
+        assert updated.build.files_reused >= 2 and updated.build.files_read <= 1, what
+        assert updated.build.inverted == new_documents, what
+        names = [f"{name}.npy" for name in ARRAYS] + [p.name for p in updated.directory.glob(f"{TERMS}.*")]
+        kept = {name: (updated.directory / name).read_bytes() for name in names}
+        scratch = new_store(tmp_path, config).open(corpus_dir, force=True)
+        assert scratch.build.files_reused == 0, what
+        for name in names:
+            if name.endswith(".npy"):
+                ours, theirs = np.load(io.BytesIO(kept[name])), np.load(scratch.directory / name)
+                assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs), f"{what}: {name}"
+            else:
+                assert kept[name] == (scratch.directory / name).read_bytes(), f"{what}: {name}"
+        arrays = scratch.index.arrays
+        exercised |= {"skips"} if len(arrays["skip_last"]) else set()
+        exercised |= {"patches"} if len(arrays["patch_keys"]) else set()
+        exercised |= {"bitmaps"} if (np.asarray(arrays["width"]) & 0x80).any() else set()
+    assert exercised == {"skips", "patches", "bitmaps"}
