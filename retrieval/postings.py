@@ -344,17 +344,19 @@ class Columns:
         lo, hi = np.searchsorted(self.patch_keys, [first << 34, stop << 34])
         return self.patch_keys[lo:hi], self.patch_values[lo:hi].astype(np.int64)
 
-    def _term_patches(self, term: int) -> tuple[list[tuple[int, int]], ...] | None:
-        """A column's patched values, of each kind: (index, value) pairs; None when it has none.
-        A column has a few, so they are read as Python numbers."""
+    def _term_patches(self, term: int) -> tuple[tuple[np.ndarray, np.ndarray], ...] | None:
+        """A column's patched values, of each kind: (indices, values), int64 arrays, indices ascending;
+        None when it has none. A long column of a large corpus has thousands (a gap of over 255 between
+        frequencies above 1), so they are sorted out as arrays, not read one by one."""
         if not int(self.width[term]) & _PATCHED:
             return None
-        lo = int(self.patch_keys.searchsorted(term << 34))
-        hi = int(self.patch_keys.searchsorted((term + 1) << 34))
-        kinds: tuple[list[tuple[int, int]], ...] = ([], [], [])
-        for key, value in zip(self.patch_keys[lo:hi].tolist(), self.patch_values[lo:hi].tolist()):
-            kinds[(key >> 32) & 3].append((key & 0xFFFFFFFF, value))
-        return kinds
+        lo, hi = self.patch_keys.searchsorted([term << 34, (term + 1) << 34]).tolist()
+        keys = self.patch_keys[lo:hi]
+        values = self.patch_values[lo:hi].astype(np.int64)
+        index = keys & 0xFFFFFFFF
+        # Keys sort by kind, then index: each kind is one slice.
+        bounds = np.searchsorted((keys >> 32) & 3, [_GAP, _TF_GAP, _TF_VALUE, _TF_VALUE + 1]).tolist()
+        return tuple((index[a:b], values[a:b]) for a, b in zip(bounds, bounds[1:]))
 
     def _frequent(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
         """Positions in the column of the postings whose frequency is not 1, and those frequencies;
@@ -364,11 +366,11 @@ class Columns:
             return None
         gaps = self.tf_gaps[x0:x1]
         values = self.tf_values[x0:x1]
-        if patches is not None and (patches[_TF_GAP] or patches[_TF_VALUE]):
+        if patches is not None and (len(patches[_TF_GAP][0]) or len(patches[_TF_VALUE][0])):
             gaps, values = gaps.astype(np.int64), values.astype(np.int64)
             for kind, target in ((_TF_GAP, gaps), (_TF_VALUE, values)):
-                for index, value in patches[kind]:
-                    target[index] = value
+                index, value = patches[kind]
+                target[index] = value
         positions = np.cumsum(gaps, dtype=np.int64)
         positions -= 1
         return positions, values
@@ -386,16 +388,16 @@ class Columns:
             above_one = np.unpackbits(self.gaps[byte : byte + size], count=n, bitorder="little").view(bool)
             values = self._unpack(byte + size, code & _WIDTH, int(np.count_nonzero(above_one)))
             if patches is not None:
-                for index, value in patches[_GAP]:
-                    values[index] = value
+                index, value = patches[_GAP]
+                values[index] = value
             values += 2
             gaps = np.ones(n, dtype=np.int64)
             gaps[above_one] = values
         else:
             gaps = self._unpack(byte, code & _WIDTH, n)
             if patches is not None:
-                for index, value in patches[_GAP]:
-                    gaps[index] = value
+                index, value = patches[_GAP]
+                gaps[index] = value
             gaps += 1
         gaps[0] -= 1
         docs = np.cumsum(gaps, out=gaps)
@@ -459,8 +461,8 @@ class Columns:
             values = self._unpack_at(byte, width, ranks)
             step = 1
         patches = self._term_patches(term)
-        if patches is not None and patches[_GAP]:
-            index, value = np.array(patches[_GAP], dtype=np.int64).T
+        if patches is not None and len(patches[_GAP][0]):
+            index, value = patches[_GAP]
             where, hit = _found_in(ranks, index)  # ranks ascend
             values[where[hit]] = value[hit]
         values += step
