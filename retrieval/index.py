@@ -381,11 +381,16 @@ class _GroupUnit:
         index = self.query.index
         (reading, in_reading), (best, in_best) = index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
+        # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
+        # worked out once.
+        weights: dict[int, np.ndarray] = {}
         for ids, weight in self.alternatives:
             held: list[np.ndarray] = []
             for term in ids:
                 docs, tf = self.query.column(term)
-                reading[docs] += index._weights(term, docs, tf)
+                if term not in weights:
+                    weights[term] = index._weights(term, docs, tf)
+                reading[docs] += weights[term]
                 new = docs[~in_reading[docs]]
                 in_reading[new] = True
                 held.append(new)
@@ -433,7 +438,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     touched, floor = 0, 0.0
     skipped = []
 
-    def score_fully(unit) -> None:
+    def score_fully(unit) -> np.ndarray:
         nonlocal touched
         docs, values = unit.full()
         acc[docs] += values
@@ -441,6 +446,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
         seen[new] = True
         parts.append(new)
         touched += len(new)
+        return docs
 
     try:
         seeds = 0
@@ -452,14 +458,27 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
         others = units[seeds:]
         if others and touched >= k:
             floor = _true_floor(acc, parts, others, k)
-        # Most postings first: set aside every unit that still fits under the floor.
-        room = floor * (1 - _MARGIN)
-        for unit in sorted(others, key=lambda u: -u.cost):
-            if unit.bound < room:
-                room -= unit.bound
-                skipped.append(unit)
-            else:
-                score_fully(unit)
+        # Most postings first: set aside every unit that still fits under the floor, and score the
+        # cheapest of those that do not. Its documents' partial scores (each at most the document's
+        # score) may raise the floor, and more units then fit under it: the floor the seeds find is
+        # low when the rarest terms are bigrams only the question holds.
+        pending = sorted(others, key=lambda u: -u.cost)
+        while True:
+            room = floor * (1 - _MARGIN)
+            skipped, essential = [], []
+            for unit in pending:
+                if unit.bound < room:
+                    room -= unit.bound
+                    skipped.append(unit)
+                else:
+                    essential.append(unit)
+            if not essential:
+                break
+            cheapest = essential[-1]
+            docs = score_fully(cheapest)
+            pending.remove(cheapest)
+            if len(essential) > 1:
+                floor = max(floor, _partial_floor(acc, docs, k))
         found = _ascending(seen, parts, touched)
         partial = acc[found]
     finally:
@@ -473,6 +492,8 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
     for i in range(len(skipped) - 1, -1, -1):
         rest[i] = rest[i + 1] + skipped[i].bound
+    if len(found) > k:
+        floor = max(floor, _kth_best(partial, k))
     keep = partial + rest[0] >= floor * (1 - _MARGIN)
     candidates, partial = found[keep], partial[keep]
     for j, unit in enumerate(skipped):
@@ -498,6 +519,12 @@ def _true_floor(acc: np.ndarray, parts: list[np.ndarray], others: list, k: int) 
     for unit in others:
         values = values + unit.partial(docs)
     return _kth_best(values, k)
+
+
+def _partial_floor(acc: np.ndarray, docs: np.ndarray, k: int) -> float:
+    """A floor under the k-th best score of all: the k-th best of these documents' partial scores (the
+    units scored so far add up to no more than a document's score); 0 for fewer than k documents."""
+    return _kth_best(acc[docs], k)
 
 
 def _ascending(seen: np.ndarray, parts: list[np.ndarray], count: int) -> np.ndarray:
