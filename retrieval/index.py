@@ -479,23 +479,13 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
             pending.remove(cheapest)
             if len(essential) > 1:
                 floor = max(floor, _partial_floor(acc, docs, k))
-        found = _ascending(seen, parts, touched)
-        partial = acc[found]
+        skipped.sort(key=lambda u: u.cost)
+        rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
+        for i in range(len(skipped) - 1, -1, -1):
+            rest[i] = rest[i + 1] + skipped[i].bound
+        candidates, partial, floor = _survivors(acc, seen, parts, floor, rest[0], k)
     finally:
         index.release_scratch(acc, seen, parts)
-    if not skipped:
-        if len(found) > k:
-            floor = max(floor, _kth_best(partial, k))
-            found = found[partial >= floor * (1 - _MARGIN)]
-        return found
-    skipped.sort(key=lambda u: u.cost)
-    rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
-    for i in range(len(skipped) - 1, -1, -1):
-        rest[i] = rest[i + 1] + skipped[i].bound
-    if len(found) > k:
-        floor = max(floor, _kth_best(partial, k))
-    keep = partial + rest[0] >= floor * (1 - _MARGIN)
-    candidates, partial = found[keep], partial[keep]
     for j, unit in enumerate(skipped):
         partial += unit.partial(candidates)
         if len(candidates) > k:
@@ -527,12 +517,23 @@ def _partial_floor(acc: np.ndarray, docs: np.ndarray, k: int) -> float:
     return _kth_best(acc[docs], k)
 
 
-def _ascending(seen: np.ndarray, parts: list[np.ndarray], count: int) -> np.ndarray:
-    """The documents ``seen`` marks (``count`` of them, listed in ``parts``), ascending: sorted, or for
-    many of them read off the mask, a pass over one byte a document instead of a sort."""
-    if count * 64 > len(seen):
-        return np.flatnonzero(seen)
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+def _survivors(acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], floor: float, rest: float, k: int):
+    """The documents found (``seen``, listed in ``parts``) whose partial score plus ``rest`` reaches the
+    floor, raised to the k-th best partial score, and their partial scores, in ascending document
+    order, and the floor raised. The documents are dropped before they are ordered: most are."""
+    docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    values = acc[docs]
+    if len(docs) > k:
+        floor = max(floor, _kth_best(values, k))
+    keep = values + rest >= floor * (1 - _MARGIN)
+    kept = int(np.count_nonzero(keep))
+    if kept * 64 > len(seen):  # many: read off the mask in order, a byte a document, not sorted
+        seen[docs[~keep]] = False
+        found = np.flatnonzero(seen)
+        return found, acc[found], floor
+    docs, values = docs[keep], values[keep]
+    order = np.argsort(docs)
+    return docs[order], values[order], floor
 
 
 def _kth_best(values: np.ndarray, k: int) -> float:
