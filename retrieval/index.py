@@ -425,10 +425,11 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     documents first, and the best of those documents are scored exactly on every unit: the k-th best
     of these true scores is a floor under the k-th best of all. Then the other units are set aside,
     most postings first, while their bounds add up to less than that floor, a score no document they
-    alone hold could reach; the rest are scored over all their documents. The units set aside are
-    scored for the documents found only, cheapest first, dropping documents that can no longer reach
-    the k-th best as it rises. Scores here only choose documents, so they may be added in any order;
-    the margin covers rounding."""
+    alone hold could reach; of the rest, the cheapest is scored over all its documents, whose partial
+    scores may raise the floor, and the units are set aside again, until every unit is either scored
+    or set aside. The units set aside are scored for the documents found only, cheapest first,
+    dropping documents that can no longer reach the k-th best as it rises. Scores here only choose
+    documents, so they may be added in any order; the margin covers rounding."""
     index = query.index
     for unit in units:
         unit.bound *= 1 + _MARGIN
