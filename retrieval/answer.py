@@ -477,7 +477,8 @@ class Answerer:
                 doc_ids, doc_scores = self._translated_closest(expanded, wanted, query)
             else:
                 doc_ids, doc_scores = self.index.closest_docs(query, wanted)
-            paragraphs = {self.documents[d].paragraph_id for d, s in zip(doc_ids, doc_scores) if s > 0}
+            paragraph_of = self.documents.paragraph_of
+            paragraphs = {paragraph_of(d) for d, s in zip(doc_ids, doc_scores) if s > 0}
             # A last score of 0 means no further document holds a question word: asking for more finds none.
             if len(paragraphs) >= k or len(doc_ids) < wanted or wanted >= len(self.documents) or doc_scores[-1] <= 0:
                 break
@@ -487,13 +488,17 @@ class Answerer:
         for doc_id, score in zip(doc_ids, doc_scores):
             if score <= 0:
                 continue
-            document = self.documents[doc_id]
-            paragraph_id = document.paragraph_id
+            paragraph_id = self.documents.paragraph_of(doc_id)
             if paragraph_id not in best:
                 if len(best) == k:
                     continue
                 best[paragraph_id] = score
-            for sentence in range(document.first, document.last + 1):
+            if doc_id == paragraph_id:  # the whole paragraph, read through the entries kept decoded
+                first, last = 0, len(self._entries[paragraph_id][1].sentences) - 1
+            else:
+                document = self.documents[doc_id]
+                first, last = document.first, document.last
+            for sentence in range(first, last + 1):
                 passages.setdefault((paragraph_id, sentence), score)
         return list(best), list(best.values()), passages
 

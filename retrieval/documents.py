@@ -83,6 +83,18 @@ class DocumentTable(Sequence[DocumentSpan]):
             raise IndexError(doc_id)
         return DocumentSpan(self._passages[at], self._passages[at + 1], self._passages[at + 2])
 
+    def paragraph_of(self, doc_id: int) -> int:
+        """The paragraph a document stands in, without reading the paragraph (``self[doc_id]`` reads
+        it for its sentence count)."""
+        if doc_id < 0:
+            doc_id += len(self)
+        if 0 <= doc_id < self._paragraphs:
+            return doc_id
+        at = 3 * (doc_id - self._paragraphs)
+        if doc_id < 0 or at + 3 > len(self._passages):
+            raise IndexError(doc_id)
+        return self._passages[at]
+
     @property
     def paragraph_count(self) -> int:
         return self._paragraphs

@@ -381,11 +381,16 @@ class _GroupUnit:
         index = self.query.index
         (reading, in_reading), (best, in_best) = index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
+        # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
+        # worked out once.
+        weights: dict[int, np.ndarray] = {}
         for ids, weight in self.alternatives:
             held: list[np.ndarray] = []
             for term in ids:
                 docs, tf = self.query.column(term)
-                reading[docs] += index._weights(term, docs, tf)
+                if term not in weights:
+                    weights[term] = index._weights(term, docs, tf)
+                reading[docs] += weights[term]
                 new = docs[~in_reading[docs]]
                 in_reading[new] = True
                 held.append(new)
@@ -420,10 +425,11 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     documents first, and the best of those documents are scored exactly on every unit: the k-th best
     of these true scores is a floor under the k-th best of all. Then the other units are set aside,
     most postings first, while their bounds add up to less than that floor, a score no document they
-    alone hold could reach; the rest are scored over all their documents. The units set aside are
-    scored for the documents found only, cheapest first, dropping documents that can no longer reach
-    the k-th best as it rises. Scores here only choose documents, so they may be added in any order;
-    the margin covers rounding."""
+    alone hold could reach; of the rest, the cheapest is scored over all its documents, whose partial
+    scores may raise the floor, and the units are set aside again, until every unit is either scored
+    or set aside. The units set aside are scored for the documents found only, cheapest first,
+    dropping documents that can no longer reach the k-th best as it rises. Scores here only choose
+    documents, so they may be added in any order; the margin covers rounding."""
     index = query.index
     for unit in units:
         unit.bound *= 1 + _MARGIN
@@ -433,7 +439,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     touched, floor = 0, 0.0
     skipped = []
 
-    def score_fully(unit) -> None:
+    def score_fully(unit) -> np.ndarray:
         nonlocal touched
         docs, values = unit.full()
         acc[docs] += values
@@ -441,6 +447,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
         seen[new] = True
         parts.append(new)
         touched += len(new)
+        return docs
 
     try:
         seeds = 0
@@ -452,29 +459,34 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
         others = units[seeds:]
         if others and touched >= k:
             floor = _true_floor(acc, parts, others, k)
-        # Most postings first: set aside every unit that still fits under the floor.
-        room = floor * (1 - _MARGIN)
-        for unit in sorted(others, key=lambda u: -u.cost):
-            if unit.bound < room:
-                room -= unit.bound
-                skipped.append(unit)
-            else:
-                score_fully(unit)
-        found = _ascending(seen, parts, touched)
-        partial = acc[found]
+        # Most postings first: set aside every unit that still fits under the floor, and score the
+        # cheapest of those that do not. Its documents' partial scores (each at most the document's
+        # score) may raise the floor, and more units then fit under it: the floor the seeds find is
+        # low when the rarest terms are bigrams only the question holds.
+        pending = sorted(others, key=lambda u: -u.cost)
+        while True:
+            room = floor * (1 - _MARGIN)
+            skipped, essential = [], []
+            for unit in pending:
+                if unit.bound < room:
+                    room -= unit.bound
+                    skipped.append(unit)
+                else:
+                    essential.append(unit)
+            if not essential:
+                break
+            cheapest = essential[-1]
+            docs = score_fully(cheapest)
+            pending.remove(cheapest)
+            if len(essential) > 1:
+                floor = max(floor, _partial_floor(acc, docs, k))
+        skipped.sort(key=lambda u: u.cost)
+        rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
+        for i in range(len(skipped) - 1, -1, -1):
+            rest[i] = rest[i + 1] + skipped[i].bound
+        candidates, partial, floor = _survivors(acc, seen, parts, floor, rest[0], k)
     finally:
         index.release_scratch(acc, seen, parts)
-    if not skipped:
-        if len(found) > k:
-            floor = max(floor, _kth_best(partial, k))
-            found = found[partial >= floor * (1 - _MARGIN)]
-        return found
-    skipped.sort(key=lambda u: u.cost)
-    rest = [0.0] * (len(skipped) + 1)  # rest[i]: the most skipped units i.. can add to any document
-    for i in range(len(skipped) - 1, -1, -1):
-        rest[i] = rest[i + 1] + skipped[i].bound
-    keep = partial + rest[0] >= floor * (1 - _MARGIN)
-    candidates, partial = found[keep], partial[keep]
     for j, unit in enumerate(skipped):
         partial += unit.partial(candidates)
         if len(candidates) > k:
@@ -500,12 +512,29 @@ def _true_floor(acc: np.ndarray, parts: list[np.ndarray], others: list, k: int) 
     return _kth_best(values, k)
 
 
-def _ascending(seen: np.ndarray, parts: list[np.ndarray], count: int) -> np.ndarray:
-    """The documents ``seen`` marks (``count`` of them, listed in ``parts``), ascending: sorted, or for
-    many of them read off the mask, a pass over one byte a document instead of a sort."""
-    if count * 64 > len(seen):
-        return np.flatnonzero(seen)
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+def _partial_floor(acc: np.ndarray, docs: np.ndarray, k: int) -> float:
+    """A floor under the k-th best score of all: the k-th best of these documents' partial scores (the
+    units scored so far add up to no more than a document's score); 0 for fewer than k documents."""
+    return _kth_best(acc[docs], k)
+
+
+def _survivors(acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], floor: float, rest: float, k: int):
+    """The documents found (``seen``, listed in ``parts``) whose partial score plus ``rest`` reaches the
+    floor, raised to the k-th best partial score, and their partial scores, in ascending document
+    order, and the floor raised. The documents are dropped before they are ordered: most are."""
+    docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    values = acc[docs]
+    if len(docs) > k:
+        floor = max(floor, _kth_best(values, k))
+    keep = values + rest >= floor * (1 - _MARGIN)
+    kept = int(np.count_nonzero(keep))
+    if kept * 64 > len(seen):  # many: read off the mask in order, a byte a document, not sorted
+        seen[docs[~keep]] = False
+        found = np.flatnonzero(seen)
+        return found, acc[found], floor
+    docs, values = docs[keep], values[keep]
+    order = np.argsort(docs)
+    return docs[order], values[order], floor
 
 
 def _kth_best(values: np.ndarray, k: int) -> float:

@@ -227,3 +227,50 @@ def test_a_bound_below_the_true_largest_weight_is_caught():
     index._max_weight = index._max_weight * 0.9
     differ, _, _ = _pruned_against_dense(index, _pruning_queries(5, 3_000))
     assert differ > 0
+
+
+def _misleading_seed_corpus(seed: int) -> tuple[list[list[str]], list[list[str]]]:
+    """Documents where a query's rarest term (a bigram only the question holds, as 子发 of 町子发生)
+    stands in documents holding none of its other terms, and the documents that rank hold the
+    mid-frequency terms together: the floor the rarest term finds is low, and only the partial scores
+    of the mid-frequency terms raise it. Returns the documents and the queries."""
+    rng = random.Random(seed)
+    docs = [[f"w{min(int(rng.paretovariate(0.8)), 2_000)}" for _ in range(rng.randint(3, 15))] for _ in range(60_000)]
+    queries = []
+    for q in range(6):
+        rare, topic, common = f"rare{q}", [f"t{q}_{i}" for i in range(8)], [f"c{q}_{i}" for i in range(3)]
+        for d in rng.sample(range(len(docs)), 100):
+            docs[d].append(rare)
+        for term in topic:
+            for d in rng.sample(range(len(docs)), 2_500):
+                docs[d].append(term)
+        for d in rng.sample(range(len(docs)), 40):  # the documents that rank: all topic terms, some twice
+            docs[d].extend(topic + rng.sample(topic, 2) + rng.sample(common, 2))
+        for term in common:
+            for d in rng.sample(range(len(docs)), 20_000):
+                docs[d].append(term)
+        queries.append([rare, *topic, *common])
+    return docs, queries
+
+
+def test_partial_scores_raise_a_floor_the_rarest_term_found_too_low(monkeypatch):
+    """Pruning scores fewer postings once the partial scores raise the floor, and the top k stays the
+    dense one; a floor raised above the true k-th best (partial scores overstated) is caught."""
+    from retrieval import index as index_module
+
+    docs, queries = _misleading_seed_corpus(7)
+    index = BM25Index.build(docs)
+    cases = [(query, []) for query in queries]
+    differ, decoded, _ = _pruned_against_dense(index, cases)
+    assert differ == 0
+    partial_floor = index_module._partial_floor
+    monkeypatch.setattr(index_module, "_partial_floor", lambda acc, found, k: 0.0)
+    differ_without, decoded_without, _ = _pruned_against_dense(index, cases)
+    assert differ_without == 0 and decoded < decoded_without, (decoded, decoded_without)
+    overstated = 0
+    for query in queries:
+        kth = index.closest_docs(query, 10)[1][-1]
+        # A floor just above the true k-th best score, as a wrong partial score would give.
+        monkeypatch.setattr(index_module, "_partial_floor", lambda acc, found, k: max(1.01 * kth, partial_floor(acc, found, k)))
+        overstated += _pruned_against_dense(index, [(query, [])])[0]
+    assert overstated > 0

@@ -89,3 +89,30 @@ def test_gaps_of_one_cost_a_bit_and_large_values_are_patched():
         assert encoded.sizes["gap_offsets"][0] <= most_bytes
         np.testing.assert_array_equal(Columns(assemble_columns([encoded])).column(0)[0], docs)
     assert len(encoded.streams["patch_keys"]) == 1
+
+
+def test_long_columns_keep_their_frequencies_decoded_within_a_budget(monkeypatch):
+    """The frequencies of a column with many above 1 are kept after the first look-up: later look-ups
+    and whole columns decode the same, and the columns kept stay within the byte budget."""
+    from retrieval import postings
+
+    monkeypatch.setattr(postings, "_KEPT_FREQUENT_FROM", 1_000)
+    rng = np.random.default_rng(11)
+    columns = []
+    for _ in range(4):
+        docs = np.flatnonzero(rng.random(50_000) < 0.5)
+        tf = np.where(rng.random(len(docs)) < 0.2, rng.choice([2, 3, 256, 70_000], size=len(docs)), 1)
+        tf[rng.integers(0, len(docs), size=3)] = 1
+        columns.append((docs, tf))
+    index = encoded_index(columns, runs=2)
+    one_column = 2 * 8 * max(int((tf != 1).sum()) for _, tf in columns)
+    monkeypatch.setattr(postings, "_KEPT_FREQUENT_BYTES", 2 * one_column)
+    for _ in range(2):
+        for term, (docs, tf) in enumerate(columns):
+            asked = np.unique(np.concatenate([rng.choice(docs, size=40), rng.integers(0, 50_000, size=40)]))
+            hit, frequencies = index.lookup(term, asked)
+            np.testing.assert_array_equal(hit, np.isin(asked, docs))
+            np.testing.assert_array_equal(frequencies, tf[np.searchsorted(docs, asked[hit])])
+            np.testing.assert_array_equal(index.column(term)[1], tf)
+            assert 0 < index._kept_bytes <= 2 * one_column
+    assert len(index._kept) == 2
