@@ -60,7 +60,9 @@ def is_question_word(word: str) -> bool:
         return True
     for asking in ("多少", "哪几", "几", "哪", "何"):
         if word.startswith(asking):
-            return _asking_measure(word[len(asking) :], cues.measures)
+            rest = word[len(asking) :]
+            # 哪 and 何 take any one character after them as what they ask by (哪段, 何人, 哪方).
+            return _asking_measure(rest, cues.measures) or (asking in ("哪", "何") and len(rest) == 1)
     return False
 
 
