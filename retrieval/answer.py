@@ -156,14 +156,13 @@ class Answerer:
             text = with_context(text, clean_question(previous if isinstance(previous, str) else ""))
             language = detect_language(text) if language != "en" else language
         found = self._search(text, language)
-        if not self._holds_enough(found, language, plain=True) and language != "en" and self.config.typo_correction:
-            # Only a question that finds nothing as typed (the plain floor: a question about an article's
-            # subject may still be a typo of its other words) is read as a typo: a question whose words
-            # the corpus holds is never changed.
+        if (found is None or not found[3]) and language != "en" and self.config.typo_correction:
+            # Only a question that finds nothing as typed is read as a typo: a question whose words the
+            # corpus holds is never changed.
             corrected = self._corrected(text)
             if corrected != text:
                 text, found = corrected, self._search(corrected, language) or found
-        if found is None or not self._holds_enough(found, language):
+        if found is None or not found[3]:
             # The paragraphs that competed are still named: retrieval found them, the answer step refused.
             competing = tuple(dict.fromkeys(c.paragraph_id for c in found[2])) if found else ()
             return Answer(question, False, language, reason="no_match", competing=competing)
@@ -199,9 +198,9 @@ class Answerer:
             competing=competing,
         )
 
-    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[Candidate], float] | None:
-        """The question's terms, its kind, the competing candidates, best first, and the share of the
-        question's weight the best paragraph holds (``_holds_enough`` judges it); None when nothing is
+    def _search(self, text: str, language: str) -> tuple[list[QueryTerm], str, list[Candidate], bool] | None:
+        """The question's terms, its kind, the competing candidates, best first, and whether the best
+        paragraph holds enough of the question (``min_coverage``) to answer from; None when nothing is
         found."""
         terms = self.query_terms(text, language)
         if not terms:
@@ -210,25 +209,8 @@ class Answerer:
         ranked = self.rank_sentences(text, language, terms, kind)
         if not ranked:
             return None
-        return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id)
-
-    def _holds_enough(self, found: tuple[list[QueryTerm], str, list[Candidate], float] | None, language: str, plain: bool = False) -> bool:
-        """Whether the best paragraph holds enough of the question to answer from (``min_coverage``).
-        A question naming the subject its article's title or heading names (都江堰市, asked of the
-        article 都江堰市) is about what that article speaks of: the rest of its words (哪一种气候,
-        依全球气候分类) may be phrased unlike the text, and it needs only ``min_coverage_subject``,
-        unless ``plain``."""
-        if found is None:
-            return False
-        terms, _, ranked, coverage = found
-        if language == "en":
-            return coverage >= self.config.min_coverage_english
-        floor = self.config.min_coverage
-        if not plain and coverage < floor:
-            subject = self.matcher.paragraph_words(ranked[0].paragraph_id).subject
-            if any(self.matcher.holds_any(term, subject) for term in terms):
-                floor = min(self.config.min_coverage_subject, floor)
-        return coverage >= floor
+        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
+        return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= floor
 
     def _holding_the_answer(
         self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]

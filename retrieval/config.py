@@ -30,7 +30,6 @@ class AnswerConfig:
     subject_discount: float  # 0..1: how much less a question word counts when the title holds it
     proximity_window: int  # characters within which question words count as close together
     min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
-    min_coverage_subject: float  # ... this, when its article's title or its heading names a question word
     min_coverage_english: float  # the same for English questions, whose words arrive via translation
     english_translations: int  # Chinese translations tried per English word
     # Questions as people type them (README "Asking questions"); each can be switched off alone.
