@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Sequence
 
 import yaml
 
@@ -57,11 +58,25 @@ def is_question_word(word: str) -> bool:
     cues = load_cues()
     if word in cues.fillers:
         return True
-    for asking in ("多少", "哪几", "几"):
+    for asking in ("多少", "哪几", "几", "哪", "何"):
         if word.startswith(asking):
             rest = word[len(asking) :]
-            return not rest or rest in cues.measures
+            # 哪 and 何 take any one character after them as what they ask by (哪段, 何人, 哪方).
+            return _asking_measure(rest, cues.measures) or (asking in ("哪", "何") and len(rest) == 1)
     return False
+
+
+def _asking_measure(rest: str, measures: Sequence[str]) -> bool:
+    """Whether what follows a question word (几, 哪, 何 ...) is only its measure: nothing, 一, a measure
+    word, or 一 and one character (哪一种, 何种, 哪一, 哪/一片: jieba keeps 一 with the measure it counts
+    by): no answer repeats it.
+
+    >>> _asking_measure("一种", ["种"]), _asking_measure("一片", []), _asking_measure("", []), _asking_measure("怕", [])
+    (True, True, True, False)
+    """
+    if rest.startswith("一"):
+        return len(rest) <= 2 or rest[1:] in measures
+    return not rest or rest in measures
 
 
 def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
@@ -81,7 +96,8 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
     for i, word in enumerate(words):
         if word in stopwords or is_question_word(word) or i in glued:
             continue
-        if word in measures and i and words[i - 1] in ("多少", "几", "哪几"):
+        if i and words[i - 1] in ("多少", "几", "哪几", "哪", "何") and _asking_measure(word, measures):
+            # The measure jieba cut off its question word (多少/个, 哪/一种).
             continue
         kept.append(word)
     return kept

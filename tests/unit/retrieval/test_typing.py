@@ -97,3 +97,20 @@ def test_the_pinyin_table_is_cached_with_the_index_and_rebuilt_for_other_words(t
     assert SoundTable(Vocabulary({"河北": 0, "取缔": 1}), cache_dir=tmp_path).table == first
     with pytest.raises(AssertionError):  # other words: the stamp differs, so the table is rebuilt
         SoundTable(Vocabulary({"河南": 0}), cache_dir=tmp_path).table
+
+
+@pytest.mark.parametrize(
+    "words, kept",
+    [
+        (["依", "全球", "气候分类", "归类", "为", "哪", "一种", "气候"], ["依", "全球", "气候分类", "归类", "为", "气候"]),
+        (["在", "韩国", "法院", "担任", "哪一", "职位"], ["在", "韩国", "法院", "担任", "职位"]),
+        (["福尔摩沙", "原文", "是", "何种", "语言"], ["福尔摩沙", "原文", "是", "语言"]),
+        (["西沙群岛", "位", "在", "哪", "一片", "海域"], ["西沙群岛", "位", "在", "海域"]),
+        (["哪怕", "一种", "方法"], ["一种", "方法"]),  # 哪怕 asks nothing, but the 一种 after it is a word
+    ],
+)
+def test_which_words_and_their_measure_are_not_question_content(words: list[str], kept: list[str]) -> None:
+    """哪一种 / 哪一 / 何种 only ask: no paragraph repeats them, so they must not count against its coverage."""
+    from retrieval.question import asked_words
+
+    assert asked_words(words, frozenset()) == kept
