@@ -226,7 +226,13 @@ class ReadingScore:
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+    """``part / whole`` to six places: enough that the tables' three places round the true share, not
+    an already rounded one (1570 of 1775 is 0.88451, which four places and then three made 0.884).
+
+    >>> _share(1570, 1775), f"{_share(1570, 1775):.3f}", _share(1, 0)
+    (0.884507, '0.885', None)
+    """
+    return round(part / whole, 6) if whole else None
 
 
 _EDGE_PUNCTUATION = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
