@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from retrieval.postings import OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns
+from retrieval.postings import OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
 TERMS = "terms"  # terms.bin, terms.offsets, terms.slots
@@ -579,8 +579,7 @@ def invert(flat: np.ndarray, lengths: np.ndarray, term_count: int, first_doc_id:
     first_pos = np.full(term_count, -1, dtype=np.int64)
     if len(flat):
         held, first_index = np.unique(flat, return_index=True)
-        starts = np.zeros(doc_count, dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
+        starts = offsets_of(lengths)[:-1]
         first_doc[held] = doc[first_index] + first_doc_id
         first_pos[held] = first_index - starts[doc[first_index]]
     key, tf = np.unique(key, return_counts=True)

@@ -179,8 +179,7 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     all postings, column after column."""
     counts = counts.astype(np.int64)
     n = len(counts)
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
+    starts = offsets_of(counts)[:-1]
     term = np.repeat(np.arange(n, dtype=np.int64), counts)
     local = np.arange(len(docs), dtype=np.int64) - starts[term]
     docs = np.asarray(docs, dtype=np.int64)
@@ -210,14 +209,12 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     bitmap_bytes = np.where(bitmap, _words_of(counts) * 8, 0)
     packed_bytes = _words_of(other_counts * width) * 8
     gap_bytes = bitmap_bytes + packed_bytes
-    byte_start = np.zeros(n, dtype=np.int64)
-    np.cumsum(gap_bytes[:-1], out=byte_start[1:])
+    byte_start = offsets_of(gap_bytes)[:-1]
     stream = np.zeros(int(gap_bytes.sum()) + GAPS_TAIL, dtype=np.uint8)
 
     flagged = other & in_bitmap
     flags = np.zeros(int(bitmap_bytes.sum()) * 8, dtype=bool)
-    flag_start = np.zeros(n, dtype=np.int64)
-    np.cumsum(bitmap_bytes[:-1] * 8, out=flag_start[1:])
+    flag_start = offsets_of(bitmap_bytes * 8)[:-1]
     flags[(flag_start[term] + local)[flagged]] = True
     flag_bytes = np.packbits(flags, bitorder="little")
     bitmap_columns = np.flatnonzero(bitmap)
@@ -245,7 +242,7 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     first_of_column[1:] = frequent_term[1:] != frequent_term[:-1]
     position_gaps[first_of_column] = positions[first_of_column] + 1
     x_rank = np.arange(len(positions), dtype=np.int64)
-    x_rank -= np.repeat(np.concatenate([[0], np.cumsum(tfx_counts)[:-1]]), tfx_counts)
+    x_rank -= np.repeat(offsets_of(tfx_counts)[:-1], tfx_counts)
     frequencies = tf[frequent]
     big_gap, big_tf = position_gaps > 255, frequencies > 255
 
@@ -558,8 +555,7 @@ class Columns:
         if n == 0 or counts.sum() == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(counts[:-1], out=starts[1:])
+        starts = offsets_of(counts)[:-1]
         total = int(counts.sum())
         term = np.repeat(np.arange(n, dtype=np.int64), counts)
         local = np.arange(total, dtype=np.int64) - starts[term]
@@ -584,8 +580,7 @@ class Columns:
         index = keys & 0xFFFFFFFF
         is_gap = kind == _GAP
         if is_gap.any():
-            other_start = np.zeros(n, dtype=np.int64)
-            np.cumsum(np.bincount(other_term, minlength=n)[:-1], out=other_start[1:])
+            other_start = offsets_of(np.bincount(other_term, minlength=n))[:-1]
             values[other_start[patch_term[is_gap]] + index[is_gap]] = patched[is_gap]
         gaps = np.ones(total, dtype=np.int64)
         gaps[other] = values + 1 + bitmap[other_term]
@@ -597,7 +592,7 @@ class Columns:
         if x1 > x0:
             x_counts = np.diff(self.tfx_offsets[first : stop + 1].astype(np.int64))
             x_term = np.repeat(np.arange(n, dtype=np.int64), x_counts)
-            x_start = np.concatenate([[0], np.cumsum(x_counts)[:-1]])
+            x_start = offsets_of(x_counts)[:-1]
             tf_gaps = self.tf_gaps[x0:x1].astype(np.int64)
             values = self.tf_values[x0:x1].astype(np.int64)
             for which, target in ((_TF_GAP, tf_gaps), (_TF_VALUE, values)):
