@@ -200,6 +200,21 @@ def glosses(definition: str, proper_noun: bool) -> Iterable[tuple[str, bool]]:
                     yield key, True
 
 
+def of_phrase_as_compound(phrase: list[str]) -> list[str] | None:
+    """An "X of Y" phrase as the compound "Y X", the way glosses often name it (CC-CEDICT has "civil
+    affairs department" but not "department of civil affairs"); None for any other phrase.
+
+    >>> of_phrase_as_compound(["department", "of", "civil", "affairs"])
+    ['civil', 'affairs', 'department']
+    >>> of_phrase_as_compound(["head", "of"]), of_phrase_as_compound(["civil", "affairs"])
+    (None, None)
+    """
+    if "of" not in phrase[1:-1]:
+        return None
+    cut = phrase.index("of")
+    return phrase[cut + 1 :] + phrase[:cut]
+
+
 class Dictionary:
     """English gloss -> weighted Chinese headwords."""
 
@@ -277,7 +292,8 @@ class Dictionary:
         list when the dictionary has none: the word still counts as asked for). With ``known`` (does
         the corpus hold this Chinese word?), a phrase none of whose translations is known counts its
         words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光. With
-        ``word_forms``, closed compounds are split (crackdown) and nouns read as their verbs."""
+        ``word_forms``, closed compounds are split (crackdown), nouns read as their verbs, and "X of Y" as
+        the compound "Y X" where the corpus holds its reading."""
         stopwords = english_data().stopwords
         words = english_words(text)
         result, i = [], 0
@@ -288,6 +304,12 @@ class Dictionary:
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
                 translations = self._lookup_forms(phrase, limit, word_forms)
+                if not translations and word_forms and (inverted := of_phrase_as_compound(phrase)):
+                    # Only a compound the corpus holds: "capital of France" read as one phrase (巴黎,
+                    # "capital of France") would no longer ask for both of its words.
+                    compound = self._lookup_forms(inverted, limit, word_forms)
+                    if known is None or any(known(chinese) for chinese, _ in compound):
+                        translations = compound
                 if not translations and n == 1 and word_forms:
                     split = compound_parts(phrase[0], self.entries.__contains__)
                     translations = self._lookup_forms(split.split(), limit, word_forms) if split else []

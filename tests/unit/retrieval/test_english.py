@@ -56,6 +56,22 @@ def test_the_head_noun_of_an_x_of_y_gloss_is_a_reading(dictionary):
     assert "名单" in chinese(dict(dictionary.translate("list", 12))["list"])  # 名单 is a "list of names"
 
 
+def test_an_x_of_y_question_phrase_is_read_as_the_compound_its_gloss_names(dictionary):
+    # CC-CEDICT glosses 民政厅 "provincial department of civil affairs"; a question says it either way.
+    for asked in ("department of civil affairs", "civil affairs department"):
+        terms = dict(dictionary.translate(f"Who heads the {asked}?", 12, known=lambda word: True))
+        assert list(terms) == ["heads", asked] and chinese(terms[asked])[0] == "民政厅"
+
+
+def test_an_x_of_y_compound_the_corpus_lacks_keeps_its_words_apart(dictionary):
+    # "France capital" names 巴黎; a corpus without 巴黎 must still be asked for both words, not
+    # answered by any sentence holding 首都.
+    def known(word: str) -> bool:
+        return word != "巴黎"
+
+    assert list(dict(dictionary.translate("What is the capital of France?", 8, known))) == ["capital", "france"]
+
+
 def test_a_phrase_the_corpus_cannot_hold_counts_its_words_fully(dictionary):
     def known(word: str) -> bool:
         return word != "示众"
