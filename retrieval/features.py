@@ -24,15 +24,6 @@ from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 _NUMBER = re.compile(r"\d+")
 # Words opening a sentence that lean on the one before it.
 _POINTS_BACK = re.compile(r"^(?:他们|她们|它们|他|她|它|牠|其|此|这|该|那|同时|此外|因此|因而|所以|但|而|并且|后来|之后|随后|然而)")
-# A question asking why or what for (in normalised, Simplified text). 为什么 closing a question, or
-# after a naming verb (称之为什么, 更名为什么), asks what something is called, not why.
-_ASKS_REASON = re.compile(
-    r"为何|何以|因何|怎么会|原因|缘故|缘由|理由|目的|由来|得名|怎么来|(?<![称名叫作成之视列算改])为什么(?![？?。！!\s]*$)"
-)
-# Words that give a reason or a purpose: where a why question's answer stands.
-_GIVES_REASON = re.compile(
-    r"因为|因此|由于|所以|因而|为了|以便|以免|得名|故而|故名|故称|是故|之故|原因|缘故|目的|以致|导致|造成|源于|源自|缘于|鉴于|旨在"
-)
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 if TYPE_CHECKING:
@@ -258,7 +249,6 @@ def sentence_candidates(
     bigrams = [(b, matcher.index.idf(BIGRAM_MARK + b)) for b in question_bigrams(question_text)]
     bigrams = [(b, w) for b, w in bigrams if w > 0]  # a bigram no paragraph holds matches nothing
     numbers = set(_NUMBER.findall(question_text))
-    asks_reason = bool(_ASKS_REASON.search(question_text))
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
 
@@ -318,8 +308,6 @@ def sentence_candidates(
                 if held and not held & numbers:
                     values[_POSITION["numbers_conflict"]] = 1.0
             values[_POSITION["pronoun_start"]] = 1.0 if _POINTS_BACK.match(text) else 0.0
-            if asks_reason and _GIVES_REASON.search(text):
-                values[_POSITION["cue_why"]] = 1.0
             values[_POSITION["length"]] = min(len(text), 100) / 100
             values[_POSITION["paragraph_coverage"]] = coverage * paragraph_scale
             if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):

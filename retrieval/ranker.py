@@ -43,7 +43,6 @@ FEATURES: dict[str, str] = {
     "cue_when": "a when question, and it holds a date",
     "cue_where": "a where question, and it holds a place",
     "cue_who": "a who question, and it holds a person",
-    "cue_why": "a question asking why (为什么, 原因, 目的, 由来), and it holds a word giving a reason (因为, 由于, 为了, 得名)",
     "answer_near": "a typed question, and an answer of its type stands close to the question words it holds",
     "numbers_match": "share of the question's numbers (years, counts) it holds; 0 when the question has none",
     "numbers_conflict": "the question has numbers, and it holds numbers, none of them the question's",
