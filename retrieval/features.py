@@ -154,7 +154,7 @@ class Matcher:
             # first character still names the same thing. A dictionary reading has no such glue, and
             # less a character it is another word (生活费 "cost of living" is not 生活).
             return joined in text or joined[:-1] in text or joined[1:] in text
-        return len(joined) >= 2 and joined in text and not straddles(joined, tokens)
+        return len(joined) >= 2 and joined in text
 
     def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words
@@ -181,19 +181,6 @@ class Matcher:
             if held:
                 found += weight if term.translated else weight * max(held)
         return found / total if total else 0.0
-
-
-def straddles(word: str, tokens: frozenset[str]) -> bool:
-    """Whether a two-character word the text holds stands there only across two words of two
-    characters or more (国父 in 蒋经国/父子): the sentence does not hold it, its characters meet by chance.
-
-    >>> straddles("国父", frozenset({"蒋经国", "父子"})), straddles("浙江", frozenset({"浙江省"})), straddles("部长", frozenset({"国防部", "长"}))
-    (True, False, False)
-    """
-    if any(word in token for token in tokens):
-        return False
-    head, tail = word[0], word[1]
-    return any(len(t) >= 2 and t.endswith(head) for t in tokens) and any(len(t) >= 2 and t.startswith(tail) for t in tokens)
 
 
 def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
