@@ -252,9 +252,6 @@ def sentence_candidates(
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
 
-    # The question's most specific word (a name, more often than not): a paragraph without it answers
-    # about something else, however many of the common words it shares.
-    rarest = distinct[max(range(len(distinct)), key=weights.__getitem__)] if distinct else None
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
     for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
         _, paragraph = matcher.entries[paragraph_id]
@@ -279,7 +276,6 @@ def sentence_candidates(
         word_matches = [sum(row[i] * f for row, f in zip(rows, factors)) / total for i in range(len(part.sentences))]
         evidence = sum(w for w, s in zip(weights, in_subject) if not s) or 1.0
         coverage = matcher.coverage(distinct, paragraph_id)
-        lacks_rarest = 1.0 if rarest is not None and not matcher.holds_any(rarest, part.whole) else 0.0
 
         def unit(first: int, last: int) -> list[float]:
             """The features of sentences first .. last read as one quote."""
@@ -314,7 +310,6 @@ def sentence_candidates(
             values[_POSITION["pronoun_start"]] = 1.0 if _POINTS_BACK.match(text) else 0.0
             values[_POSITION["length"]] = min(len(text), 100) / 100
             values[_POSITION["paragraph_coverage"]] = coverage * paragraph_scale
-            values[_POSITION["rarest_missing"]] = lacks_rarest
             if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):
                 values[_POSITION["head_match"]] = 1.0
             if kind in _TYPED:

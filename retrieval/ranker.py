@@ -48,7 +48,6 @@ FEATURES: dict[str, str] = {
     "numbers_conflict": "the question has numbers, and it holds numbers, none of them the question's",
     "pronoun_start": "it opens with a word pointing back (他, 其, 这 ...): it needs the sentence before it",
     "paragraph_coverage": "share of the question's idf weight its paragraph (with title and heading) holds",
-    "rarest_missing": "its paragraph (with title and heading) lacks the question's rarest word (highest idf)",
     "length": "its length in characters over 100, at most 1",
     "head_match": "a which/what question's noun (哪一个山脉), and it holds a word ending in it the question lacks",
     "paragraph_rank": "its paragraph's place among the competing paragraphs, best first (0, 1, 2 ...)",
