@@ -208,6 +208,9 @@ def _probes(alternative: tuple[str, ...], translated: bool) -> tuple[str, ...]:
 
 def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], tokens: frozenset[str], text: str) -> float:
     """The most weight x idf (``Matcher.readings``) of a reading found in a text; 0 when none is."""
+    if len(readings) == 1:  # most question words: themselves only
+        alt, value, probes = readings[0]
+        return value if tokens.issuperset(alt) or any(probe in text for probe in probes) else 0.0
     return max(
         (value for alt, value, probes in readings if tokens.issuperset(alt) or any(probe in text for probe in probes)),
         default=0.0,
