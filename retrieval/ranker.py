@@ -8,10 +8,9 @@ which library versions (``python -m retrieval.measure.fit`` writes it). Two kind
 - ``linear`` (``sentence_ranker_linear.json``): a weight per feature; the score is a dot product.
 - ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a few dozen shallow
   gradient-boosted trees fitted on top of its scores, stored as flat lists of split features,
-  thresholds, children and leaf values. Scoring needs no fitting library: the trees are turned once
-  into one generated Python function of nested comparisons (a candidate then costs a few dozen
-  comparisons, not a walk through lists), and ``tests/unit/retrieval/test_tree_ranker.py`` holds it
-  equal to LightGBM's own predictions.
+  thresholds, children and leaf values. Scoring needs no fitting library: loading turns each tree into
+  nested tuples walked in plain Python, and ``tests/unit/retrieval/test_tree_ranker.py`` holds the
+  walk equal to LightGBM's own predictions.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence, Union
 
 from retrieval.highlight import HIGHLIGHT_FEATURES
 
@@ -114,12 +113,6 @@ class LinearModel:
         """
         return self.bias + sum(w * v for w, v in zip(self.weights, values) if w)
 
-    def source(self, values: str) -> str:
-        """``score`` as a Python expression over the vector named ``values``: the same products summed
-        by ``sum`` in the same order, so the same float to the last bit."""
-        products = "".join(f"{_literal(w)} * {values}[{i}], " for i, w in enumerate(self.weights) if w)
-        return f"{_literal(self.bias)} + sum(({products}))"
-
     def mapping(self) -> dict[str, float]:
         return dict(zip(self.names, self.weights))
 
@@ -159,15 +152,13 @@ class TreeModel:
     linear: LinearModel
     trees: tuple[Tree, ...]
     off: frozenset[int] = frozenset()
-    # ``score`` and ``trees_score`` generated from the above: a ranker scores every candidate sentence
-    # of every question, and walking the 25 trees' lists took three times as long (0.17 against 0.06
-    # ms a question at 100k paragraphs).
-    _compiled: tuple[Callable[[Sequence[float]], float], Callable[[Sequence[float]], float]] = field(
-        init=False, repr=False, compare=False
-    )
+    # The trees as nested tuples, built once: a ranker scores every candidate sentence of every
+    # question, and a node read as one tuple costs one step where the flat lists take four look-ups.
+    _nested: tuple["Node", ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", _compile(self))
+        nested = tuple(_nested(tree, self.off, 0) if tree.feature else tree.leaf[0] for tree in self.trees)
+        object.__setattr__(self, "_nested", nested)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -184,10 +175,16 @@ class TreeModel:
     def trees_score(self, values: Sequence[float]) -> float:
         """The trees' part of the score: what LightGBM's ``predict(raw_score=True)`` gives, summed in
         the same order, so the two agree exactly."""
-        return self._compiled[1](values)
+        total = 0.0
+        for node in self._nested:
+            while node.__class__ is tuple:
+                feature, threshold, left, right = node
+                node = left if values[feature] <= threshold else right
+            total += node
+        return total
 
     def walked_trees_score(self, values: Sequence[float]) -> float:
-        """``trees_score`` by walking each tree's lists (``Tree.value``): what the generated function
+        """``trees_score`` by walking each tree's flat lists (``Tree.value``): what the nested tuples
         must equal."""
         if self.off:
             values = [0.0 if i in self.off else v for i, v in enumerate(values)]
@@ -197,58 +194,25 @@ class TreeModel:
         return total
 
     def score(self, values: Sequence[float]) -> float:
-        """The linear part's score plus the trees'."""
-        return self._compiled[0](values)
+        return self.linear.score(values) + self.trees_score(values)
 
     def mapping(self) -> dict[str, float]:
         return self.linear.mapping()
 
 
-def _literal(value: float) -> str:
-    """A float as Python source that reads back as the same float (``repr``; inf and nan by name)."""
-    return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+# A tree node as nested tuples: (feature, threshold, left, right), down to a leaf's value.
+Node = Union[tuple, float]
 
 
-_MAX_COMPILED_DEPTH = 64
-
-
-def _depth(tree: Tree, node: int) -> int:
-    """How many splits the deepest path from ``node`` passes."""
-    return 0 if node < 0 else 1 + max(_depth(tree, tree.left[node]), _depth(tree, tree.right[node]))
-
-
-def _tree_source(tree: Tree, off: frozenset[int], node: int, depth: int) -> list[str]:
-    """Lines adding the leaf ``values`` reaches from ``node`` of ``tree`` to ``total``. A switched-off
-    feature reads as 0: its comparison is decided here, and only the branch taken is written."""
-    pad = "    " * depth
+def _nested(tree: Tree, off: frozenset[int], node: int) -> Node:
+    """``tree`` from ``node`` down as nested tuples. A switched-off feature reads as 0: its comparison
+    is decided here, and only the branch taken is kept."""
     if node < 0:
-        return [f"{pad}total += {_literal(tree.leaf[~node])}"]
+        return tree.leaf[~node]
     feature, threshold = tree.feature[node], tree.threshold[node]
-    left, right = tree.left[node], tree.right[node]
     if feature in off:
-        return _tree_source(tree, off, left if 0.0 <= threshold else right, depth)
-    return [
-        f"{pad}if values[{feature}] <= {_literal(threshold)}:",
-        *_tree_source(tree, off, left, depth + 1),
-        f"{pad}else:",
-        *_tree_source(tree, off, right, depth + 1),
-    ]
-
-
-def _compile(model: "TreeModel") -> tuple[Callable[[Sequence[float]], float], Callable[[Sequence[float]], float]]:
-    """``model``'s whole score and its trees' part as generated functions of a feature vector: each
-    tree's splits as nested ``if``s, its leaves added to the total in the trees' order (LightGBM's
-    sum), the linear part as ``LinearModel.source``."""
-    if any(_depth(tree, 0) > _MAX_COMPILED_DEPTH for tree in model.trees if tree.feature):
-        # Python's parser takes 100 levels of indentation: trees that deep are walked instead.
-        return (lambda values: model.linear.score(values) + model.walked_trees_score(values)), model.walked_trees_score
-    lines = ["def trees_score(values):", "    total = 0.0"]
-    for tree in model.trees:
-        lines += _tree_source(tree, model.off, 0, 1) if tree.feature else [f"    total += {_literal(tree.leaf[0])}"]
-    lines += ["    return total", "", "def score(values):", f"    return {model.linear.source('values')} + trees_score(values)"]
-    namespace: dict = {}
-    exec(compile("\n".join(lines), "<sentence ranker trees>", "exec"), namespace)  # noqa: S102 - our own numbers
-    return namespace["score"], namespace["trees_score"]
+        return _nested(tree, off, tree.left[node] if 0.0 <= threshold else tree.right[node])
+    return (feature, threshold, _nested(tree, off, tree.left[node]), _nested(tree, off, tree.right[node]))
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,9 @@ def test_switching_a_feature_off_reads_it_as_zero_in_the_trees(tmp_path):
 
 
 
-def test_the_generated_scorer_equals_walking_the_trees_and_the_linear_sum(tmp_path):
-    """The shipped model's generated function against the lists walked, to the last bit: on random
-    rows, on rows sitting on the split thresholds, with features switched off, and for trees too deep
-    to generate (walked instead)."""
+def test_the_nested_trees_equal_walking_the_flat_lists(tmp_path):
+    """The shipped model's nested tuples against its flat lists walked, to the last bit: on random
+    rows, on rows sitting on the split thresholds, with features switched off, and for a deep tree."""
     rng = np.random.default_rng(7)
     shipped = load_ranker("sentence_ranker.json").sentences
     rows = rng.random((300, len(FEATURE_NAMES))) * 2 - 0.5
@@ -96,7 +95,7 @@ def test_the_generated_scorer_equals_walking_the_trees_and_the_linear_sum(tmp_pa
         for row in rows.tolist():
             assert model.trees_score(row) == model.walked_trees_score(row)
             assert model.score(row) == model.linear.score(row) + model.walked_trees_score(row)
-    # A chain of splits deeper than Python's parser nests: walked, with the same result.
+    # A chain of 120 splits, each sending values at or below 0.5 to a leaf.
     depth = 120
     chain = {
         "feature": [i % 5 for i in range(depth)], "threshold": [0.5] * depth,
