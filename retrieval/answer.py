@@ -114,6 +114,9 @@ class Answerer:
         self.cache_dir = cache_dir
         self.config = config
         self.tokenizer = tokenizer or Tokenizer()
+        # A question's jieba words: its terms and its index tokens are both read from them. Only the
+        # last few questions are kept (a question is cut once, not remembered).
+        self._question_words = lru_cache(maxsize=4)(self.tokenizer.words)
         # (article, paragraph) by paragraph id. A question reads the same few dozen paragraphs many
         # times over (features, near-miss checks, alternatives): a stored corpus decodes each read.
         self._entries = _RecentEntries(self.corpus)
@@ -217,24 +220,26 @@ class Answerer:
     ) -> list[Candidate] | None:
         """``ranked`` with a sentence nearly as good as the best first when it holds the kind of answer
         asked for and the best does not; None for a near miss, whose best sentence is only related."""
-        from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer
+        from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer, names_place_or_office
 
         known = self.index.term_ids.__contains__
         # The checks' word lists (时期, 时候, 哪几 ...) are Simplified: they read the question and the
         # sentence in Simplified characters, or a Traditional 時期 would hold no time. (Only the script
         # is changed: the checks read punctuation as written, 后， with a full-width comma.)
         asked = to_simplified(text)
+        # The checks read an article's text (a whole article decoded and normalised) only for the places
+        # and offices a question names: for any other question they find the same without it.
+        article_text = self._article_text if names_place_or_office(asked, known) else (lambda paragraph_id: "")
         best = ranked[0]
         close = [s for s in ranked[1:] if s.score >= best.score - KIND_MARGIN]
         for candidate in [best, *close]:
-            article_text = self._article_text(candidate.paragraph_id)
-            if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
+            if not missing_answer(asked, kind, to_simplified(candidate.text), article_text(candidate.paragraph_id), known, PREFERRED_KINDS):
                 return [candidate, *(s for s in ranked if s is not candidate)]
-        why = missing_answer(asked, kind, to_simplified(best.text), self._article_text(best.paragraph_id), known)
+        why = missing_answer(asked, kind, to_simplified(best.text), article_text(best.paragraph_id), known)
         if (
             self.config.place_articles
             and kind in PREFERRED_KINDS
-            and missing_answer(asked, kind, "", self._article_text(best.paragraph_id), known, ()) == "place"
+            and missing_answer(asked, kind, "", article_text(best.paragraph_id), known, ()) == "place"
         ):
             # The best sentence's article is about another place than the one asked about: a further
             # sentence from an article whose title names it (the article is about that place), holding
@@ -245,8 +250,7 @@ class Answerer:
                 title = normalise(self._entries[candidate.paragraph_id][0].title)
                 if missing_answer(asked, kind, "", title, known, ()) == "place":
                     continue
-                article_text = self._article_text(candidate.paragraph_id)
-                if not missing_answer(asked, kind, to_simplified(candidate.text), article_text, known, PREFERRED_KINDS):
+                if not missing_answer(asked, kind, to_simplified(candidate.text), article_text(candidate.paragraph_id), known, PREFERRED_KINDS):
                     return [candidate, *(s for s in ranked if s is not candidate)]
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
@@ -284,7 +288,7 @@ class Answerer:
         CC-CEDICT translations."""
         if language == "en":
             return self._english_terms(text)
-        cut, stopwords = self.tokenizer.words(text), self.tokenizer.stopwords
+        cut, stopwords = self._question_words(text), self.tokenizer.stopwords
         words = asked_words(cut, stopwords) if self.config.colloquial else [w for w in cut if w not in stopwords]
         if self.config.shared_characters:
             words = [part for word in words for part in known_parts(word, self.vocabulary)]
@@ -462,7 +466,7 @@ class Answerer:
         # Passages of one paragraph may fill the first places: ask for more documents until k paragraphs
         # are found or the index has no more.
         wanted = k if len(self.documents) == len(self._entries) else k * 4
-        query = None if language == "en" else self.tokenizer.tokens(text)
+        query = None if language == "en" else self.tokenizer.index_terms(self._question_words(text))
         # Words the corpus lacks add the scores of their best alternative to the question's own; the
         # loosest guesses (one character of two changed) only help pick the sentence.
         expanded = [

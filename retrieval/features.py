@@ -31,6 +31,19 @@ if TYPE_CHECKING:
 
 _TYPED = ("how_many", "when", "where", "who")
 _POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
+# Feature positions as names: the features of some 30 candidates a question are set one by one.
+(
+    _PARAGRAPH_SCORE, _PASSAGE_SCORE, _WORD_MATCH, _SUBJECT_CREDIT, _PROXIMITY, _CHAR_MATCH, _BIGRAM_MATCH,
+    _NEIGHBOUR_MATCH, _NOVELTY, _FIRST_SENTENCE, _EXTRA_SENTENCES, _NUMBERS_MATCH, _NUMBERS_CONFLICT,
+    _PRONOUN_START, _PARAGRAPH_COVERAGE, _LENGTH, _HEAD_MATCH, _PARAGRAPH_RANK, _POSITION_IN_PARAGRAPH, _ANSWER_NEAR,
+) = (
+    _POSITION[name]
+    for name in (
+        "paragraph_score", "passage_score", "word_match", "subject_credit", "proximity", "char_match", "bigram_match",
+        "neighbour_match", "novelty", "first_sentence", "extra_sentences", "numbers_match", "numbers_conflict",
+        "pronoun_start", "paragraph_coverage", "length", "head_match", "paragraph_rank", "position", "answer_near",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -134,10 +147,12 @@ class Matcher:
     def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         """The weight the term earns in a text: its best reading found there, weighted by the reading's
         weight and idf; 0 when none is found."""
-        return max(
-            (weight * self.term_idf(alt) for alt, weight in term.alternatives if self.holds(alt, tokens, text, term.translated)),
-            default=0.0,
-        )
+        return earned_weight(self.readings(term), tokens, text)
+
+    def readings(self, term: QueryTerm) -> tuple[tuple[tuple[str, ...], float, tuple[str, ...]], ...]:
+        """Each reading of the term as (its words, weight x idf, the strings ``holds`` looks for in a
+        text when the words are not all tokens of it): worked out once a question, not once a sentence."""
+        return tuple((alt, weight * self.term_idf(alt), _probes(alt, term.translated)) for alt, weight in term.alternatives)
 
     def holds_any(self, term: QueryTerm, where: tuple[frozenset[str], str]) -> bool:
         return any(self.holds(alt, *where, term.translated) for alt, _ in term.alternatives)
@@ -146,15 +161,7 @@ class Matcher:
     def holds(alternative: tuple[str, ...], tokens: frozenset[str], text: str, translated: bool = False) -> bool:
         """A term is found as a token, or, when it is two characters or more, inside a longer word
         (浙江 in 浙江省)."""
-        if all(t in tokens for t in alternative):
-            return True
-        joined = "".join(alternative)
-        if len(joined) >= 3 and not translated:
-            # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
-            # first character still names the same thing. A dictionary reading has no such glue, and
-            # less a character it is another word (生活费 "cost of living" is not 生活).
-            return joined in text or joined[:-1] in text or joined[1:] in text
-        return len(joined) >= 2 and joined in text
+        return tokens.issuperset(alternative) or any(probe in text for probe in _probes(alternative, translated))
 
     def _term_idf(self, alternative: tuple[str, ...]) -> float:
         """Mean idf of the alternative's words. A two-character word only found inside longer words
@@ -181,6 +188,33 @@ class Matcher:
             if held:
                 found += weight if term.translated else weight * max(held)
         return found / total if total else 0.0
+
+
+def _probes(alternative: tuple[str, ...], translated: bool) -> tuple[str, ...]:
+    """What ``Matcher.holds`` looks for in a text holding the reading's words not as tokens: the words
+    joined, when two characters or more (浙江 in 浙江省).
+
+    >>> _probes(("黄华麒",), False), _probes(("生活费",), True), _probes(("浙江",), False), _probes(("会",), False)
+    (('黄华麒', '黄华', '华麒'), ('生活费',), ('浙江',), ())
+    """
+    joined = "".join(alternative)
+    if len(joined) >= 3 and not translated:
+        # jieba's HMM may glue a name to the next character (黄华麒是): the word less its last or
+        # first character still names the same thing. A dictionary reading has no such glue, and
+        # less a character it is another word (生活费 "cost of living" is not 生活).
+        return (joined, joined[:-1], joined[1:])
+    return (joined,) if len(joined) >= 2 else ()
+
+
+def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], tokens: frozenset[str], text: str) -> float:
+    """The most weight x idf (``Matcher.readings``) of a reading found in a text; 0 when none is."""
+    if len(readings) == 1:  # most question words: themselves only
+        alt, value, probes = readings[0]
+        return value if tokens.issuperset(alt) or any(probe in text for probe in probes) else 0.0
+    return max(
+        (value for alt, value, probes in readings if tokens.issuperset(alt) or any(probe in text for probe in probes)),
+        default=0.0,
+    )
 
 
 def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
@@ -233,9 +267,10 @@ def sentence_candidates(
     weights = [matcher.term_weight(t) for t in distinct]
     total = sum(weights) or 1.0
     words = [matcher.paragraph_words(paragraph_id) for paragraph_id in ids]
+    readings = [matcher.readings(term) for term in distinct]
     # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
     matched = [
-        [[matcher.matched_weight(term, tokens, text) for tokens, text in part.sentences] for term in distinct]
+        [[earned_weight(reading, tokens, text) for tokens, text in part.sentences] for reading in readings]
         for part in words
     ]
     # A word counts by how few of all competing sentences hold it: the article's subject is in
@@ -251,6 +286,7 @@ def sentence_candidates(
     numbers = set(_NUMBER.findall(question_text))
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
+    typed_cue = _POSITION["cue_" + kind] if kind in _TYPED else None
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
     for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
@@ -277,12 +313,23 @@ def sentence_candidates(
         evidence = sum(w for w, s in zip(weights, in_subject) if not s) or 1.0
         coverage = matcher.coverage(distinct, paragraph_id)
 
+        sentences = part.sentences
+        paragraph_feature = relative * paragraph_scale
+        subject_credit = subject_share * paragraph_scale
+        paragraph_coverage = coverage * paragraph_scale
+
         def unit(first: int, last: int) -> list[float]:
             """The features of sentences first .. last read as one quote."""
-            members = range(first, last + 1)
-            tokens = frozenset().union(*(part.sentences[i][0] for i in members))
-            text = "".join(part.sentences[i][1] for i in members)
-            earned = [max(row[i] for i in members) for row in rows]
+            if first == last:  # most candidates: the one sentence's own words, text and matches
+                tokens, text = sentences[first]
+                earned = [row[first] for row in rows]
+                passage = passage_scores.get((paragraph_id, first), paragraph_score)
+            else:
+                members = range(first, last + 1)
+                tokens = frozenset().union(*(sentences[i][0] for i in members))
+                text = "".join(sentences[i][1] for i in members)
+                earned = [max(row[i] for i in members) for row in rows]
+                passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
             places = [
                 (place, e)
                 for term, e, s in zip(distinct, earned, in_subject)
@@ -290,33 +337,33 @@ def sentence_candidates(
             ]
             neighbours = [word_matches[j] for j in (first - 1, last + 1) if 0 <= j < len(word_matches)]
             values = [0.0] * len(FEATURE_NAMES)
-            values[_POSITION["paragraph_score"]] = relative * paragraph_scale
-            passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
-            values[_POSITION["passage_score"]] = passage / best_passage * paragraph_scale
-            values[_POSITION["word_match"]] = sum(e * f for e, f in zip(earned, factors)) / total
-            values[_POSITION["subject_credit"]] = subject_share * paragraph_scale
-            values[_POSITION["proximity"]] = densest_window(places, config.proximity_window) / total
-            values[_POSITION["char_match"]] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
-            values[_POSITION["neighbour_match"]] = max(neighbours, default=0.0)
-            values[_POSITION["novelty"]] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
-            values[_POSITION["first_sentence"]] = 1.0 if first == 0 else 0.0
-            values[_POSITION["bigram_match"]] = sum(w for b, w in pair_weights if b in text) / pair_total
-            values[_POSITION["extra_sentences"]] = float(last - first)
+            values[_PARAGRAPH_SCORE] = paragraph_feature
+            values[_PASSAGE_SCORE] = passage / best_passage * paragraph_scale
+            values[_WORD_MATCH] = sum(e * f for e, f in zip(earned, factors)) / total
+            values[_SUBJECT_CREDIT] = subject_credit
+            values[_PROXIMITY] = densest_window(places, config.proximity_window) / total
+            values[_CHAR_MATCH] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
+            values[_NEIGHBOUR_MATCH] = max(neighbours, default=0.0)
+            values[_NOVELTY] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
+            values[_FIRST_SENTENCE] = 1.0 if first == 0 else 0.0
+            values[_BIGRAM_MATCH] = sum(w for b, w in pair_weights if b in text) / pair_total
+            values[_EXTRA_SENTENCES] = float(last - first)
             if numbers:
-                values[_POSITION["numbers_match"]] = sum(1 for n in numbers if n in text) / len(numbers)
+                values[_NUMBERS_MATCH] = sum(1 for n in numbers if n in text) / len(numbers)
                 held = set(_NUMBER.findall(text))
                 if held and not held & numbers:
-                    values[_POSITION["numbers_conflict"]] = 1.0
-            values[_POSITION["pronoun_start"]] = 1.0 if _POINTS_BACK.match(text) else 0.0
-            values[_POSITION["length"]] = min(len(text), 100) / 100
-            values[_POSITION["paragraph_coverage"]] = coverage * paragraph_scale
+                    values[_NUMBERS_CONFLICT] = 1.0
+            values[_PRONOUN_START] = 1.0 if _POINTS_BACK.match(text) else 0.0
+            values[_LENGTH] = min(len(text), 100) / 100
+            values[_PARAGRAPH_COVERAGE] = paragraph_coverage
             if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):
-                values[_POSITION["head_match"]] = 1.0
-            if kind in _TYPED:
-                spans = candidate_spans("".join(paragraph.sentences[first : last + 1]), kind, question, hmm=False)
+                values[_HEAD_MATCH] = 1.0
+            if typed_cue is not None:
+                quoted = paragraph.sentences[first] if first == last else "".join(paragraph.sentences[first : last + 1])
+                spans = candidate_spans(quoted, kind, question, hmm=False)
                 if spans:
-                    values[_POSITION["cue_" + kind]] = 1.0
-                    values[_POSITION["answer_near"]] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
+                    values[typed_cue] = 1.0
+                    values[_ANSWER_NEAR] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
             return values
 
         def spans_evidence(first: int, last: int) -> bool:
@@ -346,10 +393,11 @@ def sentence_candidates(
                     text = "".join(paragraph.sentences[first : first + size])
                     rows_out.append((paragraph_id, first, size, text, unit(first, first + size - 1)))
     rank = {paragraph_id: place for place, paragraph_id in enumerate(ids)}
+    counts = {paragraph_id: len(part.sentences) for paragraph_id, part in zip(ids, words)}
     for paragraph_id, index, size, _, values in rows_out:
-        values[_POSITION["paragraph_rank"]] = float(rank[paragraph_id])
-        count = len(matcher.entries[paragraph_id][1].sentences)
-        values[_POSITION["position"]] = index / (count - 1) if count > 1 else 0.0
+        values[_PARAGRAPH_RANK] = float(rank[paragraph_id])
+        count = counts[paragraph_id]
+        values[_POSITION_IN_PARAGRAPH] = index / (count - 1) if count > 1 else 0.0
     # A tree ranker judges one candidate at a time: how far each is behind the best of its rivals on
     # the main matches is what lets it compare them, as a linear model's sum does by itself.
     for name, source in GAP_FEATURES.items():

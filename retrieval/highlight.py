@@ -207,6 +207,7 @@ def answer_spans(sentence: str, kind: str, hmm: bool = True) -> list[Span]:
 
 
 _FINDERS = {"how_many": count_spans, "when": date_spans, "where": place_spans}
+_normalised_question = lru_cache(maxsize=16)(normalise)
 
 # Measure words that count the same things: a question asking 几个人 or 多少名 takes 8人, 8名 or 8位.
 _PEOPLE = frozenset({"人", "名", "位", "人次", "万人次"})
@@ -220,6 +221,9 @@ _DATE_PARTS = (
 )
 
 
+# The question-only parts of ``candidate_spans``, asked for each of a question's 30-odd candidate
+# sentences: kept for the last few questions (a question's, not remembered across questions).
+@lru_cache(maxsize=16)
 def asked_measure(question: str) -> str | None:
     """The measure word a how-many question asks in, e.g. 家 in 多少家.
 
@@ -262,6 +266,7 @@ def fits_measure(span: str, measure: str) -> bool:
     return text.endswith(measure)
 
 
+@lru_cache(maxsize=16)
 def asked_date_part(question: str) -> str | None:
     """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
 
@@ -285,7 +290,7 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
     >>> [s.text for s in candidate_spans("5月30日攻入，1453年灭亡", "when", "哪一年灭亡？")]
     ['1453年']
     """
-    asked = normalise(question)
+    asked = _normalised_question(question)
     candidates = [s for s in answer_spans(sentence, kind, hmm) if normalise(s.text) not in asked]
     if kind == "how_many":
         measure = asked_measure(question)

@@ -300,7 +300,10 @@ class _Query:
 
     def __init__(self, index: BM25Index) -> None:
         self.index = index
-        self.decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # the columns of units scored in full
+        # Columns a look-up of many documents decoded whole: a query looks a term up again and again
+        # (for the floor, for each narrowing, for the exact scores), and a column is decoded once.
+        self.looked_up: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         # The weights last looked up for one array of documents: a term met again for the same
         # documents (in another reading of a group, or in the base query too) is not looked up again.
         self._memo_docs: np.ndarray | None = None
@@ -308,7 +311,7 @@ class _Query:
 
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         if term not in self.decoded:
-            self.decoded[term] = self.index.columns.column(term)
+            self.decoded[term] = self.looked_up.get(term) or self.index.columns.column(term)
         return self.decoded[term]
 
     def weights(self, term: int, docs: np.ndarray) -> np.ndarray:
@@ -329,14 +332,15 @@ class _Query:
         return kept
 
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
-        if term in self.decoded:
-            held, tf = self.decoded[term]
+        whole = self.decoded.get(term) or self.looked_up.get(term)
+        if whole is not None:
+            held, tf = whole
             where = np.searchsorted(held, docs)
             where[where >= len(held)] = 0
             hit = held[where] == docs
             tf = None if tf is None else tf[where[hit]]
         else:
-            hit, tf = self.index.columns.lookup(term, docs)
+            hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
         out = np.zeros(len(docs))
         out[hit] = self.index._weights(term, docs[hit], tf)
         return out

@@ -82,6 +82,17 @@ def missing_answer(
     return None
 
 
+def names_place_or_office(question: str, known: Callable[[str], bool] = lambda word: False) -> bool:
+    """Whether ``missing_answer`` reads the article's text for ``question``: only to look for the places
+    and offices it names.
+
+    >>> names_place_or_office("陕西省民政厅厅长是谁？"), names_place_or_office("会议是哪天召开的？")
+    (True, False)
+    """
+    text = normalise(question)
+    return bool(question_places(text, known) or question_offices(text))
+
+
 def holds_kind(sentence: str, kind: str, question: str) -> bool:
     """Whether ``sentence`` holds an answer of the kind asked: for how-many any number (the measure
     list cannot know every measure word), for when a date, for who a person or a role (成员, 负责人,

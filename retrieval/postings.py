@@ -475,9 +475,13 @@ class Columns:
         tf[frequent[0]] = frequent[1]
         return docs, tf
 
-    def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(
+        self, term: int, docs: np.ndarray, decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Which of the sorted, distinct ``docs`` hold ``term`` (a mask) and, for those, the frequency
-        (int64). Decodes only the blocks those documents could stand in, unless that is most of them."""
+        (int64). Decodes only the blocks those documents could stand in, unless that is most of them;
+        a column decoded whole is then kept in ``decoded`` (term -> ``column``), if given, for the
+        caller's next look-ups of it."""
         n = int(self.df[term])
         s0, s1 = int(self.skip_offsets[term]), int(self.skip_offsets[term + 1])
         blocks = s1 - s0
@@ -497,7 +501,12 @@ class Columns:
                     at, there = _found_in(frequent[0], held)
                     tf[there] = frequent[1][at[there]]
                 return hit, tf
-        found, frequencies = self.column(term)
+        if decoded is None:
+            found, frequencies = self.column(term)
+        else:
+            if term not in decoded:
+                decoded[term] = self.column(term)
+            found, frequencies = decoded[term]
         where, hit = _found_in(found, docs)
         return hit, np.ones(int(hit.sum()), dtype=np.int64) if frequencies is None else frequencies[where[hit]]
 

@@ -8,8 +8,8 @@ which library versions (``python -m retrieval.measure.fit`` writes it). Two kind
 - ``linear`` (``sentence_ranker_linear.json``): a weight per feature; the score is a dot product.
 - ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a few dozen shallow
   gradient-boosted trees fitted on top of its scores, stored as flat lists of split features,
-  thresholds, children and leaf values. Scoring walks them in plain Python (a few microseconds a
-  tree), so answering needs no fitting library; ``tests/unit/retrieval/test_tree_ranker.py`` holds the
+  thresholds, children and leaf values. Scoring needs no fitting library: loading turns each tree into
+  nested tuples walked in plain Python, and ``tests/unit/retrieval/test_tree_ranker.py`` holds the
   walk equal to LightGBM's own predictions.
 """
 
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence, Union
 
 from retrieval.highlight import HIGHLIGHT_FEATURES
 
@@ -152,6 +152,13 @@ class TreeModel:
     linear: LinearModel
     trees: tuple[Tree, ...]
     off: frozenset[int] = frozenset()
+    # The trees as nested tuples, built once: a ranker scores every candidate sentence of every
+    # question, and a node read as one tuple costs one step where the flat lists take four look-ups.
+    _nested: tuple["Node", ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        nested = tuple(_nested(tree, self.off, 0) if tree.feature else tree.leaf[0] for tree in self.trees)
+        object.__setattr__(self, "_nested", nested)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -168,18 +175,22 @@ class TreeModel:
     def trees_score(self, values: Sequence[float]) -> float:
         """The trees' part of the score: what LightGBM's ``predict(raw_score=True)`` gives, summed in
         the same order, so the two agree exactly."""
+        total = 0.0
+        for node in self._nested:
+            while node.__class__ is tuple:
+                feature, threshold, left, right = node
+                node = left if values[feature] <= threshold else right
+            total += node
+        return total
+
+    def walked_trees_score(self, values: Sequence[float]) -> float:
+        """``trees_score`` by walking each tree's flat lists (``Tree.value``): what the nested tuples
+        must equal."""
         if self.off:
             values = [0.0 if i in self.off else v for i, v in enumerate(values)]
         total = 0.0
-        # Tree.value inlined: scoring walks a hundred or more trees for each of some 60 candidates.
-        for feature, threshold, left, right, leaf in self.trees:
-            if not feature:
-                total += leaf[0]
-                continue
-            node = 0
-            while node >= 0:
-                node = left[node] if values[feature[node]] <= threshold[node] else right[node]
-            total += leaf[~node]
+        for tree in self.trees:
+            total += tree.value(values)
         return total
 
     def score(self, values: Sequence[float]) -> float:
@@ -187,6 +198,21 @@ class TreeModel:
 
     def mapping(self) -> dict[str, float]:
         return self.linear.mapping()
+
+
+# A tree node as nested tuples: (feature, threshold, left, right), down to a leaf's value.
+Node = Union[tuple, float]
+
+
+def _nested(tree: Tree, off: frozenset[int], node: int) -> Node:
+    """``tree`` from ``node`` down as nested tuples. A switched-off feature reads as 0: its comparison
+    is decided here, and only the branch taken is kept."""
+    if node < 0:
+        return tree.leaf[~node]
+    feature, threshold = tree.feature[node], tree.threshold[node]
+    if feature in off:
+        return _nested(tree, off, tree.left[node] if 0.0 <= threshold else tree.right[node])
+    return (feature, threshold, _nested(tree, off, tree.left[node]), _nested(tree, off, tree.right[node]))
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,12 @@ class Tokenizer:
         >>> Tokenizer().tokens("浙江省的旅游企业")
         ['浙江省', '旅游', '企业', '#浙江', '#江省', '#省旅', '#旅游', '#游企', '#企业']
         """
-        words = self.content_words(text)
-        return words + character_bigrams(words) if self.char_bigrams else words
+        return self.index_terms(self.words(text))
+
+    def index_terms(self, words: list[str]) -> list[str]:
+        """``tokens`` of a text from its ``words``: a question already cut need not be cut again."""
+        content = [w for w in words if w not in self.stopwords]
+        return content + character_bigrams(content) if self.char_bigrams else content
 
 
 def break_long_blocks(text: str) -> str:

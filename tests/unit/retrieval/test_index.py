@@ -274,3 +274,30 @@ def test_partial_scores_raise_a_floor_the_rarest_term_found_too_low(monkeypatch)
         monkeypatch.setattr(index_module, "_partial_floor", lambda acc, found, k: max(1.01 * kth, partial_floor(acc, found, k)))
         overstated += _pruned_against_dense(index, [(query, [])])[0]
     assert overstated > 0
+
+
+def test_a_query_decodes_each_column_once():
+    """A term looked up for many documents again and again (the floor, each narrowing, the exact
+    scores) or scored in full after a look-up is decoded once a query, with the same top k."""
+    index = BM25Index.build(_zipf_corpus(5, 20_000, 3_000))
+    column = index.columns.column
+    decoded: list[int] = []
+
+    def recorded(term):
+        decoded.append(term)
+        return column(term)
+
+    queries = _pruning_queries(5, 3_000)
+    index.columns.column = recorded
+    try:
+        for base, groups in queries:
+            decoded.clear()
+            found = index.closest_combined(groups, 10, base)
+            assert len(decoded) == len(set(decoded)), sorted(t for t in set(decoded) if decoded.count(t) > 1)
+            base_ids = index._query_ids(base)
+            group_ids = [[(index._query_ids(a), w) for a, w in group] for group in groups]
+            index.columns.column = column
+            assert found == index._dense_combined(base_ids, group_ids, 10)
+            index.columns.column = recorded
+    finally:
+        del index.columns.column

@@ -80,6 +80,35 @@ def test_switching_a_feature_off_reads_it_as_zero_in_the_trees(tmp_path):
     assert load_ranker(path, (FEATURE_NAMES[0],)).score(row) == -1.0
 
 
+
+def test_the_nested_trees_equal_walking_the_flat_lists(tmp_path):
+    """The shipped model's nested tuples against its flat lists walked, to the last bit: on random
+    rows, on rows sitting on the split thresholds, with features switched off, and for a deep tree."""
+    rng = np.random.default_rng(7)
+    shipped = load_ranker("sentence_ranker.json").sentences
+    rows = rng.random((300, len(FEATURE_NAMES))) * 2 - 0.5
+    for i, tree in enumerate(shipped.trees):
+        for feature, threshold in zip(tree.feature, tree.threshold):
+            rows[i * 4 : i * 4 + 4, feature] = threshold
+    off = FEATURE_NAMES[: len(FEATURE_NAMES) : 3]
+    for model in (shipped, shipped.without(off)):
+        for row in rows.tolist():
+            assert model.trees_score(row) == model.walked_trees_score(row)
+            assert model.score(row) == model.linear.score(row) + model.walked_trees_score(row)
+    # A chain of 120 splits, each sending values at or below 0.5 to a leaf.
+    depth = 120
+    chain = {
+        "feature": [i % 5 for i in range(depth)], "threshold": [0.5] * depth,
+        "left": [-(i + 1) for i in range(depth)], "right": [i + 1 for i in range(depth - 1)] + [-(depth + 1)],
+        "leaf": [float(i) for i in range(depth + 1)],
+    }
+    path = tmp_path / "deep.json"
+    write_ranker(path, np.ones(len(FEATURE_NAMES)), [chain, GOOD_TREE])
+    deep = load_ranker(path).sentences
+    for row in rows[:50].tolist():
+        assert deep.score(row) == deep.linear.score(row) + deep.walked_trees_score(row)
+
+
 def test_the_shipped_ranker_is_a_small_tree_model_fitted_on_the_even_halves():
     assert SHIPPED.is_file(), f"{SHIPPED} is missing: refit it with `python -m retrieval.measure.fit`"
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
