@@ -245,6 +245,7 @@ def _merge(folder: Path, runs: Sequence[_Run], previous: Previous | None, length
     streams = {name: _Npy(folder / f"{name}.npy", dtype) for name, dtype in STREAM_TYPES.items()}
     tables = _TermTables()
     norms = length_norms(lengths, params.k1, params.b, avgdl)
+    norms = _Norms(norms, saturations(np.ones(len(norms), dtype=np.int64), norms, params.k1))
     bounds = _range_bounds(runs, previous, CODING_POSTINGS)
     step = max(1, MERGE_POSTINGS // CODING_POSTINGS)
     for g in range(0, len(bounds) - 1, step):
@@ -352,7 +353,7 @@ def _slice(part: Part, lo: int, hi: int) -> Part:
     return tuple(values[i:j] for values in part)
 
 
-def _merge_range(pieces: list[Part], known_first: list[Part], carried: "_Carried | None", doc_count: int, norms: np.ndarray,
+def _merge_range(pieces: list[Part], known_first: list[Part], carried: "_Carried | None", doc_count: int, norms: "_Norms",
                  params: BM25Params, tables: _TermTables, streams: dict) -> None:
     """Merge the postings of a term range and append their columns to the index: those ``pieces``
     hold encoded, those ``carried`` copied from the previous build."""
@@ -369,7 +370,7 @@ def _merge_range(pieces: list[Part], known_first: list[Part], carried: "_Carried
     # Sorted by term already: each term starts where it differs from the one before.
     starts = np.flatnonzero(np.concatenate(([True], terms[1:] != terms[:-1]))) if len(terms) else np.zeros(0, dtype=np.int64)
     distinct, counts = terms[starts], np.diff(np.append(starts, len(terms)))
-    factors = saturations(tf, norms[docs], params.k1)
+    factors = _factors(tf, docs, norms, params.k1)
     first_doc = docs[starts]
     if carried is not None and len(carried.sources):
         # The carried columns take their places among the encoded ones, by term.
@@ -380,7 +381,7 @@ def _merge_range(pieces: list[Part], known_first: list[Part], carried: "_Carried
         encoded_at, carried_at = place[: len(distinct)], place[len(distinct) :]
         distinct = everything[order]
         carried_starts = carried.starts[:-1]
-        carried_factors = saturations(carried.tf, norms[carried.docs], params.k1)
+        carried_factors = _factors(carried.tf, carried.docs, norms, params.k1)
         first_doc = _placed(len(order), (encoded_at, first_doc), (carried_at, carried.docs[carried_starts]))
     else:
         encoded_at, carried_at = np.arange(len(distinct)), np.zeros(0, dtype=np.int64)
@@ -419,6 +420,23 @@ def _merge_range(pieces: list[Part], known_first: list[Part], carried: "_Carried
     tables.source_ids.append(distinct)
     tables.first_doc.append(first_doc)
     tables.first_pos.append(_first_positions(distinct, first_doc, known_first))
+
+
+def _factors(tf: np.ndarray, docs: np.ndarray, norms: "_Norms", k1: float) -> np.ndarray:
+    """``saturations(tf, norms[docs], k1)``, the same floats, for frequencies that are mostly 1: those
+    are looked up, worked out once a document."""
+    factors = norms.of_one[docs]
+    frequent = np.flatnonzero(tf != 1)
+    factors[frequent] = saturations(tf[frequent], norms.norms[docs[frequent]], k1)
+    return factors
+
+
+@dataclass(frozen=True)
+class _Norms:
+    """Each document's ``length_norms``, and its saturation for a frequency of 1."""
+
+    norms: np.ndarray
+    of_one: np.ndarray
 
 
 def _placed(total: int, *sources: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
