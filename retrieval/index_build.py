@@ -68,6 +68,7 @@ class Previous:
 
     index: object  # BM25Index, built over the same token cache
     new_ids: np.ndarray  # int64, one per old document
+    folder: Path | None = None  # where it was loaded from (its term table files are copied if unchanged)
 
 
 @dataclass
@@ -150,7 +151,7 @@ class _TermTables:
     terms: int = 0  # terms encoded so far
 
 
-def previous_build(index, old_paragraphs: int, new_paragraphs: int, paragraph_pairs, passage_pairs) -> Previous:
+def previous_build(index, old_paragraphs: int, new_paragraphs: int, paragraph_pairs, passage_pairs, folder: Path | None = None) -> Previous:
     """A previous build whose documents move as the (old id, new id) pairs say: paragraphs by their
     ids, passages by their numbers after the paragraphs (old and new paragraph counts given)."""
     new_ids = np.full(index.doc_count, -1, dtype=np.int64)
@@ -158,7 +159,7 @@ def previous_build(index, old_paragraphs: int, new_paragraphs: int, paragraph_pa
         if len(pairs):
             moved = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
             new_ids[old_base + moved[:, 0]] = new_base + moved[:, 1]
-    return Previous(index, new_ids)
+    return Previous(index, new_ids, folder)
 
 
 def build_index(
@@ -569,7 +570,7 @@ def _finish(folder, tables: _TermTables, lengths, total, params, previous, vocab
     order = np.lexsort((first_pos, first_doc))
     idf = okapi_idf(df, len(lengths), params.epsilon, order)
     offsets = {name: offsets_of(cat(tables.sizes[name], np.int64)) for name in OFFSETS}
-    terms = vocabulary(source_ids.tolist())
+    terms = _term_strings(source_ids, previous, vocabulary)
     per_term = {
         "df": df.astype(np.int32),
         "width": cat(tables.width, np.uint8),
@@ -584,11 +585,32 @@ def _finish(folder, tables: _TermTables, lengths, total, params, previous, vocab
     }
     for name, values in per_term.items():
         np.save(folder / f"{name}.npy", values)
-    write_strings(folder, TERMS, terms)
+    if previous is not None and previous.folder is not None and np.array_equal(previous.index.arrays["source_ids"], per_term["source_ids"]):
+        # The same terms in the same order: the same files (a million terms take a second to hash).
+        for suffix in (".bin", ".offsets", ".slots"):
+            shutil.copyfile(previous.folder / f"{TERMS}{suffix}", folder / f"{TERMS}{suffix}")
+    else:
+        write_strings(folder, TERMS, terms)
     missing = [name for name in ARRAYS if not (folder / f"{name}.npy").exists()]
     if missing:
         raise RuntimeError(f"index arrays not written: {missing}")
     return index_meta(len(lengths), total, len(terms), params, int(df.sum()))
+
+
+def _term_strings(source_ids: np.ndarray, previous: Previous | None, vocabulary: Callable[[list[int]], list[str]]) -> list[str]:
+    """The strings of these token-cache ids: a previous build's for the terms it held, the token
+    cache's for the others."""
+    old_sources = np.asarray(previous.index.arrays["source_ids"], dtype=np.int64) if previous is not None else np.zeros(0)
+    if not len(old_sources):
+        return vocabulary(source_ids.tolist())
+    at = np.minimum(np.searchsorted(old_sources, source_ids), len(old_sources) - 1)
+    held = old_sources[at] == source_ids
+    old_strings = previous.index.term_ids.decoded()
+    strings = [old_strings[i] for i in at.tolist()]
+    fresh = np.flatnonzero(~held).tolist()
+    for i, term in zip(fresh, vocabulary(source_ids[fresh].tolist())):
+        strings[i] = term
+    return strings
 
 
 def remove_folder(folder: Path) -> None:

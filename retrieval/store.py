@@ -442,7 +442,8 @@ class _Build:
         if self.previous is not None and (self.old_paragraph_ids or self.old_passage_ids):
             old_index, _, old_documents = self.previous
             previous = previous_build(
-                old_index, old_documents.paragraph_count, paragraph_count, self.old_paragraph_ids, self.old_passage_ids
+                old_index, old_documents.paragraph_count, paragraph_count, self.old_paragraph_ids, self.old_passage_ids,
+                self.previous[1].folder,
             )
 
         def chunks() -> Iterator[tuple[array, list[bytes]]]:

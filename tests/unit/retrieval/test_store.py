@@ -305,7 +305,15 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
         articles(folder / "alone.jsonl", numbers, rare)
         return new_store(folder, config).open(folder).build.documents
 
+    def append_again(path: Path, n: int) -> None:
+        """Append a copy of article ``n`` under a new id: new documents, but no new term."""
+        line = json.loads(path.read_text(encoding="utf-8").splitlines()[n])
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({**line, "id": f"{line['id']}-again"}, ensure_ascii=False) + "\n")
+
     changes = [
+        # As /reload meets it: an article appended to the first file renumbers every later document.
+        ("appended", lambda: append_again(corpus_dir / "a.jsonl", 5), documents_of([5], (5,))),
         ("added", lambda: articles(corpus_dir / "d.jsonl", range(120, 150), rare=(140,)), documents_of(range(120, 150), (140,))),
         # Articles kept at the start and the end of a file, others replaced: only the new ones are indexed.
         ("changed", lambda: articles(corpus_dir / "b.jsonl", [*range(40, 50), *range(200, 230), *range(70, 80)], rare=(210, 211)),
