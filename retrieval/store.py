@@ -390,7 +390,7 @@ class _Build:
         path = Path(record["path"])
         a0, a_count = entry["articles"]
         for a in range(a0, a0 + a_count):
-            self._define(old_corpus.article(a).id, str(path), path, None)
+            self._define(old_corpus.article_id(a), str(path), path, None)
         (old_first, count), (start, passage_count) = self._old_documents(entry)
         new_first, _ = writer.copy(record, old_corpus, number)
         old_keys = self.previous_keys
