@@ -7,6 +7,13 @@ the postings of a previous build for the documents that did not change (their id
 each range is encoded (``retrieval.postings``) and appended to the index files. Memory holds one chunk
 or one term range at a time, plus a few numbers per document and per term, whatever the corpus size.
 
+An update mostly inserts or removes a few documents among many. A previous build's column that neither
+gains nor loses a posting is then carried over with its encoding (``_carry``): renumbering only widens
+the gap or two that span the inserted documents, and where each still fits its packed value it is
+rewritten in place, which is what encoding the column again would give. At 100k paragraphs with an
+article appended to the first file, 85% of the postings are carried; only the columns of the new
+article's terms are encoded again. Every column is still decoded, for its largest BM25 factor.
+
 Terms are numbered in the order of their token-cache ids, so a previous build's terms and a new
 chunk's meet by integer comparison. The idf of every term needs every document frequency, and its
 epsilon floor the mean idf in the order rank-bm25 first meets the terms (the first document holding
