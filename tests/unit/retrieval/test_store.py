@@ -320,12 +320,19 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
          documents_of(range(200, 230), (210, 211))),
         ("deleted", lambda: (corpus_dir / "a.jsonl").unlink(), 0),
     ]
+    # Columns the new documents do not touch are carried over with their encoding, not encoded again.
+    encoded = []
+    encode_columns = retrieval.index_build.encode_columns
+    monkeypatch.setattr(retrieval.index_build, "encode_columns", lambda counts, *a: encoded.append(len(counts)) or encode_columns(counts, *a))
     exercised = set()
     for what, change, new_documents in changes:
         change()
+        encoded.clear()
         updated = new_store(tmp_path, config).open(corpus_dir)
         assert updated.build.files_reused >= 2 and updated.build.files_read <= 1, what
         assert updated.build.inverted == new_documents, what
+        if what == "appended":  # (the new article's terms are over half of this small corpus' terms)
+            assert sum(encoded) < updated.build.terms, f"all {updated.build.terms} columns were encoded again"
         names = [f"{name}.npy" for name in ARRAYS] + [p.name for p in updated.directory.glob(f"{TERMS}.*")]
         kept = {name: (updated.directory / name).read_bytes() for name in names}
         scratch = new_store(tmp_path, config).open(corpus_dir, force=True)
