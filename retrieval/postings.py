@@ -173,10 +173,11 @@ def _best_widths(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return width, best
 
 
-def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights: np.ndarray, first_term: int = 0) -> EncodedColumns:
-    """Encode consecutive columns, the first of them term ``first_term``: column i holds ``counts[i]``
-    (at least 1) postings, and ``docs`` (ascending within each column), ``tf`` and ``weights`` hold
-    all postings, column after column."""
+def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights: np.ndarray, first_term=0) -> EncodedColumns:
+    """Encode columns: column i holds ``counts[i]`` (at least 1) postings, and ``docs`` (ascending
+    within each column), ``tf`` and ``weights`` hold all postings, column after column. The columns
+    are terms ``first_term``, ``first_term + 1`` ... or, given an array, the terms it lists (ascending;
+    an index update encodes the columns that changed between others it carries over)."""
     counts = counts.astype(np.int64)
     n = len(counts)
     starts = offsets_of(counts)[:-1]
@@ -246,16 +247,17 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     frequencies = tf[frequent]
     big_gap, big_tf = position_gaps > 255, frequencies > 255
 
-    absolute = other_term + first_term
+    numbers = np.arange(n, dtype=np.int64) + first_term if np.ndim(first_term) == 0 else np.asarray(first_term, dtype=np.int64)
     keys = np.concatenate([
-        _patch_key(absolute[patched], _GAP, other_rank[patched]),
-        _patch_key(frequent_term[big_gap] + first_term, _TF_GAP, x_rank[big_gap]),
-        _patch_key(frequent_term[big_tf] + first_term, _TF_VALUE, x_rank[big_tf]),
+        _patch_key(numbers[other_term[patched]], _GAP, other_rank[patched]),
+        _patch_key(numbers[frequent_term[big_gap]], _TF_GAP, x_rank[big_gap]),
+        _patch_key(numbers[frequent_term[big_tf]], _TF_VALUE, x_rank[big_tf]),
     ])
     patch_values = np.concatenate([other_values[patched], position_gaps[big_gap], frequencies[big_tf]])
     order = np.argsort(keys, kind="stable")
     has_patches = np.zeros(n, dtype=bool)
-    has_patches[(keys >> 34) - first_term] = True
+    has_patches[other_term[patched]] = True
+    has_patches[frequent_term[big_gap | big_tf]] = True
 
     # Skips: the last document of each block of a column longer than one block, and how many gaps of
     # the column above 1 come before the block.
@@ -280,6 +282,40 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
             "patch_values": patch_values[order].astype(np.uint32),
         },
     )
+
+
+def rewritten_gaps(columns: "Columns", first: int, stop: int, column: np.ndarray, located: np.ndarray, gap: np.ndarray,
+                   grown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps of columns ``first`` .. ``stop - 1`` widened in place, for an index update that inserts
+    documents between a column's without adding to it: ``column`` (relative to ``first``), where the
+    gap's value is packed (``Columns.columns(located=True)``), the gap (a column's first counted from
+    -1) and how much it grows, each gap of a different posting. Returns which gaps fit, and the
+    ``gaps`` stream of those columns (from ``gap_offsets[first]`` on, a copy) with the fitting ones
+    rewritten.
+
+    A gap fits if it grows, is packed (not a gap of 1 that only the bitmap holds), and its new value
+    is below the all-ones of its column's width (no patch). A column whose widened gaps all fit is
+    then encoded exactly as ``encode_columns`` would encode it: its width and bitmap were the
+    smallest choice, and widening a gap that still fits leaves the chosen size as it was while every
+    other choice's size can only grow; its bitmap, frequencies, patched values and skips' ranks stay
+    as they were (only its skips' documents are renumbered)."""
+    code = np.asarray(columns.width[first:stop], dtype=np.int64)[column]
+    width = code & _WIDTH
+    value = gap - 1 - ((code & _BITMAP) > 0)
+    new_value = value + grown
+    fits = (located >= 0) & (grown > 0) & (new_value < (np.int64(1) << width) - 1)
+    start = int(columns.gap_offsets[first])
+    gaps = np.array(columns.gaps[start : int(columns.gap_offsets[stop])])
+    bit = located[fits] - start * 8
+    flip = (value[fits] ^ new_value[fits]).astype(np.uint64)
+    words = gaps.view("<u8")
+    low = (bit & 63).astype(np.uint64)
+    # XOR, unbuffered: two gaps rewritten may share a word.
+    np.bitwise_xor.at(words, bit >> 6, flip << low)
+    crossing = np.flatnonzero(low + width[fits].astype(np.uint64) > np.uint64(64))
+    if len(crossing):
+        np.bitwise_xor.at(words, (bit >> 6)[crossing] + 1, flip[crossing] >> (np.uint64(64) - low[crossing]))
+    return fits, gaps
 
 
 def offsets_of(sizes) -> np.ndarray:
@@ -556,14 +592,16 @@ class Columns:
             return docs[valid], positions[valid]
         return docs.reshape(-1), positions.reshape(-1)
 
-    def columns(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def columns(self, first: int, stop: int, located: bool = False) -> tuple[np.ndarray, ...]:
         """Every posting of columns ``first`` .. ``stop - 1``: (column number relative to ``first``,
-        document, frequency), column after column, documents ascending within each."""
+        document, frequency), column after column, documents ascending within each. ``located`` adds
+        where each posting's gap is packed: its bit in ``gaps``, -1 for a gap of 1 that only the
+        bitmap holds (an index update rewrites a few gaps in place, ``retrieval.index_build``)."""
         counts = self.df[first:stop].astype(np.int64)
         n = len(counts)
         if n == 0 or counts.sum() == 0:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
+            return (empty, empty, empty, empty) if located else (empty, empty, empty)
         starts = offsets_of(counts)[:-1]
         total = int(counts.sum())
         term = np.repeat(np.arange(n, dtype=np.int64), counts)
@@ -611,6 +649,10 @@ class Columns:
             before = np.concatenate([[0], sums])[x_start]
             positions = sums - np.repeat(before, x_counts) - 1
             tf[starts[x_term] + positions] = values
+        if located:
+            where = np.full(total, -1, dtype=np.int64)
+            where[other] = bit
+            return term, docs, tf, where
         return term, docs, tf
 
 

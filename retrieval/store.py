@@ -390,7 +390,7 @@ class _Build:
         path = Path(record["path"])
         a0, a_count = entry["articles"]
         for a in range(a0, a0 + a_count):
-            self._define(old_corpus.article(a).id, str(path), path, None)
+            self._define(old_corpus.article_id(a), str(path), path, None)
         (old_first, count), (start, passage_count) = self._old_documents(entry)
         new_first, _ = writer.copy(record, old_corpus, number)
         old_keys = self.previous_keys
@@ -442,7 +442,8 @@ class _Build:
         if self.previous is not None and (self.old_paragraph_ids or self.old_passage_ids):
             old_index, _, old_documents = self.previous
             previous = previous_build(
-                old_index, old_documents.paragraph_count, paragraph_count, self.old_paragraph_ids, self.old_passage_ids
+                old_index, old_documents.paragraph_count, paragraph_count, self.old_paragraph_ids, self.old_passage_ids,
+                self.previous[1].folder,
             )
 
         def chunks() -> Iterator[tuple[array, list[bytes]]]:

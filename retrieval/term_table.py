@@ -13,6 +13,7 @@ import mmap
 import os
 import zlib
 from array import array
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -54,10 +55,7 @@ def write_strings(folder: Path, name: str, strings: Iterable[str]) -> int:
     ``<name>.slots`` (int32 hash table); returns how many."""
     encoded = [_utf8(s) for s in strings]
     offsets = array("q", [0])
-    total = 0
-    for key in encoded:
-        total += len(key)
-        offsets.append(total)
+    offsets.extend(accumulate(map(len, encoded)))
     (folder / f"{name}.bin").write_bytes(b"".join(encoded))
     with open(folder / f"{name}.offsets", "wb") as out:
         offsets.tofile(out)
@@ -131,6 +129,11 @@ class StringTable(Mapping[str, int]):
 
     def __iter__(self) -> Iterator[str]:
         return (self.string(i) for i in range(self._count))
+
+    def decoded(self) -> list[str]:
+        """Every string, in id order, decoded at once (an index update reuses the previous build's)."""
+        blob, offsets = bytes(self._blob), self._offsets.tolist()
+        return [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets, offsets[1:])]
 
     @property
     def strings(self) -> "StringList":

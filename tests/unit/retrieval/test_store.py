@@ -305,19 +305,34 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
         articles(folder / "alone.jsonl", numbers, rare)
         return new_store(folder, config).open(folder).build.documents
 
+    def append_again(path: Path, n: int) -> None:
+        """Append a copy of article ``n`` under a new id: new documents, but no new term."""
+        line = json.loads(path.read_text(encoding="utf-8").splitlines()[n])
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({**line, "id": f"{line['id']}-again"}, ensure_ascii=False) + "\n")
+
     changes = [
+        # As /reload meets it: an article appended to the first file renumbers every later document.
+        ("appended", lambda: append_again(corpus_dir / "a.jsonl", 5), documents_of([5], (5,))),
         ("added", lambda: articles(corpus_dir / "d.jsonl", range(120, 150), rare=(140,)), documents_of(range(120, 150), (140,))),
         # Articles kept at the start and the end of a file, others replaced: only the new ones are indexed.
         ("changed", lambda: articles(corpus_dir / "b.jsonl", [*range(40, 50), *range(200, 230), *range(70, 80)], rare=(210, 211)),
          documents_of(range(200, 230), (210, 211))),
         ("deleted", lambda: (corpus_dir / "a.jsonl").unlink(), 0),
     ]
+    # Columns the new documents do not touch are carried over with their encoding, not encoded again.
+    encoded = []
+    encode_columns = retrieval.index_build.encode_columns
+    monkeypatch.setattr(retrieval.index_build, "encode_columns", lambda counts, *a: encoded.append(len(counts)) or encode_columns(counts, *a))
     exercised = set()
     for what, change, new_documents in changes:
         change()
+        encoded.clear()
         updated = new_store(tmp_path, config).open(corpus_dir)
         assert updated.build.files_reused >= 2 and updated.build.files_read <= 1, what
         assert updated.build.inverted == new_documents, what
+        if what == "appended":  # (the new article's terms are over half of this small corpus' terms)
+            assert sum(encoded) < updated.build.terms, f"all {updated.build.terms} columns were encoded again"
         names = [f"{name}.npy" for name in ARRAYS] + [p.name for p in updated.directory.glob(f"{TERMS}.*")]
         kept = {name: (updated.directory / name).read_bytes() for name in names}
         scratch = new_store(tmp_path, config).open(corpus_dir, force=True)
