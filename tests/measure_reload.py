@@ -4,7 +4,8 @@
     .venv/bin/python tests/measure_reload.py SETTINGS [--runs 3]
 
 SETTINGS names a corpus of JSONL article files (a ``qabot bench`` corpus: copy one, this tool changes a
-file of it) and an index cache. Each run appends one article to the corpus' first file, then times
+file of it) and an index cache. Each run appends one article to the corpus' first file (a DRCD article
+picked at random, new text with new words; ``--copy``: a copy of the file's first article), then times
 ``load_library(settings, previous=old)`` from its start to the new library's first answer, with its
 stages: the index update in the child process (with the child's CPU time, which a busy machine does
 not inflate as it does the wall time), opening the new index, checking the example questions.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import statistics
 import sys
@@ -27,10 +29,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def new_articles(path: Path) -> list[tuple[str, list[str]]]:
+    """The articles of a SQuAD-format file as (title, paragraphs): DRCD's Traditional Wikipedia text,
+    which the bench corpora (CMRC and the seed page) do not hold."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return [(a["title"], [p["context"] for p in a["paragraphs"]]) for a in data]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("settings", type=Path)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--copy", action="store_true", help="append a copy of the file's first article (text the token "
+                        "cache holds, no new words) instead of a DRCD article picked at random")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
@@ -65,10 +76,16 @@ def main() -> int:
     old = library_module.load_library(settings)
     print(f"{old.paragraph_count:,} paragraphs; changing {changed.name}; load average {os.getloadavg()[0]:.1f}")
     article = json.loads(original.splitlines()[0])
+    new_texts = [] if args.copy else new_articles(ROOT.parent / "shared/data/drcd/DRCD_dev.json")
     for run in range(1, args.runs + 1):
         stages.clear()
         article["id"] = f"reload-{run}-{time.time_ns()}"
-        article["title"] = f"{article.get('title', '')} ({run})"
+        if new_texts:
+            # Text no build has seen, with words the corpus lacks: its paragraphs are tokenized and its
+            # new terms written, as an article a user adds is.
+            article["title"], article["paragraphs"] = new_texts[random.Random(time.time_ns()).randrange(len(new_texts))]
+        else:
+            article["title"] = f"{article.get('title', '')} ({run})"
         changed.write_bytes(original + (json.dumps(article, ensure_ascii=False) + "\n").encode("utf-8"))
         stop, latencies = threading.Event(), []
 
