@@ -49,7 +49,9 @@ from retrieval.postings import (
     STREAMS,
     encode_columns,
     length_norms,
+    keeps_packing,
     offsets_of,
+    packing_needs,
     rewritten_gaps,
     saturations,
 )
@@ -334,7 +336,8 @@ def _carry(columns, a: int, b: int, rel: np.ndarray, docs: np.ndarray, new_docs:
     ``a``, old and new document, frequency, where each gap is packed), those ``carry`` allows keep
     their encoding if renumbering only widens some of their gaps (documents added between theirs)
     and each still fits its packed value (``retrieval.postings.rewritten_gaps``). ``carry`` is
-    narrowed to them (in place)."""
+    narrowed to them (in place). Removing documents narrows gaps instead: such a column is carried
+    where its gaps still fit and a build from scratch would choose the same packing for it."""
     counts = np.asarray(columns.df[a:b], dtype=np.int64)
     starts = offsets_of(counts)[:-1]
     carry[rel[new_docs < 0]] = False  # a column losing postings is encoded again
@@ -349,6 +352,22 @@ def _carry(columns, a: int, b: int, rel: np.ndarray, docs: np.ndarray, new_docs:
     gap = np.where(at == starts[column], docs[at] + 1, docs[at] - docs[np.maximum(at - 1, 0)])
     fits, gaps = rewritten_gaps(columns, a, b, column, located[at], gap, widened[at])
     carry[column[~fits]] = False
+    # Documents removed between a column's narrow its gaps, which may make another packing smaller:
+    # where a narrowed gap needs fewer bits, the column is carried only if a build from scratch would
+    # pack it as it is (where every gap needs what it needed, the choice is the same by construction).
+    narrowing = np.flatnonzero((widened[at] < 0) & fits)
+    was, now = packing_needs(gap[narrowing]), packing_needs(gap[narrowing] + widened[at][narrowing])
+    needs_less = (was[0] != now[0]) | (was[1] != now[1])
+    narrowed = np.unique(column[narrowing[needs_less]])
+    narrowed = narrowed[carry[narrowed]]
+    if len(narrowed):
+        held = np.zeros(b - a, dtype=bool)
+        held[narrowed] = True
+        held = held[rel]
+        new_gaps = np.diff(new_docs[held], prepend=-1)
+        column_starts = offsets_of(counts[narrowed])[:-1]
+        new_gaps[column_starts] = new_docs[held][column_starts] + 1
+        carry[narrowed[~keeps_packing(columns, a, narrowed, counts[narrowed], new_gaps)]] = False
     kept = np.flatnonzero(carry)
     carried_postings = carry[rel]
     return _Carried(columns, np.zeros(0, dtype=np.int64), a + kept, offsets_of(counts[kept]), new_docs[carried_postings],

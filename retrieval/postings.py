@@ -173,6 +173,28 @@ def _best_widths(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return width, best
 
 
+def packing_choice(counts: np.ndarray, gaps: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's packed width and whether a bitmap holds its gaps of 1, given its ``counts[i]``
+    gaps (a column's first counted from -1), column after column, and each gap's column ``term``.
+
+    Each column is packed with a bitmap of its gaps of 1 or without, whichever is smaller. Without a
+    bitmap a value is the gap less 1, needing the gap's bits; with one, the gap less 2 for gaps above
+    1, needing one bit fewer at a power of 2 (and a gap of 1 is no value: 0 bits).
+
+    >>> width, bitmap = packing_choice(np.array([4, 3]), np.array([1, 1, 1, 9, 3, 5, 6]), np.array([0, 0, 0, 0, 1, 1, 1]))
+    >>> width.tolist(), bitmap.tolist()  # 8 bits with the bitmap against 4 values of 4 bits; 2, 4, 5 need 3
+    ([4, 3], [True, False])
+    """
+    n = len(counts)
+    key = term * 34
+    key += _bit_lengths(gaps)
+    without = _best_widths(key, n)
+    key -= (gaps & (gaps - 1)) == 0
+    with_bitmap = _best_widths(key, n)
+    bitmap = with_bitmap[1] + counts < without[1]
+    return np.where(bitmap, with_bitmap[0], without[0]), bitmap
+
+
 def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights: np.ndarray, first_term=0) -> EncodedColumns:
     """Encode columns: column i holds ``counts[i]`` (at least 1) postings, and ``docs`` (ascending
     within each column), ``tf`` and ``weights`` hold all postings, column after column. The columns
@@ -189,18 +211,8 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     np.subtract(docs[1:], docs[:-1], out=gaps[1:])
     gaps[starts] = docs[starts] + 1  # a column's first gap counts from -1
 
-    # Each column is packed with a bitmap of its gaps of 1 or without, whichever is smaller.
-    # Without a bitmap a value is the gap less 1, needing the gap's bits; with one, the gap less 2 for
-    # gaps above 1, needing one bit fewer at a power of 2 (and a gap of 1 is no value: 0 bits).
     one = gaps == 1
-    key = term * 34
-    key += _bit_lengths(gaps)
-    without = _best_widths(key, n)
-    key -= (gaps & (gaps - 1)) == 0
-    with_bitmap = _best_widths(key, n)
-    del key
-    bitmap = with_bitmap[1] + counts < without[1]
-    width = np.where(bitmap, with_bitmap[0], without[0])
+    width, bitmap = packing_choice(counts, gaps, term)
     in_bitmap = bitmap[term]
     other = ~(one & in_bitmap)
     values = gaps - 1 - in_bitmap
@@ -293,17 +305,21 @@ def rewritten_gaps(columns: "Columns", first: int, stop: int, column: np.ndarray
     ``gaps`` stream of those columns (from ``gap_offsets[first]`` on, a copy) with the fitting ones
     rewritten.
 
-    A gap fits if it grows, is packed (not a gap of 1 that only the bitmap holds), and its new value
-    is below the all-ones of its column's width (no patch). A column whose widened gaps all fit is
+    A gap fits if it changes, is packed (not a gap of 1 that only the bitmap holds, nor a patched
+    value), and its new value is still a packed value: below the all-ones of its column's width (no
+    patch), and not a gap of 1 where the bitmap holds those. A column whose widened gaps all fit is
     then encoded exactly as ``encode_columns`` would encode it: its width and bitmap were the
     smallest choice, and widening a gap that still fits leaves the chosen size as it was while every
     other choice's size can only grow; its bitmap, frequencies, patched values and skips' ranks stay
-    as they were (only its skips' documents are renumbered)."""
+    as they were (only its skips' documents are renumbered). A narrowed gap can make another choice
+    smaller, so a column with one is carried only where ``packing_choice`` of its new gaps is its old
+    one (the caller checks)."""
     code = np.asarray(columns.width[first:stop], dtype=np.int64)[column]
     width = code & _WIDTH
     value = gap - 1 - ((code & _BITMAP) > 0)
     new_value = value + grown
-    fits = (located >= 0) & (grown > 0) & (new_value < (np.int64(1) << width) - 1)
+    limit = (np.int64(1) << width) - 1
+    fits = (located >= 0) & (grown != 0) & (value < limit) & (new_value >= 0) & (new_value < limit)
     start = int(columns.gap_offsets[first])
     gaps = np.array(columns.gaps[start : int(columns.gap_offsets[stop])])
     bit = located[fits] - start * 8
@@ -316,6 +332,26 @@ def rewritten_gaps(columns: "Columns", first: int, stop: int, column: np.ndarray
     if len(crossing):
         np.bitwise_xor.at(words, (bit >> 6)[crossing] + 1, flip[crossing] >> (np.uint64(64) - low[crossing]))
     return fits, gaps
+
+
+def packing_needs(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bits each gap's value needs (what ``packing_choice`` counts), packed without a bitmap and
+    with one (0: no value, a gap of 1 the bitmap holds). A column whose gaps change but need what they
+    needed is packed as it was.
+
+    >>> [needs.tolist() for needs in packing_needs(np.array([1, 2, 3, 8, 9]))]
+    [[1, 2, 2, 4, 4], [0, 1, 2, 3, 4]]
+    """
+    needs = _bit_lengths(gaps)
+    return needs, needs - ((gaps & (gaps - 1)) == 0)
+
+
+def keeps_packing(columns: "Columns", first: int, which: np.ndarray, counts: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Whether each of columns ``first + which`` would be packed as it is (same width, bitmap or none)
+    with these new gaps: ``counts[i]`` of them for column ``which[i]``, column after column."""
+    code = np.asarray(columns.width[first:], dtype=np.int64)[which] if len(which) else np.zeros(0, dtype=np.int64)
+    width, bitmap = packing_choice(counts, gaps, np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+    return (width == (code & _WIDTH)) & (bitmap == ((code & _BITMAP) > 0))
 
 
 def offsets_of(sizes) -> np.ndarray:
