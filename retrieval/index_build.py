@@ -10,7 +10,8 @@ or one term range at a time, plus a few numbers per document and per term, whate
 An update mostly inserts or removes a few documents among many. A previous build's column that neither
 gains nor loses a posting is then carried over with its encoding (``_carry``): renumbering only widens
 the gap or two that span the inserted documents, and where each still fits its packed value it is
-rewritten in place, which is what encoding the column again would give. At 100k paragraphs with an
+rewritten in place, which is what encoding the column again would give. Removed documents narrow
+gaps instead; such a column is carried where a build from scratch would still choose its packing. At 100k paragraphs with an
 article appended to the first file, 82% of the postings (99% of the columns) are carried; only the columns of the new
 article's terms are encoded again. Every column is still decoded, for its largest BM25 factor.
 
