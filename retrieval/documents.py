@@ -72,28 +72,28 @@ class DocumentTable(Sequence[DocumentSpan]):
         return self._paragraphs + len(self._passages) // 3
 
     def __getitem__(self, doc_id):  # type: ignore[override]
-        if doc_id < 0:
-            doc_id += len(self)
-        if doc_id < self._paragraphs:
-            if doc_id < 0:
-                raise IndexError(doc_id)
+        doc_id, at = self._located(doc_id)
+        if at < 0:
             return DocumentSpan(doc_id, 0, self._sentence_counts(doc_id) - 1)
-        at = 3 * (doc_id - self._paragraphs)
-        if at + 3 > len(self._passages):
-            raise IndexError(doc_id)
         return DocumentSpan(self._passages[at], self._passages[at + 1], self._passages[at + 2])
 
     def paragraph_of(self, doc_id: int) -> int:
         """The paragraph a document stands in, without reading the paragraph (``self[doc_id]`` reads
         it for its sentence count)."""
+        doc_id, at = self._located(doc_id)
+        return doc_id if at < 0 else self._passages[at]
+
+    def _located(self, doc_id: int) -> tuple[int, int]:
+        """The document id (a negative one counted from the end), and where its passage's triplet
+        starts in the flat table: -1 for a paragraph's own document. IndexError outside the table."""
         if doc_id < 0:
             doc_id += len(self)
         if 0 <= doc_id < self._paragraphs:
-            return doc_id
+            return doc_id, -1
         at = 3 * (doc_id - self._paragraphs)
         if doc_id < 0 or at + 3 > len(self._passages):
             raise IndexError(doc_id)
-        return self._passages[at]
+        return doc_id, at
 
     @property
     def paragraph_count(self) -> int:

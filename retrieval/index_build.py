@@ -364,11 +364,7 @@ def _carry(columns, a: int, b: int, rel: np.ndarray, docs: np.ndarray, new_docs:
     if len(narrowed):
         held = np.zeros(b - a, dtype=bool)
         held[narrowed] = True
-        held = held[rel]
-        new_gaps = np.diff(new_docs[held], prepend=-1)
-        column_starts = offsets_of(counts[narrowed])[:-1]
-        new_gaps[column_starts] = new_docs[held][column_starts] + 1
-        carry[narrowed[~keeps_packing(columns, a, narrowed, counts[narrowed], new_gaps)]] = False
+        carry[narrowed[~keeps_packing(columns, a, narrowed, counts[narrowed], new_docs[held[rel]])]] = False
     kept = np.flatnonzero(carry)
     carried_postings = carry[rel]
     return _Carried(columns, np.zeros(0, dtype=np.int64), a + kept, offsets_of(counts[kept]), new_docs[carried_postings],

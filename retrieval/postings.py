@@ -173,6 +173,31 @@ def _best_widths(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return width, best
 
 
+def column_gaps(docs: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each posting's gap: its document less the one before it in its column, a column's first
+    (``starts``) counted from -1.
+
+    >>> column_gaps(np.array([3, 4, 9, 0, 2]), np.array([0, 3])).tolist()
+    [4, 1, 5, 1, 2]
+    """
+    gaps = np.empty_like(docs)
+    np.subtract(docs[1:], docs[:-1], out=gaps[1:])
+    gaps[starts] = docs[starts] + 1
+    return gaps
+
+
+def packing_needs(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bits each gap's value needs (what ``packing_choice`` counts), packed without a bitmap and
+    with one (0: no value, a gap of 1 the bitmap holds). A column whose gaps change but need what they
+    needed is packed as it was.
+
+    >>> [needs.tolist() for needs in packing_needs(np.array([1, 2, 3, 8, 9]))]
+    [[1, 2, 2, 4, 4], [0, 1, 2, 3, 4]]
+    """
+    needs = _bit_lengths(gaps)
+    return needs, needs - ((gaps & (gaps - 1)) == 0)
+
+
 def packing_choice(counts: np.ndarray, gaps: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each column's packed width and whether a bitmap holds its gaps of 1, given its ``counts[i]``
     gaps (a column's first counted from -1), column after column, and each gap's column ``term``.
@@ -187,10 +212,9 @@ def packing_choice(counts: np.ndarray, gaps: np.ndarray, term: np.ndarray) -> tu
     """
     n = len(counts)
     key = term * 34
-    key += _bit_lengths(gaps)
-    without = _best_widths(key, n)
-    key -= (gaps & (gaps - 1)) == 0
-    with_bitmap = _best_widths(key, n)
+    needs, bitmap_needs = packing_needs(gaps)
+    without = _best_widths(key + needs, n)
+    with_bitmap = _best_widths(key + bitmap_needs, n)
     bitmap = with_bitmap[1] + counts < without[1]
     return np.where(bitmap, with_bitmap[0], without[0]), bitmap
 
@@ -207,9 +231,7 @@ def encode_columns(counts: np.ndarray, docs: np.ndarray, tf: np.ndarray, weights
     local = np.arange(len(docs), dtype=np.int64) - starts[term]
     docs = np.asarray(docs, dtype=np.int64)
     tf = np.asarray(tf, dtype=np.int64)
-    gaps = np.empty_like(docs)
-    np.subtract(docs[1:], docs[:-1], out=gaps[1:])
-    gaps[starts] = docs[starts] + 1  # a column's first gap counts from -1
+    gaps = column_gaps(docs, starts)
 
     one = gaps == 1
     width, bitmap = packing_choice(counts, gaps, term)
@@ -334,22 +356,11 @@ def rewritten_gaps(columns: "Columns", first: int, stop: int, column: np.ndarray
     return fits, gaps
 
 
-def packing_needs(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The bits each gap's value needs (what ``packing_choice`` counts), packed without a bitmap and
-    with one (0: no value, a gap of 1 the bitmap holds). A column whose gaps change but need what they
-    needed is packed as it was.
-
-    >>> [needs.tolist() for needs in packing_needs(np.array([1, 2, 3, 8, 9]))]
-    [[1, 2, 2, 4, 4], [0, 1, 2, 3, 4]]
-    """
-    needs = _bit_lengths(gaps)
-    return needs, needs - ((gaps & (gaps - 1)) == 0)
-
-
-def keeps_packing(columns: "Columns", first: int, which: np.ndarray, counts: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+def keeps_packing(columns: "Columns", first: int, which: np.ndarray, counts: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """Whether each of columns ``first + which`` would be packed as it is (same width, bitmap or none)
-    with these new gaps: ``counts[i]`` of them for column ``which[i]``, column after column."""
-    code = np.asarray(columns.width[first:], dtype=np.int64)[which] if len(which) else np.zeros(0, dtype=np.int64)
+    holding these documents: ``counts[i]`` of them for column ``which[i]``, column after column."""
+    code = np.asarray(columns.width[first:], dtype=np.int64)[which]
+    gaps = column_gaps(docs, offsets_of(counts)[:-1])
     width, bitmap = packing_choice(counts, gaps, np.repeat(np.arange(len(counts), dtype=np.int64), counts))
     return (width == (code & _WIDTH)) & (bitmap == ((code & _BITMAP) > 0))
 

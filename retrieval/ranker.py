@@ -183,16 +183,6 @@ class TreeModel:
             total += node
         return total
 
-    def walked_trees_score(self, values: Sequence[float]) -> float:
-        """``trees_score`` by walking each tree's flat lists (``Tree.value``): what the nested tuples
-        must equal."""
-        if self.off:
-            values = [0.0 if i in self.off else v for i, v in enumerate(values)]
-        total = 0.0
-        for tree in self.trees:
-            total += tree.value(values)
-        return total
-
     def score(self, values: Sequence[float]) -> float:
         return self.linear.score(values) + self.trees_score(values)
 
