@@ -125,8 +125,12 @@ class Matcher:
         texts = cut_texts(article.title, paragraph)
         # The cuts the index build stored with the paragraph: jieba then never runs on a corpus sentence.
         lengths = decode_cuts(paragraph.cuts, len(texts)) or [None] * len(texts)
-        words = [frozenset(self.tokenizer.content_words(text, cut)) for text, cut in zip(texts, lengths)]
-        sentences = tuple((found, normalise(s)) for found, s in zip(words[1:], paragraph.sentences))
+        normalised = [normalise(text) for text in texts]
+        words = [
+            frozenset(self.tokenizer.content_words(text, cut, normal))
+            for text, cut, normal in zip(texts, lengths, normalised)
+        ]
+        sentences = tuple(zip(words[1:], normalised[1:]))
         subject_text = texts[0]
         subject = (words[0], subject_text)
         whole_words = subject[0].union(*(words for words, _ in sentences))

@@ -114,13 +114,14 @@ class Tokenizer:
         """jieba's words of the normalised text, punctuation and white space dropped, stopwords kept."""
         return cleaned_words(cut(text))
 
-    def content_words(self, text: str, lengths: Sequence[int] | None = None) -> list[str]:
+    def content_words(self, text: str, lengths: Sequence[int] | None = None, normalised: str | None = None) -> list[str]:
         """``words`` without stopwords: what a question and a sentence are compared by.
 
         ``lengths``: the lengths of ``cut(text)``'s pieces, stored when the corpus was indexed; the
         pieces are then sliced from the text instead of cut again (jieba was most of a question's
-        time), and are the same pieces. Lengths that do not fit the text are ignored."""
-        pieces = pieces_of(text, lengths) if lengths is not None else None
+        time), and are the same pieces. Lengths that do not fit the text are ignored. ``normalised``:
+        ``normalise(text)``, when the caller has it already."""
+        pieces = pieces_of(text, lengths, normalised) if lengths is not None else None
         return [w for w in cleaned_words(pieces if pieces is not None else cut(text)) if w not in self.stopwords]
 
     def tokens(self, text: str) -> list[str]:
@@ -152,14 +153,15 @@ def cut_lengths(text: str) -> list[int]:
     return [len(piece) for piece in cut(text)]
 
 
-def pieces_of(text: str, lengths: Sequence[int]) -> list[str] | None:
+def pieces_of(text: str, lengths: Sequence[int], normalised: str | None = None) -> list[str] | None:
     """``cut(text)`` from its stored piece lengths, without jieba; None when they do not cover the
     normalised text exactly (lengths stored for another text, or by another normalisation).
+    ``normalised``: ``normalise(text)``, when the caller has it already.
 
     >>> pieces_of("浙江關停了", [2, 2, 1]), pieces_of("浙江關停了", [2, 2])
     (['浙江', '关停', '了'], None)
     """
-    text = break_long_blocks(normalise(text))
+    text = break_long_blocks(normalise(text) if normalised is None else normalised)
     if sum(lengths) != len(text):
         return None
     pieces, at = [], 0
