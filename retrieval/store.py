@@ -299,10 +299,10 @@ class _Build:
             for record in self.files:
                 old = old_files.get(record["path"])
                 if old is not None and old[1].get("sha256") == record["sha256"]:
-                    self._copy(writer, record, *old)
+                    self._copy(record, *old)
                     reused += 1
                 else:
-                    self._read(writer, record, old)
+                    self._read(record, old)
                     read += 1
                     progress.update(record["size"])
                 if self.waiting >= _TOKENIZE_BATCH:
@@ -337,8 +337,8 @@ class _Build:
             raise CorpusError(file, f"duplicate article id {article_id!r} (first in {self.defined_at[article_id]})", line)
         self.defined_at[article_id] = where
 
-    def _read(self, writer: StoredCorpusWriter, record: dict, old: tuple[int, dict] | None = None) -> None:
-        """Parse a new or changed file, store it, and key its documents. Of a changed file (``old``: its
+    def _read(self, record: dict, old: tuple[int, dict] | None = None) -> None:
+        """Parse a new or changed file, queue it for the stored corpus, and key its documents. Of a changed file (``old``: its
         number and entry in the previous build), the documents that begin or end it as they began or
         ended it before are carried over like an unchanged file's; only the others are tokenized and
         inverted (an article added at the end of a file of 10,000 paragraphs costs its own documents)."""
@@ -399,8 +399,8 @@ class _Build:
         stop = bisect_left(_Column(self.previous_passages), old_first + count)
         return (old_first, count), (start, stop - start)
 
-    def _copy(self, writer: StoredCorpusWriter, record: dict, number: int, entry: dict) -> None:
-        """Carry an unchanged file over from the previous build: its stored articles, its documents,
+    def _copy(self, record: dict, number: int, entry: dict) -> None:
+        """Carry an unchanged file over from the previous build: its stored articles (queued), its documents,
         and (later) their postings."""
         _, old_corpus, old_documents = self.previous
         path = Path(record["path"])
