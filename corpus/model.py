@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 
@@ -19,6 +19,9 @@ class Paragraph:
     heading: str | None  # the subheading this paragraph stands under, if any
     text: str
     sentences: tuple[str, ...]
+    # jieba's cut of the paragraph's sentences (and its subject), as the index build stored it with
+    # the corpus (``retrieval.sentence_cuts``): opaque here; None when not stored (then cut when read).
+    cuts: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ the index build (``retrieval.store``) writes what the files were read into once,
 opens it as files, as Lucene keeps its stored fields:
 
 - ``corpus-paragraphs.bin``: the paragraphs, in corpus order, in zlib-compressed blocks of about
-  16 KB of text; a block is a JSON list of ``[text, heading, [sentence lengths]]``. A block never holds
+  16 KB of text; a block is a JSON list of ``[text, heading, [sentence lengths], cuts]``, ``cuts``
+  being what the indexer passed for the paragraph (jieba's cut of its sentences, so that answering
+  need not cut them: ``retrieval.sentence_cuts``), left out when none. A block never holds
   paragraphs of two files, so a file that did not change is copied into the next build byte for byte;
 - ``corpus-dictionary.bin``: zlib's preset dictionary for every block, the first 32 KB of the corpus'
   blocks (their JSON); a block then starts out knowing the corpus' common words and its JSON, which
@@ -15,8 +17,8 @@ opens it as files, as Lucene keeps its stored fields:
   (int64 arrays);
 - ``corpus-articles.bin``: one JSON line of metadata per article, with ``corpus-article-offsets.bin``
   and ``corpus-article-first.bin`` (its first paragraph);
-- ``corpus-files.json``: the files read, each with its size, mtime, sha256 and the articles,
-  paragraphs and blocks it gave, and the warnings they raised.
+- ``corpus-files.json``: the format (``STORED_FORMAT``), and the files read, each with its size, mtime,
+  sha256 and the articles, paragraphs and blocks it gave, and the warnings they raised.
 
 Opening maps the files and reads ``corpus-files.json``; it creates no object per paragraph.
 ``CorpusView`` is what answering reads a corpus through: ``StoredCorpus`` over these files, or
@@ -39,6 +41,8 @@ from typing import Iterator, Sequence
 
 from corpus.model import Article, ArticleInfo, Corpus, Paragraph
 
+# Bump when what the files hold changes meaning: an older stored corpus is then refused, not misread.
+STORED_FORMAT = 2
 BLOCK_CHARACTERS = 16_000 // 3  # about 16 KB of UTF-8 Chinese text per block
 FILES = "corpus-files.json"
 _PARAGRAPHS, _BLOCKS, _BLOCK_FIRST = "corpus-paragraphs.bin", "corpus-blocks.bin", "corpus-block-first.bin"
@@ -178,17 +182,21 @@ class StoredCorpusWriter:
         self._block_digest = hashlib.blake2b(digest_size=8)
         self.paragraph_count = 0
 
-    def add(self, record: dict, articles: Sequence[Article], warnings: Sequence[str] = ()) -> tuple[int, int]:
-        """Store the articles of one file (``record``: path, size, mtime_ns, sha256); returns the
+    def add(self, record: dict, articles: Sequence[Article], warnings: Sequence[str] = (),
+            cuts: Sequence[str | None] | None = None) -> tuple[int, int]:
+        """Store the articles of one file (``record``: path, size, mtime_ns, sha256), with ``cuts``, one
+        (or None) for each of their paragraphs in order, read back as ``Paragraph.cuts``; returns the
         (first paragraph id, paragraph count) they got."""
         first_paragraph, first_article, first_block = self.paragraph_count, len(self._article_first), len(self._block_first)
         pending: list[list] = []
         characters = 0
+        numbered = 0
         for article in articles:
             line = json.dumps(_article_record(article), ensure_ascii=False, separators=(",", ":")) + "\n"
             self._append_article(line.encode("utf-8", "surrogatepass"), self.paragraph_count + len(pending))
             for paragraph in article.paragraphs:
-                pending.append(_paragraph_record(paragraph))
+                pending.append(_paragraph_record(paragraph, cuts[numbered] if cuts is not None else None))
+                numbered += 1
                 characters += len(paragraph.text)
                 if characters >= BLOCK_CHARACTERS:
                     self._write_block(pending)
@@ -275,7 +283,7 @@ class StoredCorpusWriter:
             with open(self.folder / name, "wb") as out:
                 values.tofile(out)
         stamp = hashlib.blake2b(self._article_digest.digest() + self._block_digest.digest(), digest_size=3).hexdigest()
-        (self.folder / FILES).write_text(json.dumps({"stamp": stamp, "files": self._files}, ensure_ascii=False, indent=0), encoding="utf-8")
+        (self.folder / FILES).write_text(json.dumps({"format": STORED_FORMAT, "stamp": stamp, "files": self._files}, ensure_ascii=False, indent=0), encoding="utf-8")
 
 
 def compress_block(raw: bytes, dictionary: bytes) -> bytes:
@@ -302,12 +310,15 @@ def _article_record(article: Article) -> dict:
     return {key: value for key, value in values.items() if value not in (None, [])}
 
 
-def _paragraph_record(paragraph: Paragraph) -> list:
-    lengths = [len(s) for s in paragraph.sentences]
-    if "".join(paragraph.sentences) != paragraph.text:
+def _paragraph_record(paragraph: Paragraph, cuts: str | None) -> list:
+    record = [paragraph.text, paragraph.heading, [len(s) for s in paragraph.sentences]]
+    whole = "".join(paragraph.sentences) == paragraph.text
+    if cuts is not None or not whole:
+        record.append(cuts)
+    if not whole:
         # The model promises text == the sentences joined; keep them whole should a reader ever differ.
-        return [paragraph.text, paragraph.heading, lengths, list(paragraph.sentences)]
-    return [paragraph.text, paragraph.heading, lengths]
+        record.append(list(paragraph.sentences))
+    return record
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -326,6 +337,9 @@ class StoredCorpus(CorpusView):
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         meta = json.loads((self.folder / FILES).read_text(encoding="utf-8"))
+        if meta.get("format", 1) != STORED_FORMAT:
+            raise ValueError(f"{self.folder}: a stored corpus of format {meta.get('format', 1)}; this version reads "
+                             f"format {STORED_FORMAT} (rebuild the index)")
         self._files: list[dict] = meta["files"]
         self.stamp = meta["stamp"]
         self.files = tuple(entry["path"] for entry in self._files)
@@ -429,15 +443,16 @@ class StoredCorpus(CorpusView):
         block = bisect_right(self._block_first, paragraph_id) - 1
         record = self._block(block)[paragraph_id - self._block_first[block]]
         text, heading, lengths = record[0], record[1], record[2]
-        if len(record) > 3:
-            sentences = tuple(record[3])
+        cuts = record[3] if len(record) > 3 else None
+        if len(record) > 4:
+            sentences = tuple(record[4])
         else:
             sentences, at = [], 0
             for length in lengths:
                 sentences.append(text[at : at + length])
                 at += length
             sentences = tuple(sentences)
-        return info, Paragraph(info.id, paragraph_id - info.first_paragraph, heading, text, sentences)
+        return info, Paragraph(info.id, paragraph_id - info.first_paragraph, heading, text, sentences, cuts)
 
     def __iter__(self) -> Iterator[tuple[ArticleInfo, Paragraph]]:
         return (self[i] for i in range(self._count))

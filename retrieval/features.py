@@ -19,6 +19,8 @@ from retrieval.highlight import candidate_spans
 from retrieval.index import BM25Index
 from retrieval.question import QueryTerm, answer_head
 from retrieval.ranker import FEATURE_NAMES, GAP_FEATURES
+from retrieval.sentence_cuts import cut_texts
+from retrieval.sentence_cuts import decode as decode_cuts
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 
 _NUMBER = re.compile(r"\d+")
@@ -120,9 +122,17 @@ class Matcher:
 
     def _read_paragraph(self, paragraph_id: int) -> ParagraphWords:
         article, paragraph = self.entries[paragraph_id]
-        sentences = tuple((frozenset(self.tokenizer.content_words(s)), normalise(s)) for s in paragraph.sentences)
-        subject_text = normalise(" ".join(part for part in (article.title, paragraph.heading) if part))
-        subject = (frozenset(self.tokenizer.content_words(subject_text)), subject_text)
+        texts = cut_texts(article.title, paragraph)
+        # The cuts the index build stored with the paragraph: jieba then never runs on a corpus sentence.
+        lengths = decode_cuts(paragraph.cuts, len(texts)) or [None] * len(texts)
+        normalised = [normalise(text) for text in texts]
+        words = [
+            frozenset(self.tokenizer.content_words(text, cut, normal))
+            for text, cut, normal in zip(texts, lengths, normalised)
+        ]
+        sentences = tuple(zip(words[1:], normalised[1:]))
+        subject_text = texts[0]
+        subject = (words[0], subject_text)
         whole_words = subject[0].union(*(words for words, _ in sentences))
         whole = (whole_words, "\n".join([subject_text, *(text for _, text in sentences)]))
         return ParagraphWords(sentences, subject, whole)

@@ -21,8 +21,11 @@ A rebuild reads only the files that changed: every other file's parsed paragraph
 previous build, and its documents' postings taken from the previous index (retrieval/index_build.py),
 as are those of a changed file's documents that begin or end it as before (an article appended to a
 file adds its own documents only). The others are tokenized unless the token cache
-(retrieval/token_cache.py) has them, on every core (retrieval/tokenizing.py). Memory holds one file,
-one batch of texts to tokenize and one range of terms at a time.
+(retrieval/token_cache.py) has them, on every core (retrieval/tokenizing.py). The stored corpus also
+keeps jieba's cut of every sentence (retrieval/sentence_cuts.py), so answering never cuts a corpus
+sentence: a file read is written once its paragraphs' cuts are known, from the token cache or cut
+on every core in batches. Memory holds one batch of files waiting for their cuts, one batch of texts
+to tokenize and one range of terms at a time.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from retrieval.config import AnswerConfig
 from retrieval.documents import DocumentTable, indexed_text, passage_text, passage_windows, write_passages
 from retrieval.fingerprint import describe_changes, file_fingerprint
 from retrieval.index import BM25Index, BM25Params, disk_size
+from retrieval.sentence_cuts import cut_texts, cuts_key
 from retrieval.token_cache import TOKEN_CACHE_VERSION, TokenCache, content_key
 from retrieval.tokenize import Tokenizer
 from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
@@ -59,7 +63,8 @@ from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
 log = logging.getLogger(__name__)
 
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
-FORMAT_VERSION = 3
+# 4: the stored corpus holds each paragraph's sentence cuts (retrieval/sentence_cuts.py).
+FORMAT_VERSION = 4
 _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16
@@ -82,6 +87,7 @@ class BuildStats:
     terms: int
     postings: int
     tokenized: int  # documents tokenized now; the others came from the token cache or the previous build
+    cut: int  # paragraphs whose sentences were cut now; the others' cuts came from the token cache or were copied
     inverted: int  # documents indexed from their tokens; the others' postings came from the previous build
     files_read: int  # files parsed; the others were copied from the previous build
     files_reused: int
@@ -270,7 +276,14 @@ class _Build:
         self.old_passage_ids = array("q")  # per kept old passage: (old passage number, new passage number)
         self.pending: dict[bytes, str] = {}  # texts the token cache lacks, by key
         self.tokenized = 0
+        self.cut = 0
         self.defined_at: dict[str, str] = {}
+        # Writes to the stored corpus waiting for the cuts of their paragraphs, in corpus order: a
+        # file read as (record, articles, warnings, cut keys, texts to cut), a file copied as (record,
+        # previous corpus, its number there); each with the first paragraph id it was numbered from.
+        self.writes: list[tuple] = []
+        self.waiting = 0  # paragraphs of files read waiting in ``writes``
+        self.paragraph_count = 0  # paragraphs numbered so far, written or waiting
 
     def run(self) -> tuple[BuildStats, dict, dict]:
         started = time.perf_counter()
@@ -286,14 +299,17 @@ class _Build:
             for record in self.files:
                 old = old_files.get(record["path"])
                 if old is not None and old[1].get("sha256") == record["sha256"]:
-                    self._copy(writer, record, *old)
+                    self._copy(record, *old)
                     reused += 1
                 else:
-                    self._read(writer, record, old)
+                    self._read(record, old)
                     read += 1
                     progress.update(record["size"])
+                if self.waiting >= _TOKENIZE_BATCH:
+                    self._write(writer)
                 if len(self.pending) >= _TOKENIZE_BATCH:
                     self._tokenize()
+            self._write(writer)
             self._tokenize()
         writer.close()
         if writer.paragraph_count == 0:
@@ -309,7 +325,7 @@ class _Build:
         counts = {"articles": len(self.defined_at), "paragraphs": writer.paragraph_count, "documents": documents}
         stats = BuildStats(
             paragraphs=writer.paragraph_count, documents=documents, terms=meta["term_count"],
-            postings=meta["postings"], tokenized=self.tokenized,
+            postings=meta["postings"], tokenized=self.tokenized, cut=self.cut,
             inverted=len(self.new_paragraphs) + len(self.new_passages), files_read=read, files_reused=reused,
             tokenize_seconds=tokenized_at - started, index_seconds=finished - tokenized_at,
             bytes_on_disk=disk_size(self.folder),
@@ -321,8 +337,8 @@ class _Build:
             raise CorpusError(file, f"duplicate article id {article_id!r} (first in {self.defined_at[article_id]})", line)
         self.defined_at[article_id] = where
 
-    def _read(self, writer: StoredCorpusWriter, record: dict, old: tuple[int, dict] | None = None) -> None:
-        """Parse a new or changed file, store it, and key its documents. Of a changed file (``old``: its
+    def _read(self, record: dict, old: tuple[int, dict] | None = None) -> None:
+        """Parse a new or changed file, queue it for the stored corpus, and key its documents. Of a changed file (``old``: its
         number and entry in the previous build), the documents that begin or end it as they began or
         ended it before are carried over like an unchanged file's; only the others are tokenized and
         inverted (an article added at the end of a file of 10,000 paragraphs costs its own documents)."""
@@ -332,7 +348,7 @@ class _Build:
             log.warning("%s", warning)
         for article, line in articles:
             self._define(article.id, f"{path}:{line}" if line else str(path), path, line)
-        first, _ = writer.add(record, [article for article, _ in articles], warnings)
+        first = self._wait_for_cuts(record, [article for article, _ in articles], warnings)
         first_passage = len(self.passages) // 3
         paragraphs: list[tuple[bytes, str]] = []
         passages: list[tuple[bytes, str]] = []
@@ -383,8 +399,8 @@ class _Build:
         stop = bisect_left(_Column(self.previous_passages), old_first + count)
         return (old_first, count), (start, stop - start)
 
-    def _copy(self, writer: StoredCorpusWriter, record: dict, number: int, entry: dict) -> None:
-        """Carry an unchanged file over from the previous build: its stored articles, its documents,
+    def _copy(self, record: dict, number: int, entry: dict) -> None:
+        """Carry an unchanged file over from the previous build: its stored articles (queued), its documents,
         and (later) their postings."""
         _, old_corpus, old_documents = self.previous
         path = Path(record["path"])
@@ -392,7 +408,9 @@ class _Build:
         for a in range(a0, a0 + a_count):
             self._define(old_corpus.article_id(a), str(path), path, None)
         (old_first, count), (start, passage_count) = self._old_documents(entry)
-        new_first, _ = writer.copy(record, old_corpus, number)
+        new_first = self.paragraph_count
+        self.paragraph_count += count
+        self.writes.append((new_first, record, old_corpus, number))
         old_keys = self.previous_keys
         old_paragraphs = old_documents.paragraph_count
         # Slices, not a loop a document: a file of 10,000 paragraphs has some 25,000 passages.
@@ -406,6 +424,38 @@ class _Build:
             triplets[0::3] = array("i", (paragraph_id + shift for paragraph_id in triplets[0::3]))
         self.passages.extend(triplets)
         self.passage_keys += old_keys[(old_paragraphs + start) * _KEY_BYTES : (old_paragraphs + stop) * _KEY_BYTES]
+
+    def _wait_for_cuts(self, record: dict, articles: list, warnings: list[str]) -> int:
+        """Queue a file read for the stored corpus until its paragraphs' cuts are known; returns the
+        first paragraph id it will get."""
+        first = self.paragraph_count
+        texts = [cut_texts(article.title, paragraph) for article in articles for paragraph in article.paragraphs]
+        self.writes.append((first, record, articles, warnings, [cuts_key(t) for t in texts], texts))
+        self.paragraph_count += len(texts)
+        self.waiting += len(texts)
+        return first
+
+    def _write(self, writer: StoredCorpusWriter) -> None:
+        """Write the waiting files in order: the cuts the token cache lacks are cut now, on every core."""
+        wanted = {key: texts for write in self.writes if len(write) == 6 for key, texts in zip(write[4], write[5])}
+        found = self.cache.cuts_of(wanted)
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            cut = list(self.tokenizing.cuts([wanted[key] for key in missing]))
+            self.cache.put_cuts(zip(missing, cut))
+            found.update(zip(missing, cut))
+            self.cut += len(missing)
+        for write in self.writes:
+            if len(write) == 6:
+                first, record, articles, warnings, keys, _ = write
+                written, _ = writer.add(record, articles, warnings, [found[key] for key in keys])
+            else:
+                first, record, old_corpus, number = write
+                written, _ = writer.copy(record, old_corpus, number)
+            if written != first:  # a numbering slip would misplace every later paragraph's postings
+                raise RuntimeError(f"{record['path']}: written from paragraph {written}, numbered from {first}")
+        self.writes.clear()
+        self.waiting = 0
 
     @cached_property
     def previous_keys(self) -> memoryview:

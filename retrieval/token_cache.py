@@ -3,7 +3,8 @@
 Tokenizing dominates an index build, so token lists are kept between builds in one sqlite3 file per
 tokenizer signature: re-indexing after adding one article tokenizes only that article's paragraphs.
 Tokens are stored as int32 ids into the cache's own vocabulary table, so that building an index reads
-arrays instead of looking up every token of the corpus again.
+arrays instead of looking up every token of the corpus again. It also keeps each paragraph's sentence
+cuts (``retrieval.sentence_cuts``) by the hash of the texts cut, so a rebuild cuts only new paragraphs.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class TokenCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
         self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID")
+        # Added beside the tokens: a cache written before it simply starts without cuts.
+        self._db.execute("CREATE TABLE IF NOT EXISTS cuts (key BLOB PRIMARY KEY, cuts TEXT) WITHOUT ROWID")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('instance', ?)", (uuid.uuid4().hex,))
         self.vocabulary: list[str] = []  # term of each id, read only by ``refresh`` (token_lists)
@@ -85,6 +88,24 @@ class TokenCache:
             self._db.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", ((ids[t], t) for t in new))
             rows = [(key, array("i", map(ids.__getitem__, tokens)).tobytes()) for key, tokens in items]
             self._db.executemany("INSERT OR REPLACE INTO tokens (key, ids) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def cuts_of(self, keys: Iterable[bytes]) -> dict[bytes, str | None]:
+        """The cached cuts of those of ``keys`` that have them (a cut may be None: none could be stored)."""
+        found: dict[bytes, str | None] = {}
+        for batch in _batches(list(set(keys)), _SQL_BATCH):
+            marks = ",".join("?" * len(batch))
+            found.update(self._db.execute(f"SELECT key, cuts FROM cuts WHERE key IN ({marks})", batch))
+        return found
+
+    def put_cuts(self, items: Iterable[tuple[bytes, str | None]]) -> None:
+        """Store (key, cuts) pairs."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO cuts (key, cuts) VALUES (?, ?)", items)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

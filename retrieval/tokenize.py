@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+from typing import Iterable, Sequence
 
 from retrieval.jieba_dictionary import import_jieba
 from retrieval.jieba_dictionary import install as install_dictionary
@@ -111,17 +112,17 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """jieba's words of the normalised text, punctuation and white space dropped, stopwords kept."""
-        words = []
-        for word in _jieba().lcut(break_long_blocks(normalise(text)), HMM=True):
-            if not _WORD_CHAR.search(word):
-                continue
-            value = chinese_numeral_value(word)
-            words.append(str(value) if value is not None else word)
-        return words
+        return cleaned_words(cut(text))
 
-    def content_words(self, text: str) -> list[str]:
-        """``words`` without stopwords: what a question and a sentence are compared by."""
-        return [w for w in self.words(text) if w not in self.stopwords]
+    def content_words(self, text: str, lengths: Sequence[int] | None = None, normalised: str | None = None) -> list[str]:
+        """``words`` without stopwords: what a question and a sentence are compared by.
+
+        ``lengths``: the lengths of ``cut(text)``'s pieces, stored when the corpus was indexed; the
+        pieces are then sliced from the text instead of cut again (jieba was most of a question's
+        time), and are the same pieces. Lengths that do not fit the text are ignored. ``normalised``:
+        ``normalise(text)``, when the caller has it already."""
+        pieces = pieces_of(text, lengths, normalised) if lengths is not None else None
+        return [w for w in cleaned_words(pieces if pieces is not None else cut(text)) if w not in self.stopwords]
 
     def tokens(self, text: str) -> list[str]:
         """The index terms of ``text``: its content words, then (if ``char_bigrams``) the bigrams.
@@ -135,6 +136,59 @@ class Tokenizer:
         """``tokens`` of a text from its ``words``: a question already cut need not be cut again."""
         content = [w for w in words if w not in self.stopwords]
         return content + character_bigrams(content) if self.char_bigrams else content
+
+
+def cut(text: str) -> list[str]:
+    """jieba's pieces of the normalised text, punctuation and white space included: what
+    ``cleaned_words`` makes words of, and what an index build stores the lengths of (``cut_lengths``).
+
+    >>> cut("浙江關停了")
+    ['浙江', '关停', '了']
+    """
+    return _jieba().lcut(break_long_blocks(normalise(text)), HMM=True)
+
+
+def cut_lengths(text: str) -> list[int]:
+    """The lengths of ``cut(text)``'s pieces: with the text they give the pieces back (``pieces_of``)."""
+    return [len(piece) for piece in cut(text)]
+
+
+def pieces_of(text: str, lengths: Sequence[int], normalised: str | None = None) -> list[str] | None:
+    """``cut(text)`` from its stored piece lengths, without jieba; None when they do not cover the
+    normalised text exactly (lengths stored for another text, or by another normalisation).
+    ``normalised``: ``normalise(text)``, when the caller has it already.
+
+    >>> pieces_of("浙江關停了", [2, 2, 1]), pieces_of("浙江關停了", [2, 2])
+    (['浙江', '关停', '了'], None)
+    """
+    text = break_long_blocks(normalise(text) if normalised is None else normalised)
+    if sum(lengths) != len(text):
+        return None
+    pieces, at = [], 0
+    for length in lengths:
+        pieces.append(text[at : at + length])
+        at += length
+    return pieces
+
+
+def cleaned_words(pieces: Iterable[str]) -> list[str]:
+    """jieba's pieces made words: punctuation and white space dropped, Chinese numerals as digits.
+    The one statement of it, whether the pieces were cut now or sliced by stored lengths.
+
+    >>> cleaned_words(["二十四", "小时", "，", " ", "一"])
+    ['24', '小时', '一']
+    """
+    words = []
+    for word in pieces:
+        if not _WORD_CHAR.search(word):
+            continue
+        # chinese_numeral_value's own test first, inline: it is asked of every word of ~30 sentences.
+        if len(word) > 1 and _CHINESE_NUMERAL.fullmatch(word):
+            value = chinese_numeral_value(word)
+            if value is not None:
+                word = str(value)
+        words.append(word)
+    return words
 
 
 def break_long_blocks(text: str) -> str:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from retrieval.sentence_cuts import paragraph_cuts
 from retrieval.tokenize import Tokenizer
 
 # Below this many paragraphs to tokenize, starting worker processes (each loading jieba's dictionary)
@@ -32,6 +33,11 @@ def _start_worker(tokenizer: Tokenizer, ready=None) -> None:
 def worker_tokens(text: str) -> list[str]:
     """The tokens of ``text``, by this worker's tokenizer."""
     return _WORKER_TOKENIZER.tokens(text)
+
+
+def worker_cuts(texts: Sequence[str]) -> str | None:
+    """A paragraph's stored sentence cuts (``retrieval.sentence_cuts``) from its texts to cut."""
+    return paragraph_cuts(texts)
 
 
 @contextlib.contextmanager
@@ -68,17 +74,23 @@ class Tokenizing:
 
     def tokens(self, texts: Sequence[str]) -> Iterator[list[str]]:
         """Each text's tokens, in order."""
-        if self._pool is None and (self.workers <= 1 or len(texts) < _PARALLEL_FROM):
+        return self._map(worker_tokens, texts)
+
+    def cuts(self, paragraphs: Sequence[Sequence[str]]) -> Iterator[str | None]:
+        """Each paragraph's stored sentence cuts (``retrieval.sentence_cuts``), from its texts to cut."""
+        return self._map(worker_cuts, paragraphs)
+
+    def _map(self, function, items: Sequence) -> Iterator:
+        if self._pool is None and (self.workers <= 1 or len(items) < _PARALLEL_FROM):
             if not self._serial_ready:
                 _start_worker(self.tokenizer)
                 self._serial_ready = True
-            for text in texts:
-                yield worker_tokens(text)
+            yield from map(function, items)
             return
         if self._pool is None:
             self._pool_context = tokenizing_pool(self.tokenizer, self.workers)
             self._pool = self._pool_context.__enter__()
-        yield from self._pool.imap(worker_tokens, texts, chunksize=64)
+        yield from self._pool.imap(function, items, chunksize=64)
 
 
 def tokenize_texts(texts: Sequence[str], tokenizer: Tokenizer, workers: int, quiet: bool = False) -> Iterator[list[str]]:

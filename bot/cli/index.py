@@ -51,7 +51,8 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"index built ({'; '.join(opened.rebuilt_because)}): {summary}; {opened.seconds:.1f} s")
         print(
             f"  read {build.files_read:,} files ({build.files_reused:,} unchanged files taken from the previous build), "
-            f"tokenized {build.tokenized:,} of {build.documents:,} documents in {build.tokenize_seconds:.1f} s "
+            f"tokenized {build.tokenized:,} of {build.documents:,} documents and cut the sentences of {build.cut:,} of "
+            f"{build.paragraphs:,} paragraphs in {build.tokenize_seconds:.1f} s "
             f"(the others were in the token cache or the previous build), indexed in {build.index_seconds:.1f} s"
         )
     print(f"  {opened.directory}")
