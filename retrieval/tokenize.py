@@ -179,6 +179,18 @@ def _opencc():
 _JIEBA_READY = False
 
 
+def dictionary_tag(word: str) -> str | None:
+    """jieba's part-of-speech tag of a word of its dictionary; None for a word it does not hold.
+
+    >>> dictionary_tag("讲"), dictionary_tag("讲话"), dictionary_tag("高约")
+    ('v', 'n', None)
+    """
+    _jieba()
+    from jieba import posseg
+
+    return posseg.dt.word_tag_tab.get(word)
+
+
 def _jieba():
     """jieba, initialised once per process, quietly (it logs its dictionary load at DEBUG), reading
     its dictionary from the mapped file of ``retrieval.jieba_dictionary``."""
