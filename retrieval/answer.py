@@ -27,8 +27,16 @@ from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
-from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise, to_simplified
-from retrieval.typing_variants import Vocabulary, abbreviation_words, known_parts, name_pieces, place_forms, shared_character_words
+from retrieval.tokenize import BIGRAM_MARK, Tokenizer, dictionary_tag, normalise, to_simplified
+from retrieval.typing_variants import (
+    Vocabulary,
+    abbreviation_words,
+    known_parts,
+    name_pieces,
+    place_forms,
+    separable_words_joined,
+    shared_character_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +166,8 @@ class Answerer:
             previous = after.question if isinstance(after, Answer) else after
             text = with_context(text, clean_question(previous if isinstance(previous, str) else ""))
             language = detect_language(text) if language != "en" else language
+        if self.config.colloquial and language != "en":
+            text = separable_words_joined(text, self._question_words(text), self.vocabulary, dictionary_tag)
         found = self._search(text, language)
         if (found is None or not found[3]) and language != "en" and self.config.typo_correction:
             # Only a question that finds nothing as typed is read as a typo: a question whose words the

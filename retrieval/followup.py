@@ -15,10 +15,9 @@ are about the shape of such questions, never about any corpus:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from retrieval.question import detect_language
-from retrieval.tokenize import normalise
+from retrieval.tokenize import normalise, tagged_words
 
 _ASK_AGAIN = re.compile(r"^(?:那么|那|还有|然后|另外|再问|and\s+|what\s+about\s+|how\s+about\s+|and\s+what\s+about\s+)(.*?)[\s呢?？!！。.]*$", re.I)
 _TRAILING_NE = re.compile(r"^(.*?)呢[\s?？!！。.]*$")
@@ -91,7 +90,7 @@ def _entities(text: str, flags: tuple[str, ...] = _PLACE_FLAGS) -> list[str]:
     (['陕西省'], [], ['石家庄'])
     """
     found = []
-    for word, flag in _tagged(normalise(text)):
+    for word, flag in tagged_words(normalise(text)):
         if len(word) >= 2 and (flag in flags or (flag.startswith("n") and word.endswith(_PLACE_ENDS))):
             if word not in found:
                 found.append(word)
@@ -122,12 +121,3 @@ def _english_names(text: str) -> list[str]:
     words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
     return [w.removesuffix("'s") for w in words[1:] if w[0].isupper() and w.lower() not in ("i",)]
 
-
-@lru_cache(maxsize=1024)
-def _tagged(text: str) -> tuple[tuple[str, str], ...]:
-    from jieba import posseg
-
-    from retrieval.tokenize import _jieba
-
-    _jieba()
-    return tuple((pair.word, pair.flag) for pair in posseg.lcut(text))

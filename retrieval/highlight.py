@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Sequence
 
 from retrieval.question import load_cues
-from retrieval.tokenize import normalise
+from retrieval.tokenize import normalise, tagged_words
 
 _DIGITS = r"\d+(?:[.,]\d+)*"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
@@ -536,20 +536,12 @@ def _clause_weight(sentence: str, span: Span, terms: Sequence[tuple[str, float]]
     return sum(weight for term, weight in terms if term in clause)
 
 
-@lru_cache(maxsize=8192)
 def _tagged(sentence: str, hmm: bool = True) -> list[tuple[int, str, str]]:
-    """(offset, word, part-of-speech flag) for each jieba word of a normalised sentence. Without the
-    HMM, words outside jieba's dictionary are not guessed (new names are missed), but tagging is
-    several times faster."""
-    from jieba import posseg
-
-    from retrieval.tokenize import _jieba
-
-    _jieba()
+    """(offset, word, part-of-speech flag) for each jieba word of a normalised sentence."""
     words, offset = [], 0
-    for pair in posseg.lcut(sentence, HMM=hmm):
-        words.append((offset, pair.word, pair.flag))
-        offset += len(pair.word)
+    for word, flag in tagged_words(sentence, hmm):
+        words.append((offset, word, flag))
+        offset += len(word)
     return words
 
 

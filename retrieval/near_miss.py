@@ -14,12 +14,11 @@ say so, after ranking:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Callable
 
 from retrieval.highlight import asked_measure, candidate_spans, fits_measure, measure_at
 from retrieval.question import load_cues
-from retrieval.tokenize import normalise
+from retrieval.tokenize import normalise, tagged_words
 
 # Question kinds whose answer is a span the sentence must hold. "where" and "who" are left out: their
 # answers are often organisations, venues, or names jieba does not tag (on the CMRC trial set a who
@@ -160,24 +159,12 @@ def question_places(text: str, known: Callable[[str], bool] = lambda word: False
     """
     return [
         word
-        for word, flag in _tagged(text)
+        for word, flag in tagged_words(text, hmm=False)
         if flag == "ns"
         and len(word) >= 2
         and word not in _GENERIC_PLACES
         and (word.endswith(_PLACE_SUFFIXES) or any(known(word + suffix) for suffix in _PLACE_SUFFIXES))
     ]
-
-
-@lru_cache(maxsize=1024)
-def _tagged(text: str) -> tuple[tuple[str, str], ...]:
-    """jieba's words and tags, without its HMM: an unknown word (a new name) is then left in pieces
-    rather than guessed to be a place."""
-    from jieba import posseg
-
-    from retrieval.tokenize import _jieba
-
-    _jieba()
-    return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=False))
 
 
 def question_offices(text: str) -> list[str]:

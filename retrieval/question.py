@@ -48,6 +48,10 @@ def load_cues() -> Cues:
     )
 
 
+# The question words a measure follows (多少个, 哪几项, 何种); 哪几 before 几 and 哪, so that the longest is read.
+_ASKING_BY_MEASURE = ("多少", "哪几", "几", "哪", "何")
+
+
 def is_question_word(word: str) -> bool:
     """Whether a question's word only asks (几家, 多少个, 哪几项) or is a colloquial filler (啥, 咋搞):
     it names nothing a sentence could hold.
@@ -58,7 +62,7 @@ def is_question_word(word: str) -> bool:
     cues = load_cues()
     if word in cues.fillers:
         return True
-    for asking in ("多少", "哪几", "几", "哪", "何"):
+    for asking in _ASKING_BY_MEASURE:
         if word.startswith(asking):
             rest = word[len(asking) :]
             # 哪 and 何 take any one character after them as what they ask by (哪段, 何人, 哪方).
@@ -96,7 +100,7 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
     for i, word in enumerate(words):
         if word in stopwords or is_question_word(word) or i in glued:
             continue
-        if i and words[i - 1] in ("多少", "几", "哪几", "哪", "何") and _asking_measure(word, measures):
+        if i and words[i - 1] in _ASKING_BY_MEASURE and _asking_measure(word, measures):
             # The measure jieba cut off its question word (多少/个, 哪/一种).
             continue
         kept.append(word)

@@ -19,7 +19,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Iterable, Sequence
 
@@ -231,6 +231,32 @@ def _opencc():
 
 
 _JIEBA_READY = False
+
+
+@lru_cache(maxsize=8192)
+def tagged_words(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
+    """jieba's words of ``text`` with their part-of-speech tags. Without the HMM, words outside jieba's
+    dictionary are not guessed (new names are missed), but tagging is several times faster.
+
+    >>> tagged_words("石家庄市召开会议", hmm=False)
+    (('石家庄市', 'ns'), ('召开', 'v'), ('会议', 'n'))
+    """
+    _jieba()
+    from jieba import posseg
+
+    return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=hmm))
+
+
+def dictionary_tag(word: str) -> str | None:
+    """jieba's part-of-speech tag of a word of its dictionary; None for a word it does not hold.
+
+    >>> dictionary_tag("讲"), dictionary_tag("讲话"), dictionary_tag("高约")
+    ('v', 'n', None)
+    """
+    _jieba()
+    from jieba import posseg
+
+    return posseg.dt.word_tag_tab.get(word)
 
 
 def _jieba():

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
-from retrieval.tokenize import BIGRAM_MARK
+from retrieval.tokenize import BIGRAM_MARK, normalise
 
 _CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -115,6 +115,51 @@ def name_pieces(words: Sequence[str], stopwords: frozenset[str]) -> set[str]:
         for i, word in enumerate(words)
         if single[i] and ((i > 0 and single[i - 1]) or (i + 1 < len(words) and single[i + 1]))
     }
+
+
+# What a spoken question puts between a verb and its object (讲的话, 开了会, 见过面).
+_PARTING = ("的", "了", "过")
+
+
+def separable_words_joined(
+    question: str, words: Sequence[str], vocabulary: Vocabulary, tag_of: Callable[[str], str | None]
+) -> str:
+    """The question with a one-character verb and its one-character object that it parts with 的, 了 or
+    过 (谁讲的话, 开了会) written together (谁讲话, 开会), where they make a word of the dictionary
+    (``tag_of`` gives its tags) that the corpus holds. ``words`` are the question's jieba words, which
+    may glue the particle to the object (讲/的话) or not (开/了/会). The rest of the question is unchanged,
+    so its question word keeps its neighbours for the highlight. Only a verb parts from its object: 高了约
+    十度 is not 高约.
+
+    >>> v = Vocabulary({w: i for i, w in enumerate(["讲话", "开会", "高约"])})
+    >>> tags = {"讲": "v", "开": "v", "高": "a", "讲话": "n", "开会": "v"}.get
+    >>> separable_words_joined("谁讲的话？", ["谁", "讲", "的话"], v, tags), separable_words_joined("开了会吗", ["开", "了", "会", "吗"], v, tags)
+    ('谁讲话？', '开会吗')
+    >>> separable_words_joined("谁写的文章", ["谁", "写", "的", "文章"], v, tags), separable_words_joined("公开的会", ["公开", "的", "会"], v, tags)
+    ('谁写的文章', '公开的会')
+    >>> separable_words_joined("高了约十度", ["高", "了", "约", "十度"], v, tags)
+    '高了约十度'
+    """
+    parted = []
+    for i, word in enumerate(words[:-1]):
+        after = "".join(words[i + 1 : i + 3])
+        if len(word) != 1 or not _CHINESE.fullmatch(word) or after[:1] not in _PARTING:
+            continue
+        # The particle and a one-character word, apart (开/了/会) or glued (讲/的话).
+        alone = words[i + 1] in _PARTING and i + 2 < len(words) and len(words[i + 2]) == 1
+        glued = len(words[i + 1]) == 2
+        if (alone or glued) and word + after[1] in vocabulary.term_ids and tag_of(word) == "v" and tag_of(word + after[1]):
+            parted.append((word + after[:2], word + after[1]))
+    if not parted:
+        return question
+    asked = normalise(question)
+    for apart, together in parted:
+        # Found in the normalised question, replaced in the question as typed (講的話 too).
+        at = asked.find(apart)
+        if at >= 0 and len(asked) == len(question):
+            question = question[:at] + question[at] + question[at + 2] + question[at + 3 :]
+            asked = asked[:at] + together + asked[at + 3 :]
+    return question
 
 
 def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
