@@ -3,7 +3,7 @@ shows a highlight only when it is likely right.
 
 The features (``FEATURES``) are computed by ``retrieval.features``. A model is read from a JSON file
 such as ``retrieval/data/sentence_ranker.json``, which also records what it was fitted on and with
-which library versions (``python -m retrieval.measure.fit`` writes it). Two kinds:
+which library versions (``qabot fit`` writes it). Two kinds:
 
 - ``linear`` (``sentence_ranker_linear.json``): a weight per feature; the score is a dot product.
 - ``trees`` (the shipped ``sentence_ranker.json``): the same linear part plus a few dozen shallow

@@ -13,7 +13,7 @@ import sys
 
 from dotenv import find_dotenv, load_dotenv
 
-from bot.cli import answering, bench, corpus, index, run, stats
+from bot.cli import answering, bench, corpus, fit, index, run, stats
 from bot.cli.arguments import add_global_options
 from bot.cli.errors import CommandError
 from bot.settings import Settings, SettingsError, load_settings, with_corpus_path
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (corpus, answering, index, bench, run, stats):
+    for module in (corpus, answering, index, bench, fit, run, stats):
         module.register(commands)
     return parser
 

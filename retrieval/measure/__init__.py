@@ -1,5 +1,5 @@
 """Measuring the library: the tools behind ``qabot bench`` (speed) and ``qabot eval`` (accuracy), and
-the fitting of the sentence ranker (``python -m retrieval.measure.fit``).
+the fitting of the sentence ranker (``qabot fit``).
 
 They use the library; the library never imports them. Every file they read comes in as an argument.
 """

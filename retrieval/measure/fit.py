@@ -1,10 +1,12 @@
 """Fit the sentence ranker on one half of reading-comprehension sets; check on the other half.
 
-    python -m retrieval.measure.fit                       # fit on the even halves, write the shipped trees
-    python -m retrieval.measure.fit --model linear        # the linear model alone (sentence_ranker_linear.json)
-    python -m retrieval.measure.fit --half odd --out /tmp/odd.json
-    python -m retrieval.measure.fit --drop proximity      # what the fit loses without a feature
-    python -m retrieval.measure.fit --compare-trees       # LightGBM's LambdaMART beside it
+    qabot fit                       # fit on the even halves, write the shipped trees
+    qabot fit --model linear        # the linear model alone (sentence_ranker_linear.json)
+    qabot fit --half odd --out /tmp/odd.json
+    qabot fit --drop proximity      # what the fit loses without a feature
+    qabot fit --compare-trees       # LightGBM's LambdaMART beside it
+
+(``bot/cli/fit.py`` reads the command line and the settings; this module does the fitting.)
 
 Every question of the fitting half becomes a group: the candidate sentences ``Answerer.candidates``
 gives (the sentences of the best paragraphs, as the answer pipeline sees them), each labelled by
@@ -23,7 +25,6 @@ after the first run.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -471,38 +472,54 @@ def _fit_gate_on(sets: Sequence[Path], config, record: dict, parity: int, precis
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retrieval.measure.fit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("sets", nargs="*", type=Path, metavar="FILE", help="SQuAD-format sets (default: CMRC 2018 trial and DRCD dev in ../shared/data)")
-    parser.add_argument("--half", choices=HALVES, default="even", help="fit on this half (default: even); the other one checks")
-    parser.add_argument("--out", type=Path, default=None, help=f"where to write the model (default: {DEFAULT_OUT.relative_to(PROJECT_ROOT)} for trees, {LINEAR_OUT.relative_to(PROJECT_ROOT)} for linear)")
-    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
-    parser.add_argument("--drop", action="append", default=[], choices=FEATURE_NAMES, metavar="FEATURE", help="fit without this feature (repeatable)")
-    parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the weights (default: %(default)s)")
-    parser.add_argument("--max-multi", type=float, default=0.06, help="lower the weight of quotes longer than one sentence until at most this share of the fit half's best candidates are such quotes (default: %(default)s)")
-    parser.add_argument("--model", choices=("trees", "linear"), default="trees", help="trees: gradient-boosted trees on top of the linear model (LightGBM, the shipped ranker); linear: the linear model alone (default: %(default)s)")
-    parser.add_argument("--leaves", type=int, default=None, help="leaves per tree (default: chosen by cross-validation on the fit half, with --rounds)")
-    parser.add_argument("--rounds", type=int, default=None, help="number of trees (default: chosen by cross-validation on the fit half)")
-    parser.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
-    parser.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
-    parser.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
-    parser.add_argument("--settings", metavar="FILE", help="a settings file merged over settings.yaml")
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where feature vectors are cached (default: .cache/fit)")
-    args = parser.parse_args(argv)
+# How a model file says it was made: ``qabot fit``, or this module's old entry point for the files
+# fitted before the command moved to the command line's room.
+FITTING_COMMANDS = ("qabot fit", "python -m retrieval.measure.fit")
 
-    from bot.settings import load_settings
+
+@dataclass(frozen=True)
+class FitRequest:
+    """What ``qabot fit`` was asked for (``bot/cli/fit.py`` reads it off the command line)."""
+
+    sets: tuple[Path, ...] = ()  # SQuAD-format sets; none: DEFAULT_SETS
+    half: str = "even"  # fit on this half; the other one checks
+    out: Path | None = None  # None: DEFAULT_OUT for trees, LINEAR_OUT for linear
+    dry_run: bool = False
+    drop: tuple[str, ...] = ()
+    l2: float = 1e-4
+    max_multi: float = 0.06
+    model: str = "trees"
+    leaves: int | None = None
+    rounds: int | None = None
+    compare_trees: bool = False
+    precision: float = 0.96
+    no_gate: bool = False
+    cache_dir: Path = CACHE_DIR
+    command: str = "qabot fit"  # as typed, recorded in the model file
+
+
+class FitError(ValueError):
+    """A fit that cannot start: a missing set, an unknown feature, LightGBM not installed."""
+
+
+def fit(request: FitRequest, config) -> int:
+    """Fit the ranker (and its highlight gate) on one half of the sets with the answer settings
+    ``config``, print both halves' figures, and write the model file unless it is a dry run."""
     from retrieval.ranker import load_ranker
 
-    config = load_settings(args.settings).answer
-    sets = args.sets or list(DEFAULT_SETS)
+    args = request
+    unknown = sorted(set(args.drop) - set(FEATURE_NAMES))
+    if unknown:
+        raise FitError(f"no such feature: {', '.join(unknown)} (the features: {', '.join(FEATURE_NAMES)})")
+    sets = list(args.sets) or list(DEFAULT_SETS)
     missing = [str(p) for p in sets if not p.is_file()]
     if missing:
-        parser.error(f"no such file: {', '.join(missing)}")
+        raise FitError(f"no such file: {', '.join(missing)}")
     if args.model == "trees" or args.compare_trees:
         try:
             import lightgbm  # noqa: F401
         except ImportError:
-            parser.error("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)")
+            raise FitError("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)") from None
     other = HALVES[1 - HALVES.index(args.half)]
     extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
     train = concatenate([g.half(args.half) for g in extracted.values()])
@@ -552,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "note": "The sentence ranker (retrieval/ranker.py): a conditional logit's weights"
         + (" and gradient-boosted trees fitted on top of its scores (LightGBM, same objective)" if booster else "")
-        + ", fitted by `python -m retrieval.measure.fit`, and its highlight gate, a logistic regression; "
+        + ", fitted by `qabot fit`, and its highlight gate, a logistic regression; "
         "see README 'Asking questions'.",
         "model": args.model,
         # Exactly as fitted: the trees were fitted on top of these weights' scores.
@@ -562,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_on": {"sets": [p.name for p in sets], "half": args.half, "questions": train.count,
                       "candidates": int(len(train.labels)), "l2": args.l2, "dropped": sorted(args.drop),
                       "max_multi": args.max_multi, "run_penalty": round(penalty + tree_penalty, 4)},
-        "command": "python -m retrieval.measure.fit " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": args.command,
         "versions": versions(),
     }
     if booster is not None:
@@ -579,7 +596,3 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

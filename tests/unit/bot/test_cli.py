@@ -132,6 +132,13 @@ def test_argument_errors_say_what_is_wrong_in_the_users_words(argv, tmp_path, ca
     assert "invalid" not in error and not re.search(r"\b_\w", error), error  # no parser function names
 
 
+@pytest.mark.parametrize("extra, said", [(["--drop", "no_such_feature"], "no such feature: no_such_feature"), ([], "no such file")])
+def test_fit_refuses_an_unknown_feature_or_a_missing_set_before_it_starts(extra, said, tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "missing.json"), "--dry-run", *extra]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("qabot: error: ") and said in error, error
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -29,7 +29,7 @@ def test_the_shipped_ranker_records_how_it_was_fitted():
     assert set(data["weights"]) <= set(FEATURE_NAMES) and data["features"] == list(FEATURE_NAMES)
     assert data["fitted_on"]["half"] == "even" and data["fitted_on"]["sets"] == ["cmrc2018_trial.json", "DRCD_dev.json"]
     assert {"numpy", "scipy", "python"} <= set(data["versions"])
-    assert data["command"].startswith("python -m retrieval.measure.fit")
+    assert data["command"].startswith(fit.FITTING_COMMANDS)
     ranker = load_ranker("sentence_ranker.json")
     assert ranker.gate is not None and ranker.gate.names == GATE_FEATURES and 0.5 < ranker.threshold < 1
     # Quotes of several sentences are weighed down: the exception, not a way to quote more.
@@ -158,7 +158,7 @@ def test_the_fitting_command_runs_on_a_set_and_reports_both_halves(tmp_path):
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "retrieval.measure.fit", str(CMRC_TRIAL), "--dry-run", "--cache-dir", str(tmp_path)],
+        [sys.executable, "-m", "bot", "fit", str(CMRC_TRIAL), "--dry-run", "--cache-dir", str(tmp_path)],
         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
     )
     assert done.returncode == 0, done.stderr

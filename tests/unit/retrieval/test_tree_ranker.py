@@ -121,11 +121,11 @@ def test_the_nested_trees_equal_walking_the_flat_lists(tmp_path):
 
 
 def test_the_shipped_ranker_is_a_small_tree_model_fitted_on_the_even_halves():
-    assert SHIPPED.is_file(), f"{SHIPPED} is missing: refit it with `python -m retrieval.measure.fit`"
+    assert SHIPPED.is_file(), f"{SHIPPED} is missing: refit it with `qabot fit`"
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
     assert data["model"] == "trees" and data["features"] == list(FEATURE_NAMES)
     assert data["fitted_on"]["half"] == "even" and data["fitted_on"]["sets"] == ["cmrc2018_trial.json", "DRCD_dev.json"]
-    assert "lightgbm" in data["versions"] and data["command"].startswith("python -m retrieval.measure.fit")
+    assert "lightgbm" in data["versions"] and data["command"].startswith(fit.FITTING_COMMANDS)
     ranker = load_ranker("sentence_ranker.json")
     model = ranker.sentences
     assert isinstance(model, TreeModel)
