@@ -172,6 +172,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     names = " + ".join(str(f) for f in files)
     sections = {name: _section(cls, merged.get(name) or {}, name, names) for name, cls in _SECTIONS.items()}
     _check_ranker(sections["answer"], names)
+    _check_common_words(sections["answer"], names)
     return Settings(**sections, source_files=tuple(files))
 
 
@@ -189,6 +190,18 @@ def _check_ranker(answer: AnswerConfig, files: str) -> None:
         cached_ranker(answer.sentence_ranker, tuple(answer.ranker_off))
     except RankerError as exc:
         raise SettingsError(f"{files}: answer: {exc}") from None
+
+
+def _check_common_words(answer: AnswerConfig, files: str) -> None:
+    """``common_word_idf`` is three numbers, low < high and a share from 0 to 1: a settings error now,
+    not a crash on the first question."""
+    values = answer.common_word_idf
+    try:
+        low, high, least = (float(v) for v in values)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{files}: answer.common_word_idf: bad value {list(values)!r} (three numbers: low, high, least)") from None
+    if not low < high or not 0.0 <= least <= 1.0:
+        raise SettingsError(f"{files}: answer.common_word_idf: bad value {list(values)!r} (low must be below high, least from 0 to 1)")
 
 
 def with_telegram(settings: Settings, **changes: Any) -> Settings:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -22,7 +22,7 @@ from corpus.stored import CorpusView, as_view
 from retrieval.chitchat import chitchat_kind
 from retrieval.config import AnswerConfig
 from retrieval.documents import DocumentTable, indexed_documents
-from retrieval.features import Candidate, Matcher, sentence_candidates
+from retrieval.features import Candidate, CommonWords, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
@@ -222,8 +222,24 @@ class Answerer:
         ranked = self.rank_sentences(text, language, terms, kind)
         if not ranked:
             return None
-        floor = self.config.min_coverage_english if language == "en" else self.config.min_coverage
-        return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= floor
+        if language == "en":
+            return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= self.config.min_coverage_english
+        # The floor reads a common word (可以, 已经) the paragraph lacks as saying little: the question's
+        # framing, not the fact it asks for.
+        held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words)
+        return terms, kind, ranked, held >= self.config.min_coverage
+
+    @cached_property
+    def common_words(self) -> "CommonWords | None":
+        """How common each word is in Chinese at large (jieba's dictionary), for the coverage floor;
+        None when the setting is off."""
+        if not self.config.common_words:
+            return None
+        from retrieval.tokenize import _jieba
+
+        dictionary = _jieba().dt
+        low, high, least = self.config.common_word_idf
+        return CommonWords(dictionary.FREQ.get, float(dictionary.total), low, high, least)
 
     def _holding_the_answer(
         self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from corpus.model import Article, Paragraph
 from retrieval.highlight import candidate_spans
@@ -186,18 +186,50 @@ class Matcher:
                 values.append(self.unseen_idf)
         return sum(values) / len(values) if values else 0.0
 
-    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int) -> float:
+    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None) -> float:
         """Share of the question's idf weight found in the paragraph (with its title and heading). A
-        Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight."""
+        Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight.
+        With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
+        large (``CommonWords.share``)."""
         whole = self.paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in distinct_terms(terms):
             weight = self.term_weight(term)
+            if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
+                weight *= common.share(term.word)
             total += weight
             held = [w for alt, w in term.alternatives if self.holds(alt, *whole, term.translated)]
             if held:
                 found += weight if term.translated else weight * max(held)
         return found / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class CommonWords:
+    """How much a word says about what a question asks, by how common it is in Chinese at large: its
+    idf in jieba's dictionary (log of the dictionary's total count over the word's). A corpus of a few
+    hundred paragraphs gives general words (可以, 已经, 使用) nearly the idf of content words, and a
+    paragraph that answers a question need not repeat its framing; a fact's own words (厅长, 举报,
+    菜单) are rare in Chinese at large."""
+
+    frequency: Callable[[str], int | None]  # the word's count in the general dictionary (None: not in it)
+    total: float  # the dictionary's total count
+    low: float  # a word of this general idf or less counts ``least`` of its weight
+    high: float  # ... of this general idf or more, all of it; in between, in proportion
+    least: float
+
+    def share(self, word: str) -> float:
+        """The share of its weight a word keeps; a word the dictionary lacks keeps all of it.
+
+        >>> c = CommonWords({"可以": 70958, "召开": 9138, "厅长": 406}.get, 6.0e7, 6.0, 10.0, 0.1)
+        >>> [round(c.share(w), 2) for w in ("可以", "召开", "厅长", "龟山岛")]
+        [0.19, 0.7, 1.0, 1.0]
+        """
+        count = self.frequency(word)
+        if not count:
+            return 1.0
+        general_idf = math.log(self.total / count)
+        return min(1.0, max(self.least, (general_idf - self.low) / (self.high - self.low)))
 
 
 def _probes(alternative: tuple[str, ...], translated: bool) -> tuple[str, ...]:

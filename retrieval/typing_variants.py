@@ -169,8 +169,22 @@ def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
     >>> v = Vocabulary({w: i for i, w in enumerate(["非法", "组织", "社会"])})
     >>> known_parts("非法组织", v), known_parts("社会", v), known_parts("开会", v)
     (['非法', '组织'], ['社会'], ['开会'])
+
+    A word held only as a run of index bigrams is split when corpus words of two characters or more
+    make it up (气候分类, whose pairs stand apart in the texts), not when it only lies inside a longer
+    word (石家庄 in 石家庄市):
+
+    >>> v = Vocabulary({w: i for i, w in enumerate(["气候", "分类", "#气候", "#候分", "#分类", "石家庄市", "#石家", "#家庄", "#庄市"])})
+    >>> known_parts("气候分类", v), known_parts("石家庄", v)
+    (['气候', '分类'], ['石家庄'])
     """
-    if len(word) < 2 or vocabulary.holds(word) or not _CHINESE.fullmatch(word):
+    if len(word) < 2 or word in vocabulary.term_ids or not _CHINESE.fullmatch(word):
+        return [word]
+    # Held only as a run of index bigrams (石家庄 in 石家庄市, or 气候分类 whose pairs stand in
+    # different places): kept whole, unless it is made up of corpus words of two characters or more.
+    # Whole, no text would hold it as written, and a word no paragraph holds weighs as the rarest.
+    in_pieces = vocabulary.holds(word)
+    if in_pieces and len(word) < 4:
         return [word]
     from retrieval.tokenize import _jieba
 
@@ -185,7 +199,7 @@ def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
     cover, at = [], 0
     for part in sorted(parts, key=lambda p: (word.find(p), -len(p))):
         start = word.find(part, at)
-        if start == at and vocabulary.holds(part):
+        if start == at and (part in vocabulary.term_ids and len(part) >= 2 if in_pieces else vocabulary.holds(part)):
             cover.append(part)
             at += len(part)
     return cover if at == len(word) and len(cover) > 1 else [word]

@@ -24,6 +24,9 @@ def test_user_file_overrides_only_what_it_names(tmp_path):
         ("nonsense:\n  a: 1\n", "unknown section 'nonsense'"),
         ("answer: [1, 2\n", "not valid YAML"),
         ("answer:\n  top_paragraphs: many\n", "answer.top_paragraphs: bad value"),
+        ("answer:\n  common_word_idf: [6, 10]\n", "answer.common_word_idf: bad value"),
+        ("answer:\n  common_word_idf: [10, 6, 0.1]\n", "answer.common_word_idf: bad value"),
+        ("answer:\n  common_word_idf: [6, 10, many]\n", "answer.common_word_idf: bad value"),
     ],
 )
 def test_bad_settings_name_the_problem(tmp_path, text, message):
