@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 
@@ -62,7 +63,11 @@ def test_every_update_handled_once_in_order_per_chat_through_getupdates_faults(f
     # Every getUpdates draws from this seed in turn, whichever call it is. With seed 7 the 2nd draw is a
     # drop and the 4th a 500, and the run makes at least 8 calls (3 conflicts, 2 hangs, 3 batches of 100),
     # so both kinds are always met. No run of more than 6 faulted draws occurs in its first 5,000, so
-    # the stop's retried confirmation (about a dozen attempts in its grace period) always gets through.
+    # the stop's retried confirmation gets through within 7 attempts, provided they fit in the grace
+    # period: an attempt may take up to confirm_timeout (1 s) when the machine is busy, and with FAST's
+    # 2 s a clean checkout's full run once ran out of time (its last attempt timed out, and 36 updates
+    # were left unconfirmed). Eight seconds leave room for them all; a stop that confirms at once ends
+    # at once, so the test is no slower.
     fake_api.faults.reseed(7)
     fake_api.faults.server_error_fraction = 0.15
     fake_api.faults.drop_fraction = 0.15
@@ -76,7 +81,8 @@ def test_every_update_handled_once_in_order_per_chat_through_getupdates_faults(f
         expected[chat].append(f"echo:q{n}")
     handled: list[tuple[int, str]] = []
     app = echo_application(fake_api, handled)
-    asyncio.run(run_until(fake_api, app, lambda: len(handled) >= 300))
+    patient = dataclasses.replace(FAST, shutdown_grace=8)
+    asyncio.run(run_until(fake_api, app, lambda: len(handled) >= 300, options=patient))
     assert replies_by_chat(fake_api) == expected
     assert fake_api.pending_updates() == 0  # the final poll confirmed everything
     outcomes = {c.outcome for c in fake_api.calls_of("getUpdates")}
