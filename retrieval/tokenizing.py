@@ -35,11 +35,6 @@ def worker_tokens(text: str) -> list[str]:
     return _WORKER_TOKENIZER.tokens(text)
 
 
-def worker_cuts(texts: Sequence[str]) -> str | None:
-    """A paragraph's stored sentence cuts (``retrieval.sentence_cuts``) from its texts to cut."""
-    return paragraph_cuts(texts)
-
-
 @contextlib.contextmanager
 def tokenizing_pool(tokenizer: Tokenizer, workers: int) -> Iterator[multiprocessing.pool.Pool]:
     """A pool of ``workers`` processes, returned only once every worker has loaded jieba, so that
@@ -78,7 +73,7 @@ class Tokenizing:
 
     def cuts(self, paragraphs: Sequence[Sequence[str]]) -> Iterator[str | None]:
         """Each paragraph's stored sentence cuts (``retrieval.sentence_cuts``), from its texts to cut."""
-        return self._map(worker_cuts, paragraphs)
+        return self._map(paragraph_cuts, paragraphs)
 
     def _map(self, function, items: Sequence) -> Iterator:
         if self._pool is None and (self.workers <= 1 or len(items) < _PARALLEL_FROM):
