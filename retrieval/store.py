@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from corpus.errors import CorpusError
 from corpus import loader
@@ -254,6 +254,26 @@ class IndexStore:
             self.token_cache.close()
 
 
+class _FileRead(NamedTuple):
+    """A file parsed now, waiting for the stored corpus until its paragraphs' cuts are known."""
+
+    first: int  # the paragraph id it was numbered from
+    record: dict
+    articles: list
+    warnings: list[str]
+    keys: list[bytes]  # each paragraph's cuts key in the token cache
+    texts: list[tuple[str, ...]]  # each paragraph's texts to cut
+
+
+class _FileCopied(NamedTuple):
+    """An unchanged file, waiting its turn to be copied from the previous stored corpus."""
+
+    first: int  # the paragraph id it was numbered from
+    record: dict
+    old_corpus: StoredCorpus
+    number: int  # its number there
+
+
 class _Build:
     """One build: the stored corpus, the documents and their keys, then the index."""
 
@@ -278,10 +298,8 @@ class _Build:
         self.tokenized = 0
         self.cut = 0
         self.defined_at: dict[str, str] = {}
-        # Writes to the stored corpus waiting for the cuts of their paragraphs, in corpus order: a
-        # file read as (record, articles, warnings, cut keys, texts to cut), a file copied as (record,
-        # previous corpus, its number there); each with the first paragraph id it was numbered from.
-        self.writes: list[tuple] = []
+        # Writes to the stored corpus waiting for the cuts of their paragraphs, in corpus order.
+        self.writes: list[_FileRead | _FileCopied] = []
         self.waiting = 0  # paragraphs of files read waiting in ``writes``
         self.paragraph_count = 0  # paragraphs numbered so far, written or waiting
 
@@ -410,7 +428,7 @@ class _Build:
         (old_first, count), (start, passage_count) = self._old_documents(entry)
         new_first = self.paragraph_count
         self.paragraph_count += count
-        self.writes.append((new_first, record, old_corpus, number))
+        self.writes.append(_FileCopied(new_first, record, old_corpus, number))
         old_keys = self.previous_keys
         old_paragraphs = old_documents.paragraph_count
         # Slices, not a loop a document: a file of 10,000 paragraphs has some 25,000 passages.
@@ -430,14 +448,15 @@ class _Build:
         first paragraph id it will get."""
         first = self.paragraph_count
         texts = [cut_texts(article.title, paragraph) for article in articles for paragraph in article.paragraphs]
-        self.writes.append((first, record, articles, warnings, [cuts_key(t) for t in texts], texts))
+        self.writes.append(_FileRead(first, record, articles, warnings, [cuts_key(t) for t in texts], texts))
         self.paragraph_count += len(texts)
         self.waiting += len(texts)
         return first
 
     def _write(self, writer: StoredCorpusWriter) -> None:
         """Write the waiting files in order: the cuts the token cache lacks are cut now, on every core."""
-        wanted = {key: texts for write in self.writes if len(write) == 6 for key, texts in zip(write[4], write[5])}
+        read = [write for write in self.writes if isinstance(write, _FileRead)]
+        wanted = {key: texts for write in read for key, texts in zip(write.keys, write.texts)}
         found = self.cache.cuts_of(wanted)
         missing = [key for key in wanted if key not in found]
         if missing:
@@ -446,14 +465,12 @@ class _Build:
             found.update(zip(missing, cut))
             self.cut += len(missing)
         for write in self.writes:
-            if len(write) == 6:
-                first, record, articles, warnings, keys, _ = write
-                written, _ = writer.add(record, articles, warnings, [found[key] for key in keys])
+            if isinstance(write, _FileRead):
+                written, _ = writer.add(write.record, write.articles, write.warnings, [found[key] for key in write.keys])
             else:
-                first, record, old_corpus, number = write
-                written, _ = writer.copy(record, old_corpus, number)
-            if written != first:  # a numbering slip would misplace every later paragraph's postings
-                raise RuntimeError(f"{record['path']}: written from paragraph {written}, numbered from {first}")
+                written, _ = writer.copy(write.record, write.old_corpus, write.number)
+            if written != write.first:  # a numbering slip would misplace every later paragraph's postings
+                raise RuntimeError(f"{write.record['path']}: written from paragraph {written}, numbered from {write.first}")
         self.writes.clear()
         self.waiting = 0
 
