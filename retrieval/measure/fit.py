@@ -479,23 +479,24 @@ FITTING_COMMANDS = ("qabot fit", "python -m retrieval.measure.fit")
 
 @dataclass(frozen=True)
 class FitRequest:
-    """What ``qabot fit`` was asked for (``bot/cli/fit.py`` reads it off the command line)."""
+    """What ``qabot fit`` was asked for: ``bot/cli/fit.py`` reads it off the command line, whose options
+    hold the defaults."""
 
-    sets: tuple[Path, ...] = ()  # SQuAD-format sets; none: DEFAULT_SETS
-    half: str = "even"  # fit on this half; the other one checks
-    out: Path | None = None  # None: DEFAULT_OUT for trees, LINEAR_OUT for linear
-    dry_run: bool = False
-    drop: tuple[str, ...] = ()
-    l2: float = 1e-4
-    max_multi: float = 0.06
-    model: str = "trees"
-    leaves: int | None = None
-    rounds: int | None = None
-    compare_trees: bool = False
-    precision: float = 0.96
-    no_gate: bool = False
-    cache_dir: Path = CACHE_DIR
-    command: str = "qabot fit"  # as typed, recorded in the model file
+    sets: tuple[Path, ...]  # SQuAD-format sets; none: DEFAULT_SETS
+    half: str  # fit on this half; the other one checks
+    out: Path | None  # None: DEFAULT_OUT for trees, LINEAR_OUT for linear
+    dry_run: bool
+    drop: tuple[str, ...]
+    l2: float
+    max_multi: float
+    model: str
+    leaves: int | None
+    rounds: int | None
+    compare_trees: bool
+    precision: float
+    no_gate: bool
+    cache_dir: Path
+    command: str  # as typed, recorded in the model file
 
 
 class FitError(ValueError):
@@ -507,34 +508,33 @@ def fit(request: FitRequest, config) -> int:
     ``config``, print both halves' figures, and write the model file unless it is a dry run."""
     from retrieval.ranker import load_ranker
 
-    args = request
-    unknown = sorted(set(args.drop) - set(FEATURE_NAMES))
+    unknown = sorted(set(request.drop) - set(FEATURE_NAMES))
     if unknown:
         raise FitError(f"no such feature: {', '.join(unknown)} (the features: {', '.join(FEATURE_NAMES)})")
-    sets = list(args.sets) or list(DEFAULT_SETS)
+    sets = list(request.sets) or list(DEFAULT_SETS)
     missing = [str(p) for p in sets if not p.is_file()]
     if missing:
         raise FitError(f"no such file: {', '.join(missing)}")
-    if args.model == "trees" or args.compare_trees:
+    if request.model == "trees" or request.compare_trees:
         try:
             import lightgbm  # noqa: F401
         except ImportError:
             raise FitError("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)") from None
-    other = HALVES[1 - HALVES.index(args.half)]
-    extracted = {path: extract(path, config, cache_dir=args.cache_dir) for path in sets}
-    train = concatenate([g.half(args.half) for g in extracted.values()])
-    weights = fit_linear(train, args.l2, args.drop)
-    penalty = limit_runs(train, weights, args.max_multi)
+    other = HALVES[1 - HALVES.index(request.half)]
+    extracted = {path: extract(path, config, cache_dir=request.cache_dir) for path in sets}
+    train = concatenate([g.half(request.half) for g in extracted.values()])
+    weights = fit_linear(train, request.l2, request.drop)
+    penalty = limit_runs(train, weights, request.max_multi)
     linear = weights.copy()
     hand = np.array(load_ranker("sentence_ranker_hand.json").sentences.weights)
     booster, params, tree_penalty = None, None, 0.0
-    if args.model == "trees":
-        if args.leaves and args.rounds:
-            params = TreeParams(leaves=args.leaves, rounds=args.rounds)
+    if request.model == "trees":
+        if request.leaves and request.rounds:
+            params = TreeParams(leaves=request.leaves, rounds=request.rounds)
         else:
-            params = choose_tree_params(train, args.l2, args.max_multi, args.drop)
-        booster = fit_boosted(train, train.features @ linear, params, args.drop)
-        tree_penalty = run_penalty(train, train.features @ linear + booster.predict(train.features, raw_score=True), args.max_multi)
+            params = choose_tree_params(train, request.l2, request.max_multi, request.drop)
+        booster = fit_boosted(train, train.features @ linear, params, request.drop)
+        tree_penalty = run_penalty(train, train.features @ linear + booster.predict(train.features, raw_score=True), request.max_multi)
         weights[FEATURE_NAMES.index("extra_sentences")] -= tree_penalty
         print(f"trees: {params.rounds} of {params.leaves} leaves, learning rate {params.learning_rate}, on top of the linear model; "
               f"quotes of several sentences weighed down by {tree_penalty:.2f} more")
@@ -543,21 +543,21 @@ def fit(request: FitRequest, config) -> int:
         found = groups.features @ weights
         return found + booster.predict(groups.features, raw_score=True) if booster is not None else found
 
-    print(f"fitted on the {args.half} halves: {train.count} questions, {len(train.labels)} candidate sentences")
-    print(f"quotes of several sentences weighed down by {penalty:.2f} to keep them at most {args.max_multi:.0%} of the fit half's")
+    print(f"fitted on the {request.half} halves: {train.count} questions, {len(train.labels)} candidate sentences")
+    print(f"quotes of several sentences weighed down by {penalty:.2f} to keep them at most {request.max_multi:.0%} of the fit half's")
     print(f"{'top-1 holds an answer':<28}{'fit half':>10}{'check half':>12}   (linear alone: fit / check; hand weights: fit / check; multi-sentence share, check half)")
     for path, groups in extracted.items():
-        fit_half, check_half = groups.half(args.half), groups.half(other)
+        fit_half, check_half = groups.half(request.half), groups.half(other)
         right_fit, right_check = top1_right(fit_half, scores(fit_half)), top1(check_half, scores(check_half))
         print(
             f"{path.name:<28}{right_fit:>10.3f}{right_check[0]:>12.3f}"
             f"   ({top1_right(fit_half, fit_half.features @ linear):.3f} / {top1_right(check_half, check_half.features @ linear):.3f};"
             f" {top1_right(fit_half, fit_half.features @ hand):.3f} / {top1_right(check_half, check_half.features @ hand):.3f}; {right_check[1]:.3f})"
         )
-    if args.compare_trees:
+    if request.compare_trees:
         model = fit_trees(train)
         for path, groups in extracted.items():
-            fit_half, check_half = groups.half(args.half), groups.half(other)
+            fit_half, check_half = groups.half(request.half), groups.half(other)
             print(
                 f"{'trees ' + path.name:<28}{top1_right(fit_half, model.predict(fit_half.features)):>10.3f}"
                 f"{top1_right(check_half, model.predict(check_half.features)):>12.3f}"
@@ -565,33 +565,33 @@ def fit(request: FitRequest, config) -> int:
     print("weights:")
     for name, weight in zip(FEATURE_NAMES, weights):
         print(f"  {name:<18}{weight:>9.4f}")
-    out = args.out or (DEFAULT_OUT if args.model == "trees" else LINEAR_OUT)
+    out = request.out or (DEFAULT_OUT if request.model == "trees" else LINEAR_OUT)
     record = {
         "note": "The sentence ranker (retrieval/ranker.py): a conditional logit's weights"
         + (" and gradient-boosted trees fitted on top of its scores (LightGBM, same objective)" if booster else "")
         + ", fitted by `qabot fit`, and its highlight gate, a logistic regression; "
         "see README 'Asking questions'.",
-        "model": args.model,
+        "model": request.model,
         # Exactly as fitted: the trees were fitted on top of these weights' scores.
         "weights": {name: float(w) for name, w in zip(FEATURE_NAMES, weights) if w != 0.0},
         "bias": 0.0,
         "features": list(FEATURE_NAMES),
-        "fitted_on": {"sets": [p.name for p in sets], "half": args.half, "questions": train.count,
-                      "candidates": int(len(train.labels)), "l2": args.l2, "dropped": sorted(args.drop),
-                      "max_multi": args.max_multi, "run_penalty": round(penalty + tree_penalty, 4)},
-        "command": args.command,
+        "fitted_on": {"sets": [p.name for p in sets], "half": request.half, "questions": train.count,
+                      "candidates": int(len(train.labels)), "l2": request.l2, "dropped": sorted(request.drop),
+                      "max_multi": request.max_multi, "run_penalty": round(penalty + tree_penalty, 4)},
+        "command": request.command,
         "versions": versions(),
     }
     if booster is not None:
         record["fitted_on"]["trees"] = {
             "leaves": params.leaves, "rounds": params.rounds, "learning_rate": params.learning_rate,
             "min_data_in_leaf": params.min_data_in_leaf, "l2": params.l2,
-            "chosen_by": "given" if args.leaves and args.rounds else "3-fold cross-validation by article on the fit half",
+            "chosen_by": "given" if request.leaves and request.rounds else "3-fold cross-validation by article on the fit half",
         }
         record["trees"] = tree_records(booster)
-    if not args.no_gate:
-        record["highlight"] = _fit_gate_on(sets, config, record, HALVES.index(args.half), args.precision)
-    if args.dry_run:
+    if not request.no_gate:
+        record["highlight"] = _fit_gate_on(sets, config, record, HALVES.index(request.half), request.precision)
+    if request.dry_run:
         return 0
     out.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}")
