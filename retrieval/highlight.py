@@ -15,7 +15,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
-from retrieval.question import load_cues
+from retrieval.english import base_forms
+from retrieval.question import english_words, load_cues
 from retrieval.tokenize import normalise, tagged_words
 
 _DIGITS = r"\d+(?:[.,]\d+)*"
@@ -365,6 +366,9 @@ def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tu
         if asked_office:
             candidates = [s for s in candidates if office_of(sentence, s.text) == asked_office]
             office = True
+        elif (deputy := _deputy_asked_in_english(question)) is not None:
+            candidates = [s for s in candidates if _is_deputy(office_of(sentence, s.text)) in (deputy, None)]
+            office = True
     if not candidates:
         return HighlightChoice(None)
     scored = sorted(
@@ -504,6 +508,29 @@ def _office_asked(question: str) -> str | None:
     first, so 副厅长 is never read as 厅长."""
     text = normalise(question)
     return next((title for title in load_cues().titles if len(title) >= 2 and title in text), None)
+
+
+def _deputy_asked_in_english(question: str) -> bool | None:
+    """For an English question naming an office's holder ("who heads", "the director of"): whether it
+    asks for a deputy ("the deputy director"). None when it names no office. The office itself is
+    translated loosely (head, director and chief all stand for 厅长, 局长 ...), but its rank is not: a
+    question without "deputy" or "vice" asks for the holder, as 厅长 does, and never for 副厅长.
+
+    >>> _deputy_asked_in_english("Who heads the bureau?"), _deputy_asked_in_english("Who is its vice-director?")
+    (False, True)
+    >>> _deputy_asked_in_english("Who chaired the meeting?") is None
+    True
+    """
+    cues = load_cues()
+    forms = {form for word in english_words(question) for form in base_forms(word, derived=False)}
+    if not forms & cues.english_holders:
+        return None
+    return bool(forms & cues.english_deputies)
+
+
+def _is_deputy(office: str | None) -> bool | None:
+    """Whether an office title is a deputy's (副厅长); None for no office."""
+    return None if office is None else office.startswith("副")
 
 
 def _role_asked(sentence: str, question: str) -> str | None:
