@@ -336,7 +336,7 @@ class Answerer:
             # A single character the corpus mostly writes inside words (会 in 会议) stands for them too.
             if not (self.config.shared_characters and len(word) == 1 and vocabulary.mostly_inside_words(word)):
                 return itself
-            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary)]
+            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary, dictionary_tag)]
             return QueryTerm(word, tuple(dict(alternatives).items()))
         if self.config.mixed_english and english_words(word) == [word]:
             translated = self._english_terms(word)
@@ -347,7 +347,7 @@ class Answerer:
         if self.config.abbreviations:
             expansions += abbreviation_words(word, vocabulary)
         if self.config.shared_characters:
-            expansions += shared_character_words(word, vocabulary)
+            expansions += shared_character_words(word, vocabulary, dictionary_tag)
         alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in expansions]
         return QueryTerm(word, tuple(dict(alternatives).items()))
 
