@@ -27,7 +27,15 @@ from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
-from retrieval.tokenize import BIGRAM_MARK, Tokenizer, dictionary_tag, normalise, to_simplified
+from retrieval.tokenize import (
+    BIGRAM_MARK,
+    Tokenizer,
+    dictionary_frequency,
+    dictionary_tag,
+    dictionary_total,
+    normalise,
+    to_simplified,
+)
 from retrieval.typing_variants import (
     Vocabulary,
     abbreviation_words,
@@ -235,11 +243,8 @@ class Answerer:
         None when the setting is off."""
         if not self.config.common_words:
             return None
-        from retrieval.tokenize import _jieba
-
-        dictionary = _jieba().dt
         low, high, least = self.config.common_word_idf
-        return CommonWords(dictionary.FREQ.get, float(dictionary.total), low, high, least)
+        return CommonWords(dictionary_frequency, float(dictionary_total()), low, high, least)
 
     def _holding_the_answer(
         self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]
