@@ -27,7 +27,15 @@ from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
 from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
 from retrieval.ranker import cached_ranker
-from retrieval.tokenize import BIGRAM_MARK, Tokenizer, dictionary_tag, normalise, to_simplified
+from retrieval.tokenize import (
+    BIGRAM_MARK,
+    Tokenizer,
+    dictionary_frequency,
+    dictionary_tag,
+    dictionary_total,
+    normalise,
+    to_simplified,
+)
 from retrieval.typing_variants import (
     Vocabulary,
     abbreviation_words,
@@ -235,11 +243,8 @@ class Answerer:
         None when the setting is off."""
         if not self.config.common_words:
             return None
-        from retrieval.tokenize import _jieba
-
-        dictionary = _jieba().dt
         low, high, least = self.config.common_word_idf
-        return CommonWords(dictionary.FREQ.get, float(dictionary.total), low, high, least)
+        return CommonWords(dictionary_frequency, float(dictionary_total()), low, high, least)
 
     def _holding_the_answer(
         self, text: str, kind: str, terms: Sequence[QueryTerm], ranked: list[Candidate]
@@ -336,7 +341,7 @@ class Answerer:
             # A single character the corpus mostly writes inside words (会 in 会议) stands for them too.
             if not (self.config.shared_characters and len(word) == 1 and vocabulary.mostly_inside_words(word)):
                 return itself
-            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary)]
+            alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary, dictionary_tag)]
             return QueryTerm(word, tuple(dict(alternatives).items()))
         if self.config.mixed_english and english_words(word) == [word]:
             translated = self._english_terms(word)
@@ -347,7 +352,7 @@ class Answerer:
         if self.config.abbreviations:
             expansions += abbreviation_words(word, vocabulary)
         if self.config.shared_characters:
-            expansions += shared_character_words(word, vocabulary)
+            expansions += shared_character_words(word, vocabulary, dictionary_tag)
         alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in expansions]
         return QueryTerm(word, tuple(dict(alternatives).items()))
 

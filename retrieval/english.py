@@ -247,9 +247,9 @@ class Dictionary:
 
     @classmethod
     def from_cedict(cls, path: Path | None = None) -> "Dictionary":
-        from retrieval.tokenize import _jieba
+        from retrieval.tokenize import dictionary_frequency
 
-        frequency = _jieba().get_FREQ
+        frequency = dictionary_frequency
         entries: dict[str, dict[str, float]] = {}
         with gzip.open(path or cedict_path(), "rt", encoding="utf-8") as handle:
             for line in handle:

@@ -259,6 +259,20 @@ def dictionary_tag(word: str) -> str | None:
     return posseg.dt.word_tag_tab.get(word)
 
 
+def dictionary_frequency(word: str) -> int | None:
+    """jieba's count of a word in its dictionary (of Chinese at large); None for a word it lacks.
+
+    >>> dictionary_frequency("可以") > dictionary_frequency("厅长") > 0, dictionary_frequency("龟山岛x")
+    (True, None)
+    """
+    return _jieba().dt.FREQ.get(word)
+
+
+def dictionary_total() -> int:
+    """The sum of jieba's dictionary counts, against which ``dictionary_frequency`` is a share."""
+    return _jieba().dt.total
+
+
 def _jieba():
     """jieba, initialised once per process, quietly (it logs its dictionary load at DEBUG), reading
     its dictionary from the mapped file of ``retrieval.jieba_dictionary``."""

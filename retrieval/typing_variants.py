@@ -205,19 +205,30 @@ def known_parts(word: str, vocabulary: Vocabulary) -> list[str]:
     return cover if at == len(word) and len(cover) > 1 else [word]
 
 
-def shared_character_words(word: str, vocabulary: Vocabulary) -> list[Expansion]:
+def shared_character_words(
+    word: str, vocabulary: Vocabulary, tag_of: Callable[[str], str | None] | None = None
+) -> list[Expansion]:
     """The two-character corpus words a single character the corpus lacks as a word may stand for.
+
+    With ``tag_of`` (the dictionary's part-of-speech tags), a verb stands only for verbs: 关 (close)
+    for 关闭, not for 有关 (concerning), 关于 (about) or 机关 (an office), which share the character and
+    nothing else.
 
     >>> v = Vocabulary({w: i for i, w in enumerate(["抓获", "召开", "开展", "自行", "自身", "公开"])})
     >>> [e.words[0] for e in shared_character_words("抓", v)], [e.words[0] for e in shared_character_words("开", v)]
     (['抓获'], ['公开', '召开', '开展'])
     >>> shared_character_words("自己", v)
     []
+    >>> v = Vocabulary({w: i for i, w in enumerate(["有关", "关于", "机关", "关闭"])})
+    >>> tags = {"关": "v", "有关": "vn", "关于": "p", "机关": "n", "关闭": "v"}.get
+    >>> [e.words[0] for e in shared_character_words("关", v, tags)]
+    ['关闭']
     """
     found: list[Expansion] = []
     if len(word) == 1:
+        verb = tag_of is not None and tag_of(word) == "v"
         for other in vocabulary.containing(word):
-            if len(other) == 2 and word in (other[0], other[1]):
+            if len(other) == 2 and word in (other[0], other[1]) and (not verb or tag_of(other) == "v"):
                 found.append(Expansion((other,), CONTAINING_WEIGHT))
     return _best(found)
 
