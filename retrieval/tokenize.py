@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Iterable, Sequence
 
-from retrieval.jieba_dictionary import import_jieba
+from retrieval.jieba_dictionary import import_jieba, tags_without_hmm
 from retrieval.jieba_dictionary import install as install_dictionary
 
 TOKENIZER_NAME = "jieba-precise"
@@ -247,6 +247,8 @@ def tagged_words(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
     _jieba()
     from jieba import posseg
 
+    if not hmm:  # every candidate sentence of a where or who question: jieba's steps, run directly
+        return tuple(tags_without_hmm(posseg.dt, text))
     return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=hmm))
 
 
