@@ -200,6 +200,8 @@ def break_long_blocks(text: str) -> str:
     >>> break_long_blocks("短句") == "短句", len(break_long_blocks("字" * 1000).split())
     (True, 3)
     """
+    if len(text) < _MAX_BLOCK:  # most texts, a sentence each: no run to break, and no regex scan of it
+        return text
     return _JIEBA_BLOCK.sub(
         lambda run: " ".join(run[0][i : i + _MAX_BLOCK] for i in range(0, len(run[0]), _MAX_BLOCK)), text
     )
