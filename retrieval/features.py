@@ -442,9 +442,10 @@ def sentence_candidates(
         values[_POSITION_IN_PARAGRAPH] = index / (count - 1) if count > 1 else 0.0
     # A tree ranker judges one candidate at a time: how far each is behind the best of its rivals on
     # the main matches is what lets it compare them, as a linear model's sum does by itself.
+    vectors = [values for *_, values in rows_out]
     for name, source in GAP_FEATURES.items():
-        column = _POSITION[source]
-        best = max((values[column] for *_, values in rows_out), default=0.0)
-        for *_, values in rows_out:
-            values[_POSITION[name]] = best - values[column]
+        column, gap = _POSITION[source], _POSITION[name]
+        best = max((values[column] for values in vectors), default=0.0)
+        for values in vectors:
+            values[gap] = best - values[column]
     return [Candidate(paragraph_id, index, text, tuple(values), count=size) for paragraph_id, index, size, text, values in rows_out]

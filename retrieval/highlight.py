@@ -180,6 +180,9 @@ def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
     return tuple((span, title) for span, (_, (_, title)) in zip(spans, places))
 
 
+# Asked of every word of every tagged sentence, against each of some sixty titles: the answer for
+# a word is kept.
+@lru_cache(maxsize=65536)
 def _title_of(word: str) -> str | None:
     """The office title a word is or ends with (民政厅厅长 -> 厅长; 副厅长 -> 副厅长), if any."""
     for title in load_cues().titles:  # longest first

@@ -23,14 +23,15 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Iterable, Sequence
 
-from retrieval.jieba_dictionary import import_jieba
+from retrieval.jieba_dictionary import import_jieba, tags_without_hmm
 from retrieval.jieba_dictionary import install as install_dictionary
 
 TOKENIZER_NAME = "jieba-precise"
 # Bump when the token stream for the same text changes: persisted indexes record it and rebuild.
 TOKENIZER_VERSION = 3
 
-_CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
+_NUMERAL_CHARACTERS = frozenset("零〇一二两三四五六七八九十百千万亿")
+_CHINESE_NUMERAL = re.compile(f"[{''.join(sorted(_NUMERAL_CHARACTERS))}]+")
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
 _CHINESE_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 BIGRAM_MARK = "#"
@@ -180,10 +181,12 @@ def cleaned_words(pieces: Iterable[str]) -> list[str]:
     """
     words = []
     for word in pieces:
-        if not _WORD_CHAR.search(word):
+        # Asked of every piece of ~30 sentences a question, so the cheap tests go first: a piece all
+        # of word characters (``isalnum`` is ``\w`` less the underscore) needs no regex, and only a
+        # piece starting with a numeral can be one.
+        if not (word.isalnum() or _WORD_CHAR.search(word)):
             continue
-        # chinese_numeral_value's own test first, inline: it is asked of every word of ~30 sentences.
-        if len(word) > 1 and _CHINESE_NUMERAL.fullmatch(word):
+        if len(word) > 1 and word[0] in _NUMERAL_CHARACTERS and _CHINESE_NUMERAL.fullmatch(word):
             value = chinese_numeral_value(word)
             if value is not None:
                 word = str(value)
@@ -197,6 +200,8 @@ def break_long_blocks(text: str) -> str:
     >>> break_long_blocks("短句") == "短句", len(break_long_blocks("字" * 1000).split())
     (True, 3)
     """
+    if len(text) < _MAX_BLOCK:  # most texts, a sentence each: no run to break, and no regex scan of it
+        return text
     return _JIEBA_BLOCK.sub(
         lambda run: " ".join(run[0][i : i + _MAX_BLOCK] for i in range(0, len(run[0]), _MAX_BLOCK)), text
     )
@@ -244,6 +249,8 @@ def tagged_words(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
     _jieba()
     from jieba import posseg
 
+    if not hmm:  # every candidate sentence of a where or who question: jieba's steps, run directly
+        return tuple(tags_without_hmm(posseg.dt, text))
     return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=hmm))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.jieba_dictionary import PrefixDictionary, import_jieba, use_dictionary, write_dictionary
+from retrieval.jieba_dictionary import PrefixDictionary, import_jieba, tags_without_hmm, use_dictionary, write_dictionary
 
 ROOT = Path(__file__).resolve().parents[3]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
@@ -20,7 +20,7 @@ def _texts() -> list[str]:
     data = json.loads(CMRC.read_text(encoding="utf-8"))
     texts = [p["context"] for article in data["data"] for p in article["paragraphs"]][:50]
     texts += [q["question"] for article in data["data"] for p in article["paragraphs"] for q in p["qas"]][:200]
-    texts += ["", "a", "ABC 123 x", "河北省已取缔劝散非法社会组织248家", "石清理是谁？", "\u3400\U00020000㐀"]
+    texts += ["", "a", "ABC 123 x", "3.5GHz的CPU，\r\n  共2x3个", "a1b2 c_d e-f 12.5%", "iPhone 12 Pro Max发布", "河北省已取缔劝散非法社会组织248家", "石清理是谁？", "\u3400\U00020000㐀"]
     if SEED.is_file():
         texts.append(SEED.read_text(encoding="utf-8"))
     return texts
@@ -53,6 +53,7 @@ def test_the_same_cuts_and_tags_as_jieba(both):
         for hmm in (True, False):
             assert ours.lcut(text, HMM=hmm) == reference.lcut(text, HMM=hmm), text[:40]
             assert [tuple(p) for p in our_tagger.lcut(text, HMM=hmm)] == [tuple(p) for p in reference_tagger.lcut(text, HMM=hmm)], text[:40]
+        assert tags_without_hmm(our_tagger, text) == [tuple(p) for p in reference_tagger.lcut(text, HMM=False)], text[:40]
         assert ours.lcut_for_search(text) == reference.lcut_for_search(text), text[:40]
     # Only the characters met were loaded, far fewer than the dictionary holds.
     assert 0 < dictionary.loaded_characters() < len(dictionary._shard_of)
