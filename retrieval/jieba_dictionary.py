@@ -21,11 +21,11 @@ The file is made from jieba's own dictionary file the first time, with jieba's o
 from __future__ import annotations
 
 import io
-import re
 import json
 import logging
 import mmap
 import os
+import re
 import sys
 import tempfile
 import threading
