@@ -26,6 +26,7 @@ _NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二
 _YEAR = re.compile(r"(?:1\d|20)\d\d年")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\s]")
 _COORDINATION = re.compile(r"[和与、]")
+_DEPUTY = "副"  # before an office title: its deputy (副厅长, 副总统)
 
 _DATE = re.compile(
     "|".join(
@@ -89,6 +90,8 @@ def count_spans(sentence: str) -> list[Span]:
     ['120家', '45家', '50万余人次']
     >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
     ['２４項', '15至25公里']
+    >>> [s.text for s in count_spans("约三分之一的人口，增长百分之五十，得了95分")]
+    ['三分之一', '百分之五十', '95分']
     """
     text, _ = comparable(sentence)
     places = []
@@ -105,8 +108,10 @@ def count_spans(sentence: str) -> list[Span]:
 def _count_pattern() -> re.Pattern[str]:
     measures = "|".join(re.escape(m) for m in load_cues().measures)
     number = rf"(?:{_DIGITS}|{_HAN_NUMBER}){_MAGNITUDE}"
-    # A range is one answer: 15至25公里, 50～75公斤.
-    return re.compile(rf"{number}(?:\s*[～~\-—–至到]\s*{number})?(?:{measures})")
+    # A fraction is one answer, not a count of 分 (三分之一, 百分之五十); a range is one answer too:
+    # 15至25公里, 50～75公斤.
+    fraction = rf"{number}分之{number}"
+    return re.compile(rf"{fraction}|{number}(?:\s*[～~\-—–至到]\s*{number})?(?:{measures})")
 
 
 def date_spans(sentence: str) -> list[Span]:
@@ -184,10 +189,15 @@ def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
 # a word is kept.
 @lru_cache(maxsize=65536)
 def _title_of(word: str) -> str | None:
-    """The office title a word is or ends with (民政厅厅长 -> 厅长; 副厅长 -> 副厅长), if any."""
+    """The office title a word is or ends with (民政厅厅长 -> 厅长; 副厅长 -> 副厅长), if any; 副 before
+    any title makes it a deputy's, listed or not (副总统 is not 总统).
+
+    >>> _title_of("民政厅厅长"), _title_of("副厅长"), _title_of("美国副总统"), _title_of("会议")
+    ('厅长', '副厅长', '副总统', None)
+    """
     for title in load_cues().titles:  # longest first
         if word.endswith(title) and (len(title) >= 2 or word == title):
-            return title
+            return _DEPUTY + title if word.endswith(_DEPUTY + title) else title
     return None
 
 
@@ -508,9 +518,14 @@ def _question_word(question: str) -> tuple[int, int] | None:
 
 def _office_asked(question: str) -> str | None:
     """The office a who-question names (海南省民政厅厅长是谁 -> 厅长); the titles are tried longest
-    first, so 副厅长 is never read as 厅长."""
+    first, so 副厅长 is never read as 厅长, and 副 before any title asks for the deputy.
+
+    >>> _office_asked("海南省民政厅副厅长是谁"), _office_asked("美国副总统是谁"), _office_asked("美国总统是谁")
+    ('副厅长', '副总统', '总统')
+    """
     text = normalise(question)
-    return next((title for title in load_cues().titles if len(title) >= 2 and title in text), None)
+    title = next((title for title in load_cues().titles if len(title) >= 2 and title in text), None)
+    return _DEPUTY + title if title and _DEPUTY + title in text else title
 
 
 def _deputy_asked_in_english(question: str) -> bool | None:
@@ -533,7 +548,7 @@ def _deputy_asked_in_english(question: str) -> bool | None:
 
 def _is_deputy(office: str | None) -> bool | None:
     """Whether an office title is a deputy's (副厅长); None for no office."""
-    return None if office is None else office.startswith("副")
+    return None if office is None else office.startswith(_DEPUTY)
 
 
 def _role_asked(sentence: str, question: str) -> str | None:
