@@ -34,8 +34,9 @@ _DATE = re.compile(
             r"(?:公元前?)?\d{2,4}年代",
             r"(?:公元前?)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})世纪(?:\d{2}年代|[一二三四五六七八九十]{2,3}年代)?(?:初期|中期|末期|中叶|初|末|前期|后期|早期|晚期)?",
             r"[一二三四五六七八九十]{2,3}年代(?:初期|中期|末期|初|末)?",
-            r"(?:公元前?)?\d{1,4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?",
+            r"(?:公元前?|民国)?\d{1,4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?",
             r"[一二三四五六七八九〇零]{4}年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?",
+            r"民国(?:元|[一二三四五六七八九十]{1,3})年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?",
             r"\d{1,2}月(?:\d{1,2}[日号])?(?:初|中旬|上旬|下旬|底|末|份)?",
             r"[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?(?:初|中旬|上旬|下旬|底|末|份)?",
         )
@@ -90,6 +91,8 @@ def count_spans(sentence: str) -> list[Span]:
     ['120家', '45家', '50万余人次']
     >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
     ['２４項', '15至25公里']
+    >>> [s.text for s in count_spans("名列第149位，第三代机车")]
+    ['第149位', '第三代']
     >>> [s.text for s in count_spans("约三分之一的人口，增长百分之五十，得了95分")]
     ['三分之一', '百分之五十', '95分']
     """
@@ -100,7 +103,9 @@ def count_spans(sentence: str) -> list[Span]:
         # A lone 一 is nearly always part of a phrase (一是, 一个时期), not a count.
         if number[0] == "一" and not re.match(_HAN_NUMBER[:-1] + "{2,}", number):
             continue
-        places.append(match.span())
+        start, end = match.span()
+        # An ordinal is one answer with its 第 (第149位, 第三代): the rank asked, not a count.
+        places.append((start - 1 if start and text[start - 1] == "第" else start, end))
     return _mapped(sentence, places)
 
 
@@ -119,6 +124,8 @@ def date_spans(sentence: str) -> list[Span]:
 
     >>> [s.text for s in date_spans("8月底，省文旅厅印发方案；2019年3月5日召开")]
     ['8月底', '2019年3月5日']
+    >>> [s.text for s in date_spans("民國34年8月15日日本投降，民国元年定都")]
+    ['民國34年8月15日', '民国元年']
     """
     text, _ = comparable(sentence)
     return _mapped(sentence, [m.span() for m in _DATE.finditer(text)])
@@ -281,6 +288,22 @@ def fits_measure(span: str, measure: str) -> bool:
 
 
 @lru_cache(maxsize=16)
+def _up_to(span: Span, part: str) -> Span:
+    """A date cut after the part a question asks for: 哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月
+    of 5月21日. A decade or century is kept whole (九十年代初).
+
+    >>> _up_to(Span(3, 13, "1598年9月18日"), "年"), _up_to(Span(0, 5, "九十年代初"), "年代")
+    (Span(start=3, end=8, text='1598年'), Span(start=0, end=5, text='九十年代初'))
+    """
+    if part not in ("年", "月"):
+        return span
+    # Traditional and Simplified write 年 and 月 alike, so the mark is found in the text as stored.
+    at = span.text.find(part)
+    if at < 0 or span.text[at + 1 : at + 2] == "代":
+        return span
+    return Span(span.start, span.start + at + 1, span.text[: at + 1])
+
+
 def asked_date_part(question: str) -> str | None:
     """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
 
@@ -314,7 +337,7 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
     elif kind == "when":
         part = asked_date_part(question)
         if part:
-            candidates = [s for s in candidates if part in normalise(s.text)]
+            candidates = [_up_to(s, part) for s in candidates if part in normalise(s.text)]
     return candidates
 
 
