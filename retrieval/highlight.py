@@ -34,9 +34,8 @@ _DATE = re.compile(
             r"(?:公元前?)?\d{2,4}年代",
             r"(?:公元前?)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})世纪(?:\d{2}年代|[一二三四五六七八九十]{2,3}年代)?(?:初期|中期|末期|中叶|初|末|前期|后期|早期|晚期)?",
             r"[一二三四五六七八九十]{2,3}年代(?:初期|中期|末期|初|末)?",
-            r"(?:公元前?|民国)?\d{1,4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?",
+            r"(?:公元前?)?\d{1,4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?",
             r"[一二三四五六七八九〇零]{4}年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?",
-            r"民国(?:元|[一二三四五六七八九十]{1,3})年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?",
             r"\d{1,2}月(?:\d{1,2}[日号])?(?:初|中旬|上旬|下旬|底|末|份)?",
             r"[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?(?:初|中旬|上旬|下旬|底|末|份)?",
         )
@@ -91,8 +90,6 @@ def count_spans(sentence: str) -> list[Span]:
     ['120家', '45家', '50万余人次']
     >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
     ['２４項', '15至25公里']
-    >>> [s.text for s in count_spans("名列第149位，第三代机车")]
-    ['第149位', '第三代']
     >>> [s.text for s in count_spans("约三分之一的人口，增长百分之五十，得了95分")]
     ['三分之一', '百分之五十', '95分']
     """
@@ -103,9 +100,7 @@ def count_spans(sentence: str) -> list[Span]:
         # A lone 一 is nearly always part of a phrase (一是, 一个时期), not a count.
         if number[0] == "一" and not re.match(_HAN_NUMBER[:-1] + "{2,}", number):
             continue
-        start, end = match.span()
-        # An ordinal is one answer with its 第 (第149位, 第三代): the rank asked, not a count.
-        places.append((start - 1 if start and text[start - 1] == "第" else start, end))
+        places.append(match.span())
     return _mapped(sentence, places)
 
 
@@ -124,8 +119,6 @@ def date_spans(sentence: str) -> list[Span]:
 
     >>> [s.text for s in date_spans("8月底，省文旅厅印发方案；2019年3月5日召开")]
     ['8月底', '2019年3月5日']
-    >>> [s.text for s in date_spans("民國34年8月15日日本投降，民国元年定都")]
-    ['民國34年8月15日', '民国元年']
     """
     text, _ = comparable(sentence)
     return _mapped(sentence, [m.span() for m in _DATE.finditer(text)])
@@ -287,23 +280,39 @@ def fits_measure(span: str, measure: str) -> bool:
     return text.endswith(measure)
 
 
-@lru_cache(maxsize=16)
-def _up_to(span: Span, part: str) -> Span:
-    """A date cut after the part a question asks for: 哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月
-    of 5月21日. A decade or century is kept whole (九十年代初).
+def shown_span(sentence: str, span: Span, kind: str, question: str) -> Span:
+    """What is shown of a chosen span, which is judged whole: a date cut after the part the question
+    asks for (哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月 of 5月21日; a decade or century stays whole),
+    a 民国 year with its era (民國34年: the number alone is no year), an ordinal with its 第 (第149位: a
+    rank, not a count).
 
-    >>> _up_to(Span(3, 13, "1598年9月18日"), "年"), _up_to(Span(0, 5, "九十年代初"), "年代")
-    (Span(start=3, end=8, text='1598年'), Span(start=0, end=5, text='九十年代初'))
+    >>> s = "1598年9月18日逝世，民國34年建校，名列第149位"
+    >>> [shown_span(s, Span(*where), kind, q).text for where, kind, q in [
+    ...     ((0, 10, "1598年9月18日"), "when", "哪一年逝世"), ((0, 10, "1598年9月18日"), "when", "什么时候逝世"),
+    ...     ((15, 18, "34年"), "when", "哪一年建校"), ((24, 28, "149位"), "how_many", "名列第几位")]]
+    ['1598年', '1598年9月18日', '民國34年', '第149位']
     """
-    if part not in ("年", "月"):
-        return span
-    # Traditional and Simplified write 年 and 月 alike, so the mark is found in the text as stored.
-    at = span.text.find(part)
-    if at < 0 or span.text[at + 1 : at + 2] == "代":
-        return span
-    return Span(span.start, span.start + at + 1, span.text[: at + 1])
+    text, offsets = comparable(sentence)
+    # Where the span starts in the normalised text (offsets maps normalised positions to stored ones).
+    at = offsets.index(span.start) if span.start in offsets else -1
+    start, end = span.start, span.end
+    if kind == "when":
+        part = asked_date_part(question)
+        cut = span.text.find(part) if part in ("年", "月") else -1
+        # Traditional and Simplified write 年 and 月 alike, so the mark is found in the text as stored.
+        if cut >= 0 and span.text[cut + 1 : cut + 2] != "代":
+            end = start + cut + 1
+        if at >= 2 and text[at - 2 : at] == _REPUBLIC_ERA and span.text[:1].isdigit():
+            start = offsets[at - 2]
+    elif kind == "how_many" and at >= 1 and text[at - 1] == _ORDINAL:
+        start = offsets[at - 1]
+    return Span(start, end, sentence[start:end])
 
 
+_REPUBLIC_ERA, _ORDINAL = "民国", "第"
+
+
+@lru_cache(maxsize=16)
 def asked_date_part(question: str) -> str | None:
     """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
 
@@ -337,7 +346,7 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
     elif kind == "when":
         part = asked_date_part(question)
         if part:
-            candidates = [_up_to(s, part) for s in candidates if part in normalise(s.text)]
+            candidates = [s for s in candidates if part in normalise(s.text)]
     return candidates
 
 
@@ -415,17 +424,19 @@ def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tu
     if any(_coordinated(sentence, span, other) for *_, other in scored[1:]):
         return HighlightChoice(None)  # 王小明和李华都出席: either is half the answer
     near = _nearness(sentence, span, terms)
+    # The span is judged whole (its context, its clause); what is shown is the part asked for.
+    shown = shown_span(sentence, span, kind, question).text
     if kind == "how_many":
         typed = asked_measure(question) not in (None, "个")
     else:
         typed = kind == "who" and office_of(sentence, span.text) is not None
     if len(scored) == 1:
-        return _choice(span.text, kind, True, context, clause, 1.0, office, near, 1, typed)
+        return _choice(shown, kind, True, context, clause, 1.0, office, near, 1, typed)
     runner_context, runner_clause, _ = scored[1]
     if (context, clause) == (runner_context, runner_clause) or (context == 0 and clause == 0):
         return HighlightChoice(None)  # two candidates equally likely
     lead = 1.0 if context > runner_context else clause - runner_clause
-    return _choice(span.text, kind, False, context, clause, lead, office, near, len(scored), typed)
+    return _choice(shown, kind, False, context, clause, lead, office, near, len(scored), typed)
 
 
 _KINDS = ("how_many", "when", "where", "who")
