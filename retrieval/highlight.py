@@ -280,6 +280,38 @@ def fits_measure(span: str, measure: str) -> bool:
     return text.endswith(measure)
 
 
+def shown_span(sentence: str, span: Span, kind: str, question: str) -> Span:
+    """What is shown of a chosen span, which is judged whole: a date cut after the part the question
+    asks for (哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月 of 5月21日; a decade or century stays whole),
+    a 民国 year with its era (民國34年: the number alone is no year), an ordinal with its 第 (第149位: a
+    rank, not a count).
+
+    >>> s = "1598年9月18日逝世，民國34年建校，名列第149位"
+    >>> [shown_span(s, Span(*where), kind, q).text for where, kind, q in [
+    ...     ((0, 10, "1598年9月18日"), "when", "哪一年逝世"), ((0, 10, "1598年9月18日"), "when", "什么时候逝世"),
+    ...     ((15, 18, "34年"), "when", "哪一年建校"), ((24, 28, "149位"), "how_many", "名列第几位")]]
+    ['1598年', '1598年9月18日', '民國34年', '第149位']
+    """
+    text, offsets = comparable(sentence)
+    # Where the span starts in the normalised text (offsets maps normalised positions to stored ones).
+    at = offsets.index(span.start) if span.start in offsets else -1
+    start, end = span.start, span.end
+    if kind == "when":
+        part = asked_date_part(question)
+        cut = span.text.find(part) if part in ("年", "月") else -1
+        # Traditional and Simplified write 年 and 月 alike, so the mark is found in the text as stored.
+        if cut >= 0 and span.text[cut + 1 : cut + 2] != "代":
+            end = start + cut + 1
+        if at >= 2 and text[at - 2 : at] == _REPUBLIC_ERA and span.text[:1].isdigit():
+            start = offsets[at - 2]
+    elif kind == "how_many" and at >= 1 and text[at - 1] == _ORDINAL:
+        start = offsets[at - 1]
+    return Span(start, end, sentence[start:end])
+
+
+_REPUBLIC_ERA, _ORDINAL = "民国", "第"
+
+
 @lru_cache(maxsize=16)
 def asked_date_part(question: str) -> str | None:
     """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
@@ -392,17 +424,19 @@ def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tu
     if any(_coordinated(sentence, span, other) for *_, other in scored[1:]):
         return HighlightChoice(None)  # 王小明和李华都出席: either is half the answer
     near = _nearness(sentence, span, terms)
+    # The span is judged whole (its context, its clause); what is shown is the part asked for.
+    shown = shown_span(sentence, span, kind, question).text
     if kind == "how_many":
         typed = asked_measure(question) not in (None, "个")
     else:
         typed = kind == "who" and office_of(sentence, span.text) is not None
     if len(scored) == 1:
-        return _choice(span.text, kind, True, context, clause, 1.0, office, near, 1, typed)
+        return _choice(shown, kind, True, context, clause, 1.0, office, near, 1, typed)
     runner_context, runner_clause, _ = scored[1]
     if (context, clause) == (runner_context, runner_clause) or (context == 0 and clause == 0):
         return HighlightChoice(None)  # two candidates equally likely
     lead = 1.0 if context > runner_context else clause - runner_clause
-    return _choice(span.text, kind, False, context, clause, lead, office, near, len(scored), typed)
+    return _choice(shown, kind, False, context, clause, lead, office, near, len(scored), typed)
 
 
 _KINDS = ("how_many", "when", "where", "who")
