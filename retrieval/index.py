@@ -34,20 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from retrieval.postings import (
-    OFFSETS,
-    STREAMS,
-    Columns,
-    EncodedColumns,
-    KeptArrays,
-    assemble_columns,
-    bm25_weights,
-    encode_columns,
-    found_in,
-    length_norms,
-    offsets_of,
-    saturations,
-)
+from retrieval.postings import OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
 TERMS = "terms"  # terms.bin, terms.offsets, terms.slots
@@ -65,12 +52,6 @@ _SEED_SHARE = 100
 # ... of which this many, the best by those units, are scored exactly.
 _FLOOR_DOCUMENTS = 80
 _SCRATCH_KEPT = 4  # score accumulators kept between queries (each 9 bytes a document)
-# Columns decoded whole, with their weights, kept between queries up to this many bytes (16 a posting)
-# in all, a quarter of it at most for one column (``BM25Index.whole_column``) ...
-_KEPT_COLUMN_BYTES = 64 << 20
-# ... and a column a look-up reads whole is weighed whole when it holds at most this many postings a
-# document looked up.
-_WEIGHED_LOOKUP_SHARE = 4
 
 
 @dataclass(frozen=True)
@@ -102,8 +83,6 @@ class BM25Index:
         self._lengths = np.asarray(arrays["doc_lengths"])
         self._scratch_lock = threading.Lock()
         self._scratch_pool: list[tuple[np.ndarray, np.ndarray]] = []
-        self._kept_columns = KeptArrays(_KEPT_COLUMN_BYTES, _KEPT_COLUMN_BYTES // 4)
-        self._length_tables: tuple[np.ndarray, np.ndarray] | None = None
 
     # --- building ------------------------------------------------------------------------------
 
@@ -200,49 +179,8 @@ class BM25Index:
         return [i for i in map(get, query) if i is not None]
 
     def _weights(self, term: int, docs: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
-        """The term's weights in ``docs`` with frequencies ``tf`` (None: all 1): ``bm25_weights``'s floats,
-        read from tables by document length (documents have a few hundred lengths at most)."""
-        norms, unit = self._by_length()
-        lengths = self._lengths[docs]
-        idf = float(self._idf[term])
-        weights = idf * unit[lengths]
-        if tf is not None:
-            other = np.flatnonzero(tf != 1)
-            if len(other):
-                weights[other] = idf * saturations(tf[other], norms[lengths[other]], self.params.k1)
-        return weights
-
-    def _by_length(self) -> tuple[np.ndarray, np.ndarray]:
-        """By document length: ``length_norms`` and the weight before the idf of a term held once, as
-        ``bm25_weights`` computes them."""
-        tables = self._length_tables
-        if tables is None:
-            p = self.params
-            norms = length_norms(np.arange(int(self._lengths.max()) + 1), p.k1, p.b, self.avgdl)
-            tables = self._length_tables = norms, saturations(1.0, norms, p.k1)
-        return tables
-
-    def whole_column(self, term: int, weigh: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """The documents holding ``term`` (ascending), read-only, with either its exact weight in each
-        (and frequencies None) or, unweighed, the frequencies (None: all 1) and weights None: a column
-        too large to keep, or not to be weighed (a look-up of a few thousand documents in a column of
-        millions weighs those only). Columns weighed are kept for later queries, the least recently
-        used dropped beyond ``_KEPT_COLUMN_BYTES``: one question's common words are often the next
-        one's, and decoding and weighing their columns was about a third of a query's time."""
-        kept = self._kept_columns.get(term)
-        if kept is not None:
-            return kept[0], None, kept[1]
-        docs, tf = self.columns.column(term)
-        if not weigh or 2 * docs.nbytes > self._kept_columns.largest:
-            return docs, tf, None
-        weights = self._weights(term, docs, tf)
-        self._kept_columns.put(term, (docs, weights))
-        return docs, None, weights
-
-    def column_weights(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """The documents holding ``term`` (ascending) and its exact weight in each, read-only."""
-        docs, tf, weights = self.whole_column(term)
-        return docs, self._weights(term, docs, tf) if weights is None else weights
+        p = self.params
+        return bm25_weights(float(self._idf[term]), 1.0 if tf is None else tf, self._lengths[docs], p.k1, p.b, self.avgdl)
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every document; a term repeated in the query counts each time, as in rank-bm25."""
@@ -309,10 +247,11 @@ class BM25Index:
     def _dense(self, ids: list[int]) -> np.ndarray:
         if not ids:
             return np.zeros(self.doc_count)
-        columns = [self.column_weights(t) for t in ids]
-        docs = np.concatenate([docs for docs, _ in columns])
+        decoded = {t: self.columns.column(t) for t in dict.fromkeys(ids)}
+        weights = {t: self._weights(t, *decoded[t]) for t in decoded}
+        docs = np.concatenate([decoded[t][0] for t in ids])
         # bincount adds in array order: per document, the query's terms in order, as rank-bm25 does.
-        return np.bincount(docs, weights=np.concatenate([weights for _, weights in columns]), minlength=self.doc_count)
+        return np.bincount(docs, weights=np.concatenate([weights[t] for t in ids]), minlength=self.doc_count)
 
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """A zeroed score accumulator and seen-mask over all documents, lent to one query at a time and
@@ -357,33 +296,23 @@ class BM25Index:
 
 
 class _Query:
-    """One query's reading of the columns: a column read whole is kept, so each is read once."""
+    """One query's reading of the columns: a column decoded whole is kept, so each is read once."""
 
     def __init__(self, index: BM25Index) -> None:
         self.index = index
-        # Columns read whole (``BM25Index.whole_column``): those of units scored in full, and those a
-        # look-up of many documents reads whole. A query looks a term up again and again (for the floor,
-        # for each narrowing, for the exact scores), and a column too large for the index to keep is
-        # read once.
-        self.whole: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
+        self.decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # the columns of units scored in full
+        # Columns a look-up of many documents decoded whole: a query looks a term up again and again
+        # (for the floor, for each narrowing, for the exact scores), and a column is decoded once.
+        self.looked_up: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         # The weights last looked up for one array of documents: a term met again for the same
         # documents (in another reading of a group, or in the base query too) is not looked up again.
         self._memo_docs: np.ndarray | None = None
         self._memo: dict[int, np.ndarray] = {}
 
-    def column(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """The documents holding ``term`` and its weight in each (read-only), for a unit scored in full."""
-        docs, tf, weights = self._whole(term)
-        if weights is None:
-            weights = self.index._weights(term, docs, tf)
-            self.whole[term] = docs, None, weights
-        return docs, weights
-
-    def _whole(self, term: int, weigh: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        whole = self.whole.get(term)
-        if whole is None:
-            whole = self.whole[term] = self.index.whole_column(term, weigh)
-        return whole
+    def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if term not in self.decoded:
+            self.decoded[term] = self.looked_up.get(term) or self.index.columns.column(term)
+        return self.decoded[term]
 
     def weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         """The term's exact weight in each of the sorted ``docs`` (0 where it is absent); callers do not
@@ -403,21 +332,17 @@ class _Query:
         return kept
 
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(docs))
-        if term not in self.whole:
-            found = self.index.columns.lookup_blocks(term, docs)
-            if found is not None:
-                hit, tf = found
-                out[hit] = self.index._weights(term, docs[hit], tf)
-                return out
-        # A column read whole for a few of its documents is weighed (and kept) only if they are many:
-        # weighing millions of postings to look up thousands cost more than the next queries saved.
-        held, tf, weights = self._whole(term, int(self.index._df[term]) <= _WEIGHED_LOOKUP_SHARE * len(docs))
-        where, hit = found_in(held, docs)
-        if weights is None:
-            out[hit] = self.index._weights(term, docs[hit], None if tf is None else tf[where[hit]])
+        whole = self.decoded.get(term) or self.looked_up.get(term)
+        if whole is not None:
+            held, tf = whole
+            where = np.searchsorted(held, docs)
+            where[where >= len(held)] = 0
+            hit = held[where] == docs
+            tf = None if tf is None else tf[where[hit]]
         else:
-            out[hit] = weights[where[hit]]
+            hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
+        out = np.zeros(len(docs))
+        out[hit] = self.index._weights(term, docs[hit], tf)
         return out
 
     def score(self, ids: list[int], docs: np.ndarray) -> np.ndarray:
@@ -437,8 +362,8 @@ class _TermUnit:
         self.cost = int(query.index._df[term])
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
-        docs, weights = self.query.column(self.term)
-        return docs, self.count * weights
+        docs, tf = self.query.column(self.term)
+        return docs, self.count * self.query.index._weights(self.term, docs, tf)
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
         return self.count * self.query.weights(self.term, docs)
@@ -460,11 +385,16 @@ class _GroupUnit:
         index = self.query.index
         (reading, in_reading), (best, in_best) = index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
+        # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
+        # worked out once.
+        weights: dict[int, np.ndarray] = {}
         for ids, weight in self.alternatives:
             held: list[np.ndarray] = []
             for term in ids:
-                docs, weights = self.query.column(term)
-                reading[docs] += weights
+                docs, tf = self.query.column(term)
+                if term not in weights:
+                    weights[term] = index._weights(term, docs, tf)
+                reading[docs] += weights[term]
                 new = docs[~in_reading[docs]]
                 in_reading[new] = True
                 held.append(new)

@@ -396,45 +396,6 @@ def assemble_columns(parts: list[EncodedColumns]) -> dict[str, np.ndarray]:
     return arrays
 
 
-class KeptArrays:
-    """Arrays worked out from the columns, by key, kept read-only for later queries (any thread); the
-    least recently used are dropped beyond ``budget`` bytes; a value above ``largest`` bytes is not kept."""
-
-    def __init__(self, budget: int, largest: int) -> None:
-        self.budget, self.largest = budget, largest
-        self.bytes = 0
-        self._kept: OrderedDict[int, tuple] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def get(self, key: int) -> tuple | None:
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
-                self._kept.move_to_end(key)
-            return kept
-
-    def put(self, key: int, arrays: tuple):
-        """Keep ``arrays`` (a tuple of arrays or None), made read-only; returns them."""
-        size = 0
-        for values in arrays:
-            if values is not None:
-                values.flags.writeable = False
-                size += values.nbytes
-        if size > self.largest:
-            return arrays
-        with self._lock:
-            if key not in self._kept:
-                self._kept[key] = arrays
-                self.bytes += size
-            while self.bytes > self.budget and len(self._kept) > 1:
-                _, dropped = self._kept.popitem(last=False)
-                self.bytes -= sum(values.nbytes for values in dropped if values is not None)
-        return arrays
-
-
 class Columns:
     """Decoding the columns of an index: whole columns, a few documents of a column, or a range of
     columns at once. ``arrays`` holds TERM_ARRAYS and STREAMS (memory-mapped or in memory)."""
@@ -457,7 +418,9 @@ class Columns:
         # The gaps as little-endian 8-byte words, and as overlapping ones, one starting at every byte.
         self._aligned = self.gaps.view("<u8")
         self._words = np.ndarray((len(self.gaps) - 7,), dtype="<u8", buffer=self.gaps, strides=(1,))
-        self._kept_frequent = KeptArrays(_KEPT_FREQUENT_BYTES, _KEPT_FREQUENT_BYTES)
+        self._kept: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._kept_bytes = 0
+        self._kept_lock = threading.Lock()
 
     # --- pieces ----------------------------------------------------------------------------------
 
@@ -545,9 +508,21 @@ class Columns:
         count = int(self.tfx_offsets[term + 1]) - int(self.tfx_offsets[term])
         if count < _KEPT_FREQUENT_FROM:
             return self._frequent(term, patches)
-        kept = self._kept_frequent.get(term)
-        if kept is None:
-            kept = self._kept_frequent.put(term, self._frequent(term, patches))
+        with self._kept_lock:
+            kept = self._kept.get(term)
+            if kept is not None:
+                self._kept.move_to_end(term)
+                return kept
+        kept = self._frequent(term, patches)
+        for values in kept:
+            values.flags.writeable = False
+        with self._kept_lock:
+            if term not in self._kept:
+                self._kept[term] = kept
+                self._kept_bytes += kept[0].nbytes + kept[1].nbytes
+            while self._kept_bytes > _KEPT_FREQUENT_BYTES and len(self._kept) > 1:
+                _, dropped = self._kept.popitem(last=False)
+                self._kept_bytes -= dropped[0].nbytes + dropped[1].nbytes
         return kept
 
     # --- queries ---------------------------------------------------------------------------------
@@ -583,40 +558,40 @@ class Columns:
         tf[frequent[0]] = frequent[1]
         return docs, tf
 
-    def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(
+        self, term: int, docs: np.ndarray, decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Which of the sorted, distinct ``docs`` hold ``term`` (a mask) and, for those, the frequency
-        (int64). Decodes only the blocks those documents could stand in, unless that is most of them."""
-        found = self.lookup_blocks(term, docs)
-        if found is not None:
-            return found
-        held, frequencies = self.column(term)
-        where, hit = found_in(held, docs)
-        return hit, np.ones(int(hit.sum()), dtype=np.int64) if frequencies is None else frequencies[where[hit]]
-
-    def lookup_blocks(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """``lookup`` from the blocks the documents could stand in; None when that is most of the
-        column's blocks: the caller reads the whole column (and may keep it for its next look-ups)."""
+        (int64). Decodes only the blocks those documents could stand in, unless that is most of them;
+        a column decoded whole is then kept in ``decoded`` (term -> ``column``), if given, for the
+        caller's next look-ups of it."""
         n = int(self.df[term])
         s0, s1 = int(self.skip_offsets[term]), int(self.skip_offsets[term + 1])
         blocks = s1 - s0
-        if not blocks or len(docs) * BLOCK * 3 >= n:
-            return None
-        last = self.skip_last[s0:s1]
-        block_of = np.searchsorted(last, docs)
-        wanted = np.unique(block_of[block_of < blocks])
-        if not len(wanted):  # every document asked for comes after the column's last one
-            return np.zeros(len(docs), dtype=bool), np.zeros(0, dtype=np.int64)
-        if len(wanted) * 3 >= blocks:
-            return None
-        found, positions = self._blocks(term, n, s0, wanted)
-        where, hit = found_in(found, docs)
-        held = positions[where[hit]]
-        tf = np.ones(len(held), dtype=np.int64)
-        frequent = self._frequent_kept(term, self._term_patches(term)) if len(held) else None
-        if frequent is not None:
-            at, there = found_in(frequent[0], held)
-            tf[there] = frequent[1][at[there]]
-        return hit, tf
+        if blocks and len(docs) * BLOCK * 3 < n:
+            last = self.skip_last[s0:s1]
+            block_of = np.searchsorted(last, docs)
+            wanted = np.unique(block_of[block_of < blocks])
+            if not len(wanted):  # every document asked for comes after the column's last one
+                return np.zeros(len(docs), dtype=bool), np.zeros(0, dtype=np.int64)
+            if len(wanted) * 3 < blocks:
+                found, positions = self._blocks(term, n, s0, wanted)
+                where, hit = _found_in(found, docs)
+                held = positions[where[hit]]
+                tf = np.ones(len(held), dtype=np.int64)
+                frequent = self._frequent_kept(term, self._term_patches(term)) if len(held) else None
+                if frequent is not None:
+                    at, there = _found_in(frequent[0], held)
+                    tf[there] = frequent[1][at[there]]
+                return hit, tf
+        if decoded is None:
+            found, frequencies = self.column(term)
+        else:
+            if term not in decoded:
+                decoded[term] = self.column(term)
+            found, frequencies = decoded[term]
+        where, hit = _found_in(found, docs)
+        return hit, np.ones(int(hit.sum()), dtype=np.int64) if frequencies is None else frequencies[where[hit]]
 
     def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending, and
@@ -647,7 +622,7 @@ class Columns:
         patches = self._term_patches(term)
         if patches is not None and len(patches[_GAP][0]):
             index, value = patches[_GAP]
-            where, hit = found_in(ranks, index)  # ranks ascend
+            where, hit = _found_in(ranks, index)  # ranks ascend
             values[where[hit]] = value[hit]
         values += step
         if code & _BITMAP:
@@ -728,7 +703,7 @@ class Columns:
         return term, docs, tf
 
 
-def found_in(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _found_in(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``wanted``, its position in the sorted ``ordered`` (0 where past the end) and
     whether it is there."""
     where = np.searchsorted(ordered, wanted)

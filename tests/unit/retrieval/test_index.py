@@ -174,11 +174,9 @@ def _pruned_against_dense(index: BM25Index, queries, k: int = 10) -> tuple[int, 
 
     decoded = [0]
     column = index_module._Query.column
-    scored: set = set()  # (query, term): a column scored in full, counted once a query
 
     def counting(self, term):
-        if (self, term) not in scored:
-            scored.add((self, term))
+        if term not in self.decoded:
             decoded[0] += int(index._df[term])
         return column(self, term)
 
@@ -303,51 +301,3 @@ def test_a_query_decodes_each_column_once():
             index.columns.column = recorded
     finally:
         del index.columns.column
-
-
-def test_scores_equal_rank_bm25_to_the_last_bit():
-    """Weights read from tables by document length are rank-bm25's floats, for frequencies of 1 and
-    above, in the dense scores and in the pruned top k."""
-    rng = random.Random(3)
-    vocabulary = [f"w{i}" for i in range(300)]
-    weights = [1 / (i + 1) for i in range(len(vocabulary))]
-    docs = [rng.choices(vocabulary, weights, k=rng.randint(1, 120)) for _ in range(2_000)]
-    reference = BM25Okapi(docs)
-    index = BM25Index.build(docs)
-    for _ in range(40):
-        query = rng.sample(vocabulary[:150], rng.randint(1, 5))
-        expected = reference.get_scores(query)
-        assert np.array_equal(index.scores(query), expected), query
-        ids, scores = index.closest_docs(query, 10)
-        assert scores == expected[ids].tolist(), query
-
-
-def test_columns_kept_between_queries_answer_the_same_within_their_budget(monkeypatch):
-    """Columns decoded and weighed for one query serve the next ones: asked again, the queries decode
-    far fewer columns when the budget holds them all, and some fewer when it holds half; the columns
-    kept stay within the byte budget, and the top k stays that of an index that keeps none."""
-    from retrieval import index as index_module
-
-    docs = _zipf_corpus(5, 20_000, 3_000)
-    queries = _pruning_queries(5, 3_000)
-    monkeypatch.setattr(index_module, "_KEPT_COLUMN_BYTES", 0)
-    fresh = BM25Index.build(docs)
-    expected = [fresh.closest_combined(groups, 10, base) for base, groups in queries]
-    for budget, most in ((4_000_000, 0.2), (1_000_000, 0.95)):  # these queries read 2 MB whole
-        monkeypatch.setattr(index_module, "_KEPT_COLUMN_BYTES", budget)
-        index = BM25Index.build(docs)
-        column = index.columns.column
-        decoded: list[int] = []
-
-        def recorded(term):
-            decoded.append(term)
-            return column(term)
-
-        index.columns.column = recorded
-        counts = []
-        for _ in range(2):
-            decoded.clear()
-            assert [index.closest_combined(groups, 10, base) for base, groups in queries] == expected
-            counts.append(len(decoded))
-            assert 0 < index._kept_columns.bytes <= budget
-        assert counts[1] < most * counts[0], (budget, counts)
