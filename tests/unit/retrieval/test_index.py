@@ -301,3 +301,20 @@ def test_a_query_decodes_each_column_once():
             index.columns.column = recorded
     finally:
         del index.columns.column
+
+
+def test_scores_equal_rank_bm25_to_the_last_bit():
+    """The weights recomputed from frequencies, lengths and idf are rank-bm25's floats, for frequencies
+    of 1 and above, in the dense scores and in the pruned top k: the scores are equal, not close."""
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(300)]
+    weights = [1 / (i + 1) for i in range(len(vocabulary))]
+    docs = [rng.choices(vocabulary, weights, k=rng.randint(1, 120)) for _ in range(2_000)]
+    reference = BM25Okapi(docs)
+    index = BM25Index.build(docs)
+    for _ in range(40):
+        query = rng.sample(vocabulary[:150], rng.randint(1, 5))
+        expected = reference.get_scores(query)
+        assert np.array_equal(index.scores(query), expected), query
+        ids, scores = index.closest_docs(query, 10)
+        assert scores == expected[ids].tolist(), query
