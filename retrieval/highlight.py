@@ -19,7 +19,9 @@ from retrieval.english import base_forms
 from retrieval.question import english_words, load_cues
 from retrieval.tokenize import normalise, tagged_words
 
-_DIGITS = r"\d+(?:[.,]\d+)*"
+# A comma groups thousands (2,800), three digits at a time: after NFKC a Chinese comma is one too, and
+# 7.07，15岁 holds two numbers.
+_DIGITS = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)?"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
 _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
 _NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
@@ -90,6 +92,8 @@ def count_spans(sentence: str) -> list[Span]:
     ['120家', '45家', '50万余人次']
     >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
     ['２４項', '15至25公里']
+    >>> [s.text for s in count_spans("收视率为7.07，15岁至44岁观众，可容纳6,476名观众")]
+    ['15岁', '44岁', '6,476名']
     >>> [s.text for s in count_spans("约三分之一的人口，增长百分之五十，得了95分")]
     ['三分之一', '百分之五十', '95分']
     """
