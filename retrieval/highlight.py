@@ -19,7 +19,9 @@ from retrieval.english import base_forms
 from retrieval.question import english_words, load_cues
 from retrieval.tokenize import normalise, tagged_words
 
-_DIGITS = r"\d+(?:[.,]\d+)*"
+# A comma groups thousands (2,800), three digits at a time: after NFKC a Chinese comma is one too, and
+# 7.07，15岁 holds two numbers.
+_DIGITS = r"\d+(?:,\d{3}(?!\d))*(?:\.\d+)?"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
 _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
 _NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
@@ -90,6 +92,8 @@ def count_spans(sentence: str) -> list[Span]:
     ['120家', '45家', '50万余人次']
     >>> [s.text for s in count_spans("共有２４項個性目標，速度15至25公里")]
     ['２４項', '15至25公里']
+    >>> [s.text for s in count_spans("收视率为7.07，15岁至44岁观众，可容纳6,476名观众")]
+    ['15岁', '44岁', '6,476名']
     >>> [s.text for s in count_spans("约三分之一的人口，增长百分之五十，得了95分")]
     ['三分之一', '百分之五十', '95分']
     """
@@ -281,34 +285,61 @@ def fits_measure(span: str, measure: str) -> bool:
 
 
 def shown_span(sentence: str, span: Span, kind: str, question: str) -> Span:
-    """What is shown of a chosen span, which is judged whole: a date cut after the part the question
-    asks for (哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月 of 5月21日; a decade or century stays whole),
-    a 民国 year with its era (民國34年: the number alone is no year), an ordinal with its 第 (第149位: a
-    rank, not a count).
+    """What is shown of a chosen span, which is judged whole: a date cut after the finest part the
+    question asks for (哪一年 takes 1598年 of 1598年9月18日, 几月 takes 5月 of 5月21日, 几月几日 the day,
+    哪个世纪 takes 16世纪 of 16世纪中期), a range whole (1861至1865年, 100米至2,800米), a 民国 year with its
+    era (民國34年: the number alone is no year), an ordinal with its 第 (第149位: a rank, not a count).
 
-    >>> s = "1598年9月18日逝世，民國34年建校，名列第149位"
+    >>> s = "1598年9月18日逝世，民國34年建校，名列第149位，1861至1865年，16世紀中期，海拔100米至2,800米的山地"
     >>> [shown_span(s, Span(*where), kind, q).text for where, kind, q in [
     ...     ((0, 10, "1598年9月18日"), "when", "哪一年逝世"), ((0, 10, "1598年9月18日"), "when", "什么时候逝世"),
-    ...     ((15, 18, "34年"), "when", "哪一年建校"), ((24, 28, "149位"), "how_many", "名列第几位")]]
-    ['1598年', '1598年9月18日', '民國34年', '第149位']
+    ...     ((0, 10, "1598年9月18日"), "when", "几月几日逝世"), ((15, 18, "34年"), "when", "哪一年建校"),
+    ...     ((15, 18, "34年"), "how_many", "民國幾年建校"), ((24, 28, "149位"), "how_many", "名列第几位"),
+    ...     ((34, 39, "1865年"), "when", "何时"), ((40, 46, "16世紀中期"), "when", "哪一个世纪"),
+    ...     ((49, 53, "100米"), "how_many", "海拔多少米")]]
+    ['1598年', '1598年9月18日', '1598年9月18日', '民國34年', '民國34年', '第149位', '1861至1865年', '16世紀', '100米至2,800米']
     """
     text, offsets = comparable(sentence)
-    # Where the span starts in the normalised text (offsets maps normalised positions to stored ones).
-    at = offsets.index(span.start) if span.start in offsets else -1
-    start, end = span.start, span.end
+    # Where the span stands in the normalised text (offsets maps its positions to the stored ones).
+    if span.start not in offsets or span.end not in offsets:
+        return span
+    at, to = offsets.index(span.start), offsets.index(span.end)
     if kind == "when":
-        part = asked_date_part(question)
-        cut = span.text.find(part) if part in ("年", "月") else -1
-        # Traditional and Simplified write 年 and 月 alike, so the mark is found in the text as stored.
-        if cut >= 0 and span.text[cut + 1 : cut + 2] != "代":
-            end = start + cut + 1
-        if at >= 2 and text[at - 2 : at] == _REPUBLIC_ERA and span.text[:1].isdigit():
-            start = offsets[at - 2]
-    elif kind == "how_many" and at >= 1 and text[at - 1] == _ORDINAL:
-        start = offsets[at - 1]
+        part = _finest_date_part(question)
+        cut = text.find(part, at, to) if part else -1
+        if cut >= 0 and not (part == "年" and text[cut + 1 : cut + 2] == "代"):
+            to = cut + len(part)
+        before = _RANGE_BEFORE.search(text, 0, at)
+        if before:
+            at = before.start()
+    elif kind == "how_many":
+        measure = re.search(r"\D+$", text[at:to])
+        after = measure and re.compile(_RANGE_TO + _DIGITS + re.escape(measure.group())).match(text, to)
+        if after:
+            to = after.end()
+    if text[max(at - 2, 0) : at] == _REPUBLIC_ERA and text[at : at + 1].isdigit():
+        at -= 2
+    elif kind == "how_many" and text[at - 1 : at] == _ORDINAL:
+        at -= 1
+    start, end = offsets[at], offsets[to]
     return Span(start, end, sentence[start:end])
 
 
+def _finest_date_part(question: str) -> str | None:
+    """The finest part of a date the question asks for: 日 for 几月几日, where ``asked_date_part`` (which
+    picks the candidates) reads the first.
+
+    >>> _finest_date_part("几月几日召开"), _finest_date_part("哪一年"), _finest_date_part("什么时候")
+    ('日', '年', None)
+    """
+    text = normalise(question)
+    return next((mark for mark, cues in reversed(_DATE_PARTS) if any(cue in text for cue in cues)), None)
+
+
+# A range whose first end stands bare before the date (1861至|1865年) or repeats the count after it
+# (100米|至2,800米): one answer.
+_RANGE_TO = r"\s*[至到～~\-—–]\s*"
+_RANGE_BEFORE = re.compile(r"\d{1,4}" + _RANGE_TO + "$")
 _REPUBLIC_ERA, _ORDINAL = "民国", "第"
 
 
