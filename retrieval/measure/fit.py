@@ -429,6 +429,27 @@ def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
     return float(p[order][good[-1]]) if len(good) else 1.01
 
 
+def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
+    """The git commit of the code at ``root`` and whether its tracked files differ from it (the fitted
+    rankers this tool writes aside: they do not shape a fit); None when ``root`` is not the top of a
+    git checkout or git is not installed. With the command and the versions, it says what refits a
+    model file exactly."""
+    import subprocess
+
+    def git(*words: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *words], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root.resolve():
+            return None  # the project sits inside some other repository
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      *(f":(exclude)retrieval/data/{name}" for name in _NOT_FEATURE_CODE))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(changed)}
+
+
 def versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
     for name in ("numpy", "scipy", "jieba", "lightgbm"):
@@ -582,6 +603,9 @@ def fit(request: FitRequest, config) -> int:
         "command": request.command,
         "versions": versions(),
     }
+    revision = code_revision()
+    if revision is not None:
+        record["code"] = revision
     if booster is not None:
         record["fitted_on"]["trees"] = {
             "leaves": params.leaves, "rounds": params.rounds, "learning_rate": params.learning_rate,

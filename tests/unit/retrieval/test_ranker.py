@@ -172,3 +172,29 @@ def test_a_question_refused_for_low_coverage_still_names_the_paragraphs_that_com
     refused = strict.ask("甲公司的吉祥物叫什么名字？")
     assert (refused.answered, refused.reason) == (False, "no_match")
     assert refused.competing and refused.competing[0] == 0
+
+
+def test_a_fit_records_the_commit_of_its_code_and_whether_it_was_changed(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*words: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *words],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert fit.code_revision(tmp_path) is None  # not a git checkout
+    (tmp_path / "retrieval" / "data").mkdir(parents=True)
+    (tmp_path / "features.py").write_text("a = 1\n")
+    (tmp_path / "retrieval" / "data" / "sentence_ranker.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "code")
+    assert fit.code_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
+    # The model file a fit writes does not shape the next fit: rewriting it leaves the code clean.
+    (tmp_path / "retrieval" / "data" / "sentence_ranker.json").write_text('{"refit": 1}\n')
+    (tmp_path / "notes.txt").write_text("untracked\n")
+    assert fit.code_revision(tmp_path)["dirty"] is False
+    (tmp_path / "features.py").write_text("a = 2\n")
+    assert fit.code_revision(tmp_path)["dirty"] is True
+    assert fit.code_revision(tmp_path / "retrieval") is None  # inside a checkout, not its top: not this project's
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    assert fit.code_revision(tmp_path) is None
