@@ -541,6 +541,8 @@ def fit(request: FitRequest, config) -> int:
             import lightgbm  # noqa: F401
         except ImportError:
             raise FitError("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)") from None
+    # Read before fitting: the code may change while a fit runs for minutes.
+    revision = code_revision()
     other = HALVES[1 - HALVES.index(request.half)]
     extracted = {path: extract(path, config, cache_dir=request.cache_dir) for path in sets}
     train = concatenate([g.half(request.half) for g in extracted.values()])
@@ -603,7 +605,6 @@ def fit(request: FitRequest, config) -> int:
         "command": request.command,
         "versions": versions(),
     }
-    revision = code_revision()
     if revision is not None:
         record["code"] = revision
     if booster is not None:
