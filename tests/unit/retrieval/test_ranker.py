@@ -30,6 +30,8 @@ def test_the_shipped_ranker_records_how_it_was_fitted():
     assert data["fitted_on"]["half"] == "even" and data["fitted_on"]["sets"] == ["cmrc2018_trial.json", "DRCD_dev.json"]
     assert {"numpy", "scipy", "python"} <= set(data["versions"])
     assert data["command"].startswith(fit.FITTING_COMMANDS)
+    # The commit whose code, run by that command, writes this file again.
+    assert len(data["code"]["commit"]) == 40 and data["code"]["dirty"] is False
     ranker = load_ranker("sentence_ranker.json")
     assert ranker.gate is not None and ranker.gate.names == GATE_FEATURES and 0.5 < ranker.threshold < 1
     # Quotes of several sentences are weighed down: the exception, not a way to quote more.
