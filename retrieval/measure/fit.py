@@ -430,8 +430,8 @@ def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
 
 
 def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
-    """The git commit of the code at ``root`` and whether its tracked files differ from it (the fitted
-    rankers this tool writes aside: they do not shape a fit); None when ``root`` is not the top of a
+    """The git commit of the code at ``root`` and whether its files differ from it, changed or new and
+    not ignored by git (the fitted rankers this tool writes aside: they do not shape a fit); None when ``root`` is not the top of a
     git checkout or git is not installed. With the command and the versions, it says what refits a
     model file exactly."""
     import subprocess
@@ -443,7 +443,7 @@ def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != root.resolve():
             return None  # the project sits inside some other repository
         commit = git("rev-parse", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+        changed = git("status", "--porcelain", "--", ".",
                       *(f":(exclude)retrieval/data/{name}" for name in _NOT_FEATURE_CODE))
     except (OSError, subprocess.SubprocessError):
         return None

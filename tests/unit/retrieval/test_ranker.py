@@ -193,9 +193,11 @@ def test_a_fit_records_the_commit_of_its_code_and_whether_it_was_changed(tmp_pat
     assert fit.code_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
     # The model file a fit writes does not shape the next fit: rewriting it leaves the code clean.
     (tmp_path / "retrieval" / "data" / "sentence_ranker.json").write_text('{"refit": 1}\n')
-    (tmp_path / "notes.txt").write_text("untracked\n")
     assert fit.code_revision(tmp_path)["dirty"] is False
     (tmp_path / "features.py").write_text("a = 2\n")
+    assert fit.code_revision(tmp_path)["dirty"] is True
+    git("checkout", "-q", "features.py")
+    (tmp_path / "new_feature.py").write_text("b = 1\n")  # code the commit does not hold
     assert fit.code_revision(tmp_path)["dirty"] is True
     assert fit.code_revision(tmp_path / "retrieval") is None  # inside a checkout, not its top: not this project's
     monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
