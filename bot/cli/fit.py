@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
 from bot.cli.arguments import global_options
@@ -47,8 +46,8 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
         l2=args.l2, max_multi=args.max_multi, model=args.model, leaves=args.leaves, rounds=args.rounds,
         compare_trees=args.compare_trees, precision=args.precision, no_gate=args.no_gate,
         cache_dir=args.cache_dir or CACHE_DIR,
-        # As typed after the program's name, so that the model file says how to make it again.
-        command=" ".join(["qabot", *map(shlex.quote, sys.argv[1:])]) if sys.argv[1:] else "qabot fit",
+        # As given to ``main``, so that the model file says how to make it again.
+        command=" ".join(["qabot", *map(shlex.quote, getattr(args, "argv", None) or ["fit"])]),
     )
     try:
         return fit(request, settings.answer)

@@ -44,6 +44,9 @@ def run_settings(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The words this run was given, whether typed or passed by a caller in code: sys.argv is the
+    # caller's own command line then (``qabot fit`` records them in the model file it writes).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -429,6 +429,27 @@ def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
     return float(p[order][good[-1]]) if len(good) else 1.01
 
 
+def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
+    """The git commit of the code at ``root`` and whether its files differ from it, changed or new and
+    not ignored by git (the fitted rankers this tool writes aside: they do not shape a fit); None when ``root`` is not the top of a
+    git checkout or git is not installed. With the command and the versions, it says what refits a
+    model file exactly."""
+    import subprocess
+
+    def git(*words: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *words], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root.resolve():
+            return None  # the project sits inside some other repository
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--", ".",
+                      *(f":(exclude)retrieval/data/{name}" for name in _NOT_FEATURE_CODE))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(changed)}
+
+
 def versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
     for name in ("numpy", "scipy", "jieba", "lightgbm"):
@@ -520,6 +541,8 @@ def fit(request: FitRequest, config) -> int:
             import lightgbm  # noqa: F401
         except ImportError:
             raise FitError("the trees are fitted with LightGBM, a development dependency: pip install -e '.[dev]' (or --model linear)") from None
+    # Read before fitting: the code may change while a fit runs for minutes.
+    revision = code_revision()
     other = HALVES[1 - HALVES.index(request.half)]
     extracted = {path: extract(path, config, cache_dir=request.cache_dir) for path in sets}
     train = concatenate([g.half(request.half) for g in extracted.values()])
@@ -582,6 +605,8 @@ def fit(request: FitRequest, config) -> int:
         "command": request.command,
         "versions": versions(),
     }
+    if revision is not None:
+        record["code"] = revision
     if booster is not None:
         record["fitted_on"]["trees"] = {
             "leaves": params.leaves, "rounds": params.rounds, "learning_rate": params.learning_rate,

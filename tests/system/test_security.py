@@ -190,9 +190,10 @@ _FORBIDDEN_CALLS = {
     "pickle.load", "pickle.loads", "marshal.loads", "yaml.load", "yaml.full_load", "yaml.unsafe_load",
     "subprocess.getoutput", "subprocess.getstatusoutput",
 }
-# The one module that starts a process: the benchmark runs a fixed snippet in a fresh interpreter to
-# measure load time. No user text reaches it (it is a CLI command), and it never uses a shell.
-_MAY_START_PROCESSES = {"retrieval/measure/bench.py"}
+# The modules that start a process, both CLI development commands no user text reaches, neither using a
+# shell: the benchmark runs a fixed snippet in a fresh interpreter to measure load time, and the fitting
+# tool asks git for the code's commit (fixed arguments) to record in the model file.
+_MAY_START_PROCESSES = {"retrieval/measure/bench.py", "retrieval/measure/fit.py"}
 
 
 def _dotted(node: ast.AST) -> str:

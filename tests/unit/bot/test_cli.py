@@ -139,6 +139,17 @@ def test_fit_refuses_an_unknown_feature_or_a_missing_set_before_it_starts(extra,
     assert error.startswith("qabot: error: ") and said in error, error
 
 
+def test_fit_records_the_command_it_was_given_not_the_callers(monkeypatch):
+    # Called from code, sys.argv is the caller's (pytest's here): the model file must name fit's own words.
+    from retrieval.measure import fit
+
+    asked = []
+    monkeypatch.setattr(fit, "fit", lambda request, config: asked.append(request) or 0)
+    monkeypatch.setattr(sys, "argv", ["pytest", "-k", "something else"])
+    assert main(["fit", "--dry-run", "--leaves", "4", "--rounds", "25", "my set.json"]) == 0
+    assert asked[0].command == "qabot fit --dry-run --leaves 4 --rounds 25 'my set.json'"
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

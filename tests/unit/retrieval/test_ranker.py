@@ -30,6 +30,8 @@ def test_the_shipped_ranker_records_how_it_was_fitted():
     assert data["fitted_on"]["half"] == "even" and data["fitted_on"]["sets"] == ["cmrc2018_trial.json", "DRCD_dev.json"]
     assert {"numpy", "scipy", "python"} <= set(data["versions"])
     assert data["command"].startswith(fit.FITTING_COMMANDS)
+    # The commit whose code, run by that command, writes this file again.
+    assert len(data["code"]["commit"]) == 40 and data["code"]["dirty"] is False
     ranker = load_ranker("sentence_ranker.json")
     assert ranker.gate is not None and ranker.gate.names == GATE_FEATURES and 0.5 < ranker.threshold < 1
     # Quotes of several sentences are weighed down: the exception, not a way to quote more.
@@ -172,3 +174,31 @@ def test_a_question_refused_for_low_coverage_still_names_the_paragraphs_that_com
     refused = strict.ask("甲公司的吉祥物叫什么名字？")
     assert (refused.answered, refused.reason) == (False, "no_match")
     assert refused.competing and refused.competing[0] == 0
+
+
+def test_a_fit_records_the_commit_of_its_code_and_whether_it_was_changed(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*words: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *words],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert fit.code_revision(tmp_path) is None  # not a git checkout
+    (tmp_path / "retrieval" / "data").mkdir(parents=True)
+    (tmp_path / "features.py").write_text("a = 1\n")
+    (tmp_path / "retrieval" / "data" / "sentence_ranker.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "code")
+    assert fit.code_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
+    # The model file a fit writes does not shape the next fit: rewriting it leaves the code clean.
+    (tmp_path / "retrieval" / "data" / "sentence_ranker.json").write_text('{"refit": 1}\n')
+    assert fit.code_revision(tmp_path)["dirty"] is False
+    (tmp_path / "features.py").write_text("a = 2\n")
+    assert fit.code_revision(tmp_path)["dirty"] is True
+    git("checkout", "-q", "features.py")
+    (tmp_path / "new_feature.py").write_text("b = 1\n")  # code the commit does not hold
+    assert fit.code_revision(tmp_path)["dirty"] is True
+    assert fit.code_revision(tmp_path / "retrieval") is None  # inside a checkout, not its top: not this project's
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    assert fit.code_revision(tmp_path) is None

@@ -92,6 +92,23 @@ def walked_trees_score(model, values) -> float:
     return total
 
 
+def test_a_refit_of_the_same_data_is_the_same_bit_for_bit():
+    # The shipped file must be remade exactly by its command: every step of a fit (the linear model, the
+    # runs' penalty, the trees' size by cross-validation, the trees, the gate) gives the same floats twice.
+    pytest.importorskip("lightgbm")
+
+    def refit() -> str:
+        data = synthetic_groups(questions=150)
+        weights = fit.fit_linear(data, l2=1e-3)
+        fit.limit_runs(data, weights, 0.06)
+        params = fit.choose_tree_params(data, 1e-3, 0.06, leaves=(4,), rounds=(10, 20), quiet=True)
+        booster = fit.fit_boosted(data, data.features @ weights, params)
+        gate, bias = fit.fit_gate(data.features[:, :6], data.labels.astype(float))
+        return json.dumps([weights.tolist(), repr(params), fit.tree_records(booster), gate.tolist(), bias])
+
+    assert refit() == refit()
+
+
 def test_the_nested_trees_equal_walking_the_flat_lists(tmp_path):
     """The shipped model's nested tuples against its flat lists walked, to the last bit: on random
     rows, on rows sitting on the split thresholds, with features switched off, and for a deep tree."""
