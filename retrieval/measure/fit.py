@@ -431,9 +431,9 @@ def gate_threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
 
 def code_revision(root: Path = PROJECT_ROOT) -> dict | None:
     """The git commit of the code at ``root`` and whether its files differ from it, changed or new and
-    not ignored by git (the fitted rankers this tool writes aside: they do not shape a fit); None when ``root`` is not the top of a
-    git checkout or git is not installed. With the command and the versions, it says what refits a
-    model file exactly."""
+    not ignored by git (the fitted rankers this tool writes aside: they do not shape a fit); None when
+    ``root`` is not the top of a git checkout or git is not installed. With the command and the
+    versions, it says what refits a model file exactly."""
     import subprocess
 
     def git(*words: str) -> str:
