@@ -332,8 +332,8 @@ def _finest_date_part(question: str) -> str | None:
     >>> _finest_date_part("几月几日召开"), _finest_date_part("哪一年"), _finest_date_part("什么时候")
     ('日', '年', None)
     """
-    text = normalise(question)
-    return next((mark for mark, cues in reversed(_DATE_PARTS) if any(cue in text for cue in cues)), None)
+    parts = _date_parts_asked(question)
+    return parts[-1] if parts else None
 
 
 # A range whose first end stands bare before the date (1861至|1865年) or repeats the count after it
@@ -346,18 +346,21 @@ _REPUBLIC_ERA, _ORDINAL = "民国", "第"
 _PERIOD_ASKED = re.compile(r"(?:哪|什么|何)(?:一个|一|个)?(?:时期|时代|朝代)")
 
 
-@lru_cache(maxsize=16)
 def asked_date_part(question: str) -> str | None:
     """The mark of the date part a when-question asks for: 年 for 哪一年, 月 for 几月, 年代 ...
 
     >>> asked_date_part("哪一年建成的？"), asked_date_part("几月几日召开"), asked_date_part("什么时候召开")
     ('年', '月', None)
     """
+    parts = _date_parts_asked(question)
+    return parts[0] if parts else None
+
+
+@lru_cache(maxsize=16)
+def _date_parts_asked(question: str) -> tuple[str, ...]:
+    """The marks of every date part the question's cues ask for, coarsest first (月, 日 for 几月几日)."""
     text = normalise(question)
-    for mark, cues in _DATE_PARTS:
-        if any(cue in text for cue in cues):
-            return mark
-    return None
+    return tuple(mark for mark, cues in _DATE_PARTS if any(cue in text for cue in cues))
 
 
 def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -> list[Span]:
