@@ -27,10 +27,6 @@ _NUMBER = re.compile(r"\d+")
 # Words opening a sentence that lean on the one before it.
 _POINTS_BACK = re.compile(r"^(?:他们|她们|它们|他|她|它|牠|其|此|这|该|那|同时|此外|因此|因而|所以|但|而|并且|后来|之后|随后|然而)")
 _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-# Where a Chinese question asks (normalised text), and what ends a clause around it.
-_ASKING = re.compile(r"为什么|为何|什么|啥|谁|哪|几|多少|何|怎么|怎样|如何")
-_CLAUSE_BREAK = re.compile(r"[\s，,。？?！!、；;：:（）()《》「」『』“”\"'…]")
-_SLOT_CONTEXT = 6
 
 if TYPE_CHECKING:
     from retrieval.config import AnswerConfig
@@ -42,14 +38,12 @@ _POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
     _PARAGRAPH_SCORE, _PASSAGE_SCORE, _WORD_MATCH, _SUBJECT_CREDIT, _PROXIMITY, _CHAR_MATCH, _BIGRAM_MATCH,
     _NEIGHBOUR_MATCH, _NOVELTY, _FIRST_SENTENCE, _EXTRA_SENTENCES, _NUMBERS_MATCH, _NUMBERS_CONFLICT,
     _PRONOUN_START, _PARAGRAPH_COVERAGE, _LENGTH, _HEAD_MATCH, _PARAGRAPH_RANK, _POSITION_IN_PARAGRAPH, _ANSWER_NEAR,
-    _SLOT_FILLED,
 ) = (
     _POSITION[name]
     for name in (
         "paragraph_score", "passage_score", "word_match", "subject_credit", "proximity", "char_match", "bigram_match",
         "neighbour_match", "novelty", "first_sentence", "extra_sentences", "numbers_match", "numbers_conflict",
         "pronoun_start", "paragraph_coverage", "length", "head_match", "paragraph_rank", "position", "answer_near",
-        "slot_filled",
     )
 )
 
@@ -112,37 +106,6 @@ def nearness(spans: Sequence[tuple[int, int]], places: Sequence[int], scale: flo
         return 0.0
     distance = min(0 if start <= p < end else min(abs(p - start), abs(p - end)) for start, end in spans for p in places)
     return 1.0 / (1.0 + distance / scale)
-
-
-def before_question_word(question: str) -> str:
-    """The clause of a (normalised) question up to its first question word: the words that stand right
-    before the answer in a sentence that says it the same way.
-
-    >>> before_question_word("东盟校区位于什么地方？"), before_question_word("那年，他在哪里"), before_question_word("河北")
-    ('东盟校区位于', '他在', '')
-    """
-    found = _ASKING.search(question)
-    return _CLAUSE_BREAK.split(question[: found.start()])[-1] if found else ""
-
-
-def slot_filled(context: str, text: str, longest: int = _SLOT_CONTEXT) -> float:
-    """The longest end of ``context`` (2 to ``longest`` characters) that ``text`` holds with more than a
-    clause break right after it, over ``longest``: where the question has its gap, the sentence goes on.
-
-    >>> slot_filled("东盟校区位于", "学校位于南宁市"), slot_filled("东盟校区位于", "它位于。"), slot_filled("", "位于")
-    (0.3333333333333333, 0.0, 0.0)
-    """
-    best = 0
-    for size in range(2, min(longest, len(context)) + 1):
-        end = context[-size:]
-        place = text.find(end)
-        while place >= 0:
-            after = place + size
-            if after < len(text) and not _CLAUSE_BREAK.match(text[after]):
-                best = size
-                break
-            place = text.find(end, place + 1)
-    return best / longest
 
 
 class Matcher:
@@ -366,7 +329,6 @@ def sentence_candidates(
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
     typed_cue = _POSITION["cue_" + kind] if kind in _TYPED else None
-    slot_context = before_question_word(question_text)
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
     for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
@@ -436,8 +398,6 @@ def sentence_candidates(
             values[_PRONOUN_START] = 1.0 if _POINTS_BACK.match(text) else 0.0
             values[_LENGTH] = min(len(text), 100) / 100
             values[_PARAGRAPH_COVERAGE] = paragraph_coverage
-            if slot_context:
-                values[_SLOT_FILLED] = slot_filled(slot_context, text)
             if head and any(w.endswith(head) and len(w) > len(head) and w not in question_text for w in tokens):
                 values[_HEAD_MATCH] = 1.0
             if typed_cue is not None:

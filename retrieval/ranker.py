@@ -59,9 +59,6 @@ FEATURES: dict[str, str] = {
     "bigram_match_gap": "the best bigram_match among the competing candidates less its own",
     "neighbour_gap": "the best neighbour_match among the competing candidates less its own",
     "answer_near_gap": "the best answer_near among the competing candidates less its own",
-    "slot_filled": "the longest end (2-6 characters) of the question's clause before its question word that it holds "
-    "with more text right after it (位于什么地方 against 位于南宁市), over 6",
-    "slot_filled_gap": "the best slot_filled among the competing candidates less its own",
 }
 # Each gap feature and the feature it measures the candidate's distance from the best on.
 GAP_FEATURES: dict[str, str] = {
@@ -72,7 +69,6 @@ GAP_FEATURES: dict[str, str] = {
     "bigram_match_gap": "bigram_match",
     "neighbour_gap": "neighbour_match",
     "answer_near_gap": "answer_near",
-    "slot_filled_gap": "slot_filled",
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 
