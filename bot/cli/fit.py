@@ -34,6 +34,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--compare-trees", action="store_true", help="also fit LightGBM LambdaMART and compare")
     fit.add_argument("--precision", type=float, default=0.96, help="the highlight gate's threshold makes the fit half's shown highlights at least this precise (default: %(default)s)")
     fit.add_argument("--no-gate", action="store_true", help="fit no highlight gate (every highlight found is shown)")
+    fit.add_argument("--weigh", choices=("questions", "sets"), default="questions", help="questions: every question weighs the "
+                     "same in the fit; sets: every set does, whatever its number of questions (default: %(default)s)")
     fit.add_argument("--cache-dir", type=Path, default=None, help="where feature vectors are cached (default: .cache/fit)")
     fit.set_defaults(handler=run_fit)
 
@@ -45,7 +47,7 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
         sets=tuple(args.sets), half=args.half, out=args.out, dry_run=args.dry_run, drop=tuple(args.drop),
         l2=args.l2, max_multi=args.max_multi, model=args.model, leaves=args.leaves, rounds=args.rounds,
         compare_trees=args.compare_trees, precision=args.precision, no_gate=args.no_gate,
-        cache_dir=args.cache_dir or CACHE_DIR,
+        cache_dir=args.cache_dir or CACHE_DIR, weigh=args.weigh,
         # As given to ``main``, so that the model file says how to make it again.
         command=" ".join(["qabot", *map(shlex.quote, getattr(args, "argv", None) or ["fit"])]),
     )

@@ -29,7 +29,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Sequence
@@ -65,13 +65,16 @@ class Groups:
     gold: np.ndarray  # (rows,) 1 when the candidate stands in the question's own paragraph
     offsets: np.ndarray  # (questions + 1,)
     article_index: np.ndarray  # (questions,) the question's SQuAD article: the halves split on it
+    # (questions,) what each question weighs in the fit and in top-1 (``weigh_sets``); None: 1 each
+    weight: np.ndarray | None = None
 
     def select(self, keep: np.ndarray) -> "Groups":
         """The groups where ``keep`` (one bool per question) is true."""
         rows = np.concatenate([np.arange(self.offsets[g], self.offsets[g + 1]) for g in np.flatnonzero(keep)] or [np.zeros(0, int)])
         sizes = np.diff(self.offsets)[keep]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        return Groups(self.features[rows], self.labels[rows], self.gold[rows], offsets, self.article_index[keep])
+        weight = None if self.weight is None else self.weight[keep]
+        return Groups(self.features[rows], self.labels[rows], self.gold[rows], offsets, self.article_index[keep], weight)
 
     def half(self, half: str) -> "Groups":
         return self.select(self.article_index % 2 == HALVES.index(half))
@@ -79,6 +82,11 @@ class Groups:
     @property
     def count(self) -> int:
         return len(self.offsets) - 1
+
+    @property
+    def total(self) -> float:
+        """The questions' summed weight (their count when unweighted)."""
+        return float(self.count if self.weight is None else self.weight.sum())
 
 
 def extract(path: Path, config, quiet: bool = False, cache_dir: Path = CACHE_DIR) -> Groups:
@@ -153,13 +161,32 @@ def concatenate(parts: Sequence[Groups]) -> Groups:
     for part in parts:
         offsets.append(part.offsets[1:] + shift)
         shift += part.offsets[-1]
+    weights = None
+    if any(p.weight is not None for p in parts):
+        weights = np.concatenate([p.weight if p.weight is not None else np.ones(p.count) for p in parts])
     return Groups(
         np.concatenate([p.features for p in parts]),
         np.concatenate([p.labels for p in parts]),
         np.concatenate([p.gold for p in parts]),
         np.concatenate(offsets),
         np.concatenate([p.article_index for p in parts]),
+        weights,
     )
+
+
+def weigh_sets(parts: Sequence[Groups]) -> list[Groups]:
+    """The same groups, each set's questions weighing so that every set weighs the same in the fit,
+    together as many as its questions: a set of 510 questions fitted beside one of 1,749 would
+    otherwise be ranked for mostly by the larger one's kind of text, while each set's floor counts
+    on its own.
+
+    >>> one = Groups(np.zeros((2, 1)), np.ones(2, np.int8), np.ones(2, np.int8), np.array([0, 1, 2]), np.arange(2))
+    >>> three = one.select(np.array([True, True])); three = concatenate([three, one.select(np.array([True, False]))])
+    >>> [g.weight.tolist() for g in weigh_sets([one, three])]
+    [[1.25, 1.25], [0.8333333333333334, 0.8333333333333334, 0.8333333333333334]]
+    """
+    total = sum(p.count for p in parts)
+    return [replace(p, weight=np.full(p.count, total / (len(parts) * p.count))) for p in parts]
 
 
 def fit_linear(groups: Groups, l2: float = 1e-3, drop: Sequence[str] = ()) -> np.ndarray:
@@ -179,6 +206,7 @@ def fit_linear(groups: Groups, l2: float = 1e-3, drop: Sequence[str] = ()) -> np
     group_of = np.repeat(np.arange(len(learnable)), ends - starts)
     xr, positive = x[rows], groups.labels[rows].astype(bool)
     n = len(learnable)
+    weight = np.ones(n) if groups.weight is None else groups.weight[learnable] / groups.weight[learnable].mean()
 
     def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
         s = xr @ w
@@ -187,9 +215,9 @@ def fit_linear(groups: Groups, l2: float = 1e-3, drop: Sequence[str] = ()) -> np
         e = np.exp(s - top[group_of])
         total = np.bincount(group_of, weights=e, minlength=n)
         good = np.bincount(group_of, weights=e * positive, minlength=n)
-        loss = -np.sum(np.log(good) - np.log(total)) / n + l2 * w @ w
+        loss = -np.sum(weight * (np.log(good) - np.log(total))) / n + l2 * w @ w
         # d/dw: sum over rows of (p_all - p_good) * x, p_all = e / total, p_good = e * positive / good
-        coefficient = e / total[group_of] - np.where(positive, e / good[group_of], 0.0)
+        coefficient = (e / total[group_of] - np.where(positive, e / good[group_of], 0.0)) * weight[group_of]
         gradient = xr.T @ coefficient / n + 2 * l2 * w
         return loss, gradient
 
@@ -220,17 +248,18 @@ def top1_right(groups: Groups, scores: np.ndarray) -> float:
 
 
 def top1(groups: Groups, scores: np.ndarray) -> tuple[float, float]:
-    """(share of questions whose best-scoring candidate holds an answer, share of those best
-    candidates that run over more than one sentence)."""
-    right = multi = 0
+    """(share of questions whose best-scoring candidate holds an answer, each question counted at its
+    weight, share of those best candidates that run over more than one sentence)."""
+    right = multi = 0.0
     extra = FEATURE_NAMES.index("extra_sentences")
+    weight = np.ones(groups.count) if groups.weight is None else groups.weight
     for g in range(groups.count):
         a, b = groups.offsets[g], groups.offsets[g + 1]
         if b > a:
             best = a + int(np.argmax(scores[a:b]))
-            right += int(groups.labels[best])
+            right += weight[g] * int(groups.labels[best])
             multi += groups.features[best, extra] > 0
-    return (right / groups.count, multi / groups.count) if groups.count else (0.0, 0.0)
+    return (right / weight.sum(), multi / groups.count) if groups.count else (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -254,6 +283,7 @@ def conditional_logit_objective(groups: Groups):
     group_of = np.repeat(np.arange(groups.count), sizes)
     positive = groups.labels.astype(bool)
     learnable = (np.bincount(group_of, weights=positive, minlength=groups.count) > 0)[group_of]
+    weight = np.ones(len(group_of)) if groups.weight is None else (groups.weight / groups.weight.mean())[group_of]
 
     def objective(scores: np.ndarray, _data) -> tuple[np.ndarray, np.ndarray]:
         top = np.full(groups.count, -np.inf)
@@ -263,8 +293,8 @@ def conditional_logit_objective(groups: Groups):
         good = np.bincount(group_of, weights=e * positive, minlength=groups.count)
         p = e / total[group_of]
         q = np.where(positive, e / np.maximum(good[group_of], 1e-300), 0.0)
-        gradient = np.where(learnable, p - q, 0.0)
-        hessian = np.where(learnable, np.maximum(p * (1 - p), 1e-6), 1e-6)
+        gradient = np.where(learnable, p - q, 0.0) * weight
+        hessian = np.where(learnable, np.maximum(p * (1 - p), 1e-6), 1e-6) * weight
         return gradient, hessian
 
     return objective
@@ -343,10 +373,10 @@ def choose_tree_params(train: Groups, l2: float, max_multi: float, drop: Sequenc
                 penalty = run_penalty(inner, inner_scores, max_multi)
                 held_scores = held.features @ weights + model.predict(held.features, raw_score=True, num_iteration=count)
                 held_scores -= penalty * held.features[:, FEATURE_NAMES.index("extra_sentences")]
-                right.setdefault((size, count), []).append(top1_right(held, held_scores) * held.count)
-        linear_right = top1_right(held, held.features @ weights) * held.count
+                right.setdefault((size, count), []).append(top1_right(held, held_scores) * held.total)
+        linear_right = top1_right(held, held.features @ weights) * held.total
         right.setdefault((0, 0), []).append(linear_right)
-    table = {key: sum(values) / train.count for key, values in right.items()}
+    table = {key: sum(values) / train.total for key, values in right.items()}
     if not quiet:
         print(f"cross-validation on the fit half ({folds} folds by article): top-1, linear alone {table[(0, 0)]:.3f}")
         for size in leaves:
@@ -518,6 +548,7 @@ class FitRequest:
     no_gate: bool
     cache_dir: Path
     command: str  # as typed, recorded in the model file
+    weigh: str = "questions"  # "questions": each question weighs the same; "sets": each set does (``weigh_sets``)
 
 
 class FitError(ValueError):
@@ -545,7 +576,8 @@ def fit(request: FitRequest, config) -> int:
     revision = code_revision()
     other = HALVES[1 - HALVES.index(request.half)]
     extracted = {path: extract(path, config, cache_dir=request.cache_dir) for path in sets}
-    train = concatenate([g.half(request.half) for g in extracted.values()])
+    halves = [g.half(request.half) for g in extracted.values()]
+    train = concatenate(weigh_sets(halves) if request.weigh == "sets" else halves)
     weights = fit_linear(train, request.l2, request.drop)
     penalty = limit_runs(train, weights, request.max_multi)
     linear = weights.copy()
@@ -601,7 +633,8 @@ def fit(request: FitRequest, config) -> int:
         "features": list(FEATURE_NAMES),
         "fitted_on": {"sets": [p.name for p in sets], "half": request.half, "questions": train.count,
                       "candidates": int(len(train.labels)), "l2": request.l2, "dropped": sorted(request.drop),
-                      "max_multi": request.max_multi, "run_penalty": round(penalty + tree_penalty, 4)},
+                      "max_multi": request.max_multi, "run_penalty": round(penalty + tree_penalty, 4),
+                      "weighed": request.weigh},
         "command": request.command,
         "versions": versions(),
     }

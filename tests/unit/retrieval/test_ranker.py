@@ -88,6 +88,30 @@ def test_the_conditional_logit_learns_which_feature_marks_the_answer():
     assert fit.top1_right(data, data.features @ weights) > 0.95
 
 
+def test_weighing_the_sets_lets_a_small_set_count_as_much_as_a_large_one():
+    # A large set whose answers the first feature marks, a small one whose answers the second marks:
+    # fitted question by question the large set decides, with the sets weighed equally both count.
+    rng = np.random.default_rng(0)
+
+    def one_set(marker: int, questions: int) -> fit.Groups:
+        features, labels = [], []
+        for _ in range(questions):
+            candidates = rng.random((4, 2)).tolist()
+            right = int(np.argmax([c[marker] for c in candidates]))
+            features.append(candidates)
+            labels.append([1 if i == right else 0 for i in range(4)])
+        return groups(features, labels)
+
+    large, small = one_set(0, 300), one_set(1, 30)
+    by_question = fit.fit_linear(fit.concatenate([large, small]), l2=1e-4)
+    weighed = fit.concatenate(fit.weigh_sets([large, small]))
+    by_set = fit.fit_linear(weighed, l2=1e-4)
+    assert by_question[0] > 3 * by_question[1]
+    assert by_set[1] > by_question[1] * 2 and by_set[1] > 0.5 * by_set[0]
+    assert weighed.total == pytest.approx(330)
+    assert fit.top1_right(small, small.features @ by_set) > fit.top1_right(small, small.features @ by_question)
+
+
 def test_runs_are_weighed_down_until_they_are_the_exception():
     extra = FEATURE_NAMES.index("extra_sentences")
     features, labels = [], []
