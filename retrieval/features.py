@@ -402,7 +402,9 @@ def sentence_candidates(
                 values[_HEAD_MATCH] = 1.0
             if typed_cue is not None:
                 quoted = paragraph.sentences[first] if first == last else "".join(paragraph.sentences[first : last + 1])
-                spans = candidate_spans(quoted, kind, question, hmm=False)
+                # The shipped ranker was fitted with 7月 counted as an answer to 多少个: read as it was
+                # fitted (reading it as a date here moved DRCD quotes both ways; a refit may drop it).
+                spans = candidate_spans(quoted, kind, question, hmm=False, calendar_counts=True)
                 if spans:
                     values[typed_cue] = 1.0
                     values[_ANSWER_NEAR] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
