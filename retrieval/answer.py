@@ -25,7 +25,7 @@ from retrieval.documents import DocumentTable, indexed_documents
 from retrieval.features import Candidate, CommonWords, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
+from retrieval.question import QueryTerm, asked_words, detect_language, english_names, english_words, question_type
 from retrieval.ranker import cached_ranker
 from retrieval.tokenize import (
     BIGRAM_MARK,
@@ -231,7 +231,10 @@ class Answerer:
         if not ranked:
             return None
         if language == "en":
-            return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= self.config.min_coverage_english
+            # A name translates exactly (Hebei is 河北 wherever it is written); a common word's readings
+            # are guesses a paraphrase misses ("rolled out" for 部署): a name the paragraph lacks says more.
+            held = self.matcher.coverage(terms, ranked[0].paragraph_id, name_weight=self.config.english_name_weight)
+            return terms, kind, ranked, held >= self.config.min_coverage_english
         # The floor reads a common word (可以, 已经) the paragraph lacks as saying little: the question's
         # framing, not the fact it asks for.
         held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words)
@@ -543,6 +546,7 @@ class Answerer:
 
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
+        names = english_names(text)
         for word, translations in self._dictionary.translate(
             text, self.config.english_translations, self._known, self.config.english_word_forms
         ):
@@ -551,7 +555,7 @@ class Answerer:
                 for chinese, weight in translations
                 if (tokens := self.tokenizer.content_words(chinese))
             )
-            terms.append(QueryTerm(word, alternatives, translated=True))
+            terms.append(QueryTerm(word, alternatives, translated=True, name=any(w in names for w in word.split())))
         return terms
 
     def _known(self, chinese: str) -> bool:

@@ -186,15 +186,20 @@ class Matcher:
                 values.append(self.unseen_idf)
         return sum(values) / len(values) if values else 0.0
 
-    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None) -> float:
+    def coverage(
+        self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None, name_weight: float = 1.0
+    ) -> float:
         """Share of the question's idf weight found in the paragraph (with its title and heading). A
         Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight.
         With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
-        large (``CommonWords.share``)."""
+        large (``CommonWords.share``). An English word written as a name weighs ``name_weight`` times
+        its weight."""
         whole = self.paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in distinct_terms(terms):
             weight = self.term_weight(term)
+            if term.name:
+                weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
             total += weight
