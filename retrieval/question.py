@@ -199,7 +199,7 @@ def _english_question_type(words: list[str], cues: "Cues") -> str:
         # "Which minister", "what official": the noun names a person's office, so a person is asked for,
         # as 哪位 asks (who), whatever other cue follows.
         noun = words[generic + 1].removesuffix("'s")
-        if noun in cues.english_holders or noun in cues.english_deputies or noun.removesuffix("s") in cues.english_holders:
+        if noun in cues.english_holders or noun in cues.english_deputies:
             return "who"
     if first is None:
         return "what"
