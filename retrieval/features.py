@@ -154,6 +154,10 @@ class Matcher:
             return min(idfs[1:])
         return max(idfs)
 
+    def unheld(self, term: QueryTerm) -> bool:
+        """Whether no paragraph holds any reading of the term."""
+        return all(self.term_idf(alternative) >= self.unseen_idf for alternative, _ in term.alternatives)
+
     def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         """The weight the term earns in a text: its best reading found there, weighted by the reading's
         weight and idf; 0 when none is found."""
@@ -192,13 +196,13 @@ class Matcher:
         """Share of the question's idf weight found in the paragraph (with its title and heading). A
         Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight.
         With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
-        large (``CommonWords.share``). An English word written as a name weighs ``name_weight`` times
-        its weight."""
+        large (``CommonWords.share``). An English word written as a name, or one no paragraph holds
+        any reading of, weighs ``name_weight`` times its weight."""
         whole = self.paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in distinct_terms(terms):
             weight = self.term_weight(term)
-            if term.name:
+            if name_weight != 1.0 and (term.name or (term.translated and self.unheld(term))):
                 weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
