@@ -25,7 +25,7 @@ from retrieval.documents import DocumentTable, indexed_documents
 from retrieval.features import Candidate, CommonWords, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import QueryTerm, asked_words, detect_language, english_words, question_type
+from retrieval.question import QueryTerm, asked_words, detect_language, english_names, english_words, question_type
 from retrieval.ranker import cached_ranker
 from retrieval.tokenize import (
     BIGRAM_MARK,
@@ -231,7 +231,11 @@ class Answerer:
         if not ranked:
             return None
         if language == "en":
-            return terms, kind, ranked, self.coverage(terms, ranked[0].paragraph_id) >= self.config.min_coverage_english
+            # A name translates exactly (Hebei is 河北 wherever it is written), and a word no article holds
+            # any reading of (hotline) names what the articles never mention; another word's readings
+            # are guesses a paraphrase misses ("rolled out" for 部署): the first two say more when missing.
+            held = self.matcher.coverage(terms, ranked[0].paragraph_id, name_weight=self.config.english_name_weight)
+            return terms, kind, ranked, held >= self.config.min_coverage_english
         # The floor reads a common word (可以, 已经) the paragraph lacks as saying little: the question's
         # framing, not the fact it asks for.
         held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words)
@@ -253,6 +257,8 @@ class Answerer:
         asked for and the best does not; None for a near miss, whose best sentence is only related."""
         from retrieval.near_miss import KIND_MARGIN, PREFERRED_KINDS, missing_answer, names_place_or_office
 
+        if self._names_a_missing_thing(terms, ranked[0].paragraph_id):
+            return None
         known = self.index.term_ids.__contains__
         # The checks' word lists (时期, 时候, 哪几 ...) are Simplified: they read the question and the
         # sentence in Simplified characters, or a Traditional 時期 would hold no time. (Only the script
@@ -286,6 +292,17 @@ class Answerer:
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
+
+    def _names_a_missing_thing(self, terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
+        """Whether an English question names something (a capitalised word: Guangdong, Hebei) whose
+        readings the paragraph's article never writes. A name translates exactly, so the article is
+        about something else; a name the dictionary cannot read (a transliteration it lacks) says
+        nothing either way."""
+        names = [term for term in terms if term.name and term.alternatives]
+        if not names:
+            return False
+        article = self._article_text(paragraph_id)
+        return any(not any("".join(alternative) in article for alternative, _ in term.alternatives) for term in names)
 
     def _near_miss_likely(self, why: str, asked: str, terms: Sequence[QueryTerm], ranked: Sequence[Candidate]) -> bool:
         """Whether what the near-miss checks found missing (``why``: "kind", "place", "office") more
@@ -543,6 +560,7 @@ class Answerer:
 
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
+        names = english_names(text)
         for word, translations in self._dictionary.translate(
             text, self.config.english_translations, self._known, self.config.english_word_forms
         ):
@@ -551,7 +569,7 @@ class Answerer:
                 for chinese, weight in translations
                 if (tokens := self.tokenizer.content_words(chinese))
             )
-            terms.append(QueryTerm(word, alternatives, translated=True))
+            terms.append(QueryTerm(word, alternatives, translated=True, name=any(w in names for w in word.split())))
         return terms
 
     def _known(self, chinese: str) -> bool:

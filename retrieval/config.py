@@ -31,6 +31,7 @@ class AnswerConfig:
     proximity_window: int  # characters within which question words count as close together
     min_coverage: float  # refuse when the best paragraph holds less of the question's weight than this
     min_coverage_english: float  # the same for English questions, whose words arrive via translation
+    english_name_weight: float  # in that floor, an English name (Hebei), or a word no article holds a reading of, weighs this many times another
     common_words: bool  # the floor counts a word common in Chinese at large (可以, 已经) for less
     common_word_idf: tuple[float, ...]  # (low, high, least): general idf at or below low keeps least of a word's weight, at or above high all
     english_translations: int  # Chinese translations tried per English word

@@ -154,6 +154,10 @@ class Matcher:
             return min(idfs[1:])
         return max(idfs)
 
+    def unheld(self, term: QueryTerm) -> bool:
+        """Whether no paragraph holds any reading of the term."""
+        return all(self.term_idf(alternative) >= self.unseen_idf for alternative, _ in term.alternatives)
+
     def matched_weight(self, term: QueryTerm, tokens: frozenset[str], text: str) -> float:
         """The weight the term earns in a text: its best reading found there, weighted by the reading's
         weight and idf; 0 when none is found."""
@@ -186,15 +190,20 @@ class Matcher:
                 values.append(self.unseen_idf)
         return sum(values) / len(values) if values else 0.0
 
-    def coverage(self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None) -> float:
+    def coverage(
+        self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None, name_weight: float = 1.0
+    ) -> float:
         """Share of the question's idf weight found in the paragraph (with its title and heading). A
         Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight.
         With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
-        large (``CommonWords.share``)."""
+        large (``CommonWords.share``). An English word written as a name, or one no paragraph holds
+        any reading of, weighs ``name_weight`` times its weight."""
         whole = self.paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in distinct_terms(terms):
             weight = self.term_weight(term)
+            if name_weight != 1.0 and (term.name or (term.translated and self.unheld(term))):
+                weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
             total += weight
@@ -402,7 +411,9 @@ def sentence_candidates(
                 values[_HEAD_MATCH] = 1.0
             if typed_cue is not None:
                 quoted = paragraph.sentences[first] if first == last else "".join(paragraph.sentences[first : last + 1])
-                spans = candidate_spans(quoted, kind, question, hmm=False)
+                # The shipped ranker was fitted with 7月 counted as an answer to 多少个: read as it was
+                # fitted (reading it as a date here moved DRCD quotes both ways; a refit may drop it).
+                spans = candidate_spans(quoted, kind, question, hmm=False, calendar_counts=True)
                 if spans:
                     values[typed_cue] = 1.0
                     values[_ANSWER_NEAR] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])

@@ -26,6 +26,9 @@ _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]+"
 _MAGNITUDE = r"(?:多|余|万|亿|千|百|几)*"
 _NUMERALS = frozenset("一二三四五六七八九十百千万零〇两")  # 二十大 is a congress, not a person
 _YEAR = re.compile(r"(?:1\d|20)\d\d年")
+# A month or a day of the month names a date, not a count: 7月 (July) is no answer to 多少个, while a
+# duration says 个月 or 天 (3个月, 20天).
+_CALENDAR_PART = re.compile(r"(?:1[0-2]|0?[1-9])月|(?:3[01]|[12]\d|0?[1-9])[日号]")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\s]")
 _COORDINATION = re.compile(r"[和与、]")
 _DEPUTY = "副"  # before an office title: its deputy (副厅长, 副总统)
@@ -363,15 +366,18 @@ def _date_parts_asked(question: str) -> tuple[str, ...]:
     return tuple(mark for mark, cues in _DATE_PARTS if any(cue in text for cue in cues))
 
 
-def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -> list[Span]:
+def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True, calendar_counts: bool = False) -> list[Span]:
     """The spans that could answer a ``kind`` question: not already in the question, and of the kind
-    asked: for "how many" in the measure the question asks in (多少家 wants 120家, not 8名), for "when"
-    holding the part asked (哪一年 wants a year).
+    asked: for "how many" in the measure the question asks in (多少家 wants 120家, not 8名; a month or
+    a day of the month is a date, not a count, unless ``calendar_counts``), for "when" holding the
+    part asked (哪一年 wants a year).
 
     >>> [s.text for s in candidate_spans("解散45家，抓获8名", "how_many", "抓获了几名？")]
     ['8名']
     >>> [s.text for s in candidate_spans("5月30日攻入，1453年灭亡", "when", "哪一年灭亡？")]
     ['1453年']
+    >>> [s.text for s in candidate_spans("7月初印发，历时3个月，查处12家", "how_many", "查处了多少个？")]
+    ['3个', '12家']
     """
     asked = _normalised_question(question)
     candidates = [s for s in answer_spans(sentence, kind, hmm) if normalise(s.text) not in asked]
@@ -380,6 +386,8 @@ def candidate_spans(sentence: str, kind: str, question: str, hmm: bool = True) -
         if measure:
             candidates = [s for s in candidates if fits_measure(s.text, measure)]
         candidates = [s for s in candidates if not _YEAR.fullmatch(normalise(s.text))]  # 1989年 is a date
+        if measure in (None, "个") and not calendar_counts:  # asking in any measure still asks for a count
+            candidates = [s for s in candidates if not _CALENDAR_PART.fullmatch(normalise(s.text))]
     elif kind == "when":
         part = asked_date_part(question)
         if part:

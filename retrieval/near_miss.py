@@ -18,7 +18,7 @@ from typing import Callable
 
 from retrieval.highlight import asked_measure, candidate_spans, fits_measure, measure_at
 from retrieval.question import load_cues
-from retrieval.tokenize import normalise, tagged_words
+from retrieval.tokenize import dictionary_tag, normalise, tagged_words
 
 # Question kinds whose answer is a span the sentence must hold. "where" and "who" are left out: their
 # answers are often organisations, venues, or names jieba does not tag (on the CMRC trial set a who
@@ -41,6 +41,7 @@ _TIME_MARK = re.compile(r"岁|时候|时期|时代|期间|之后|以后|之前|�
 # A number in digits (normalise writes Chinese numerals so), with its magnitude: 3.2万, 1.5, 2019.
 _DIGITS = re.compile(r"\d+(?:\.\d+)?[万亿千百]*")
 _CHINESE_NUMERAL = re.compile(r"[零〇两二三四五六七八九十百千]")
+_ANY_NUMERAL = re.compile(r"[零〇一两二三四五六七八九十百千万亿半]")
 _EXACT_DATE_CUES = ("哪天", "哪一天", "几号", "几日", "哪日", "何日", "日期", "具体", "几月几")
 # Common nouns jieba tags as places; they name no particular place a corpus may lack.
 _GENERIC_PLACES = ("城市", "地区", "国家", "地方", "全国", "全省", "全市", "各地", "当地", "本地", "外地", "省份",
@@ -92,6 +93,21 @@ def names_place_or_office(question: str, known: Callable[[str], bool] = lambda w
     return bool(question_places(text, known) or question_offices(text))
 
 
+def without_idioms(sentence: str) -> str:
+    """``sentence`` with the four-character idioms that hold a numeral (千方百计, 四面八方: jieba's
+    dictionary tags them i) blanked out: their numerals count nothing.
+
+    >>> without_idioms("千方百计改善民生，惠及三万人。")
+    '    改善民生，惠及三万人。'
+    """
+    kept = list(sentence)
+    for start in range(len(sentence) - 3):
+        window = sentence[start : start + 4]
+        if _ANY_NUMERAL.search(window) and dictionary_tag(window) == "i":
+            kept[start : start + 4] = " " * 4
+    return "".join(kept)
+
+
 def holds_kind(sentence: str, kind: str, question: str) -> bool:
     """Whether ``sentence`` holds an answer of the kind asked: for how-many any number (the measure
     list cannot know every measure word), for when a date, for who a person or a role (成员, 负责人,
@@ -103,10 +119,12 @@ def holds_kind(sentence: str, kind: str, question: str) -> bool:
     (True, True)
     >>> holds_kind("各市民政局班子成员参加会议。", "who", "谁参加了？"), holds_kind("会议部署工作。", "who", "谁？")
     (True, False)
+    >>> holds_kind("多措并举，千方百计改善民生。", "how_many", "投入了多少资金？")
+    False
     """
     if kind == "how_many":
         # 哪几门 asks which ones, and a list answers it as well as a count.
-        return bool(_NUMBER.search(sentence)) or any(cue in question for cue in _WHICH_ONES)
+        return bool(_NUMBER.search(without_idioms(sentence))) or any(cue in question for cue in _WHICH_ONES)
     if candidate_spans(sentence, kind, question):
         return True
     if kind == "when" and not any(cue in question for cue in _EXACT_DATE_CUES):

@@ -6,6 +6,7 @@ The cue words live in ``retrieval/data/question_cues.yaml``; this module only ap
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -19,6 +20,7 @@ QUESTION_TYPES = ("when", "where", "who", "how_many")  # tried in this order; an
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WRITTEN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,17 @@ def english_words(text: str) -> list[str]:
     return _LATIN_WORD.findall(normalise(text))
 
 
+def english_names(text: str) -> frozenset[str]:
+    """The words of an English question written as names, lower-cased as ``english_words`` gives them:
+    capitalised anywhere but as its first word (Hebei, Hainan's, NGO).
+
+    >>> sorted(english_names("Who chaired Hainan's NGO meeting?"))
+    ["hainan's", 'ngo']
+    """
+    words = _WRITTEN_WORD.findall(unicodedata.normalize("NFKC", text))
+    return frozenset(word.lower() for word in words[1:] if word[0].isupper())
+
+
 def question_type(text: str) -> str:
     """"when", "where", "who", "how_many" or "what", from the cue words the question holds.
 
@@ -169,6 +182,8 @@ def _english_question_type(words: list[str], cues: "Cues") -> str:
     'what'
     >>> _english_question_type("how many groups were banned".split(), load_cues())
     'how_many'
+    >>> _english_question_type("which minister's speech did they follow".split(), load_cues())
+    'who'
     """
     first: tuple[int, int, str] | None = None  # (position, order of the kind, kind)
     for order, kind in enumerate(QUESTION_TYPES):
@@ -180,6 +195,12 @@ def _english_question_type(words: list[str], cues: "Cues") -> str:
                         first = (i, order, kind)
                     break
     generic = next((i for i, word in enumerate(words) if word in _ENGLISH_WH), None)
+    if generic is not None and words[generic] in ("which", "what") and generic + 1 < len(words):
+        # "Which minister", "what official": the noun names a person's office, so a person is asked for,
+        # as 哪位 asks (who), whatever other cue follows.
+        noun = words[generic + 1].removesuffix("'s")
+        if noun in cues.english_holders or noun in cues.english_deputies:
+            return "who"
     if first is None:
         return "what"
     if generic is not None and generic < first[0]:
@@ -228,3 +249,4 @@ class QueryTerm:
     word: str
     alternatives: tuple[tuple[tuple[str, ...], float], ...]
     translated: bool = False  # dictionary readings: found only as written, never less a character
+    name: bool = False  # an English word written as a name (Hebei): its translation is exact, not a guess

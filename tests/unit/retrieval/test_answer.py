@@ -3,6 +3,7 @@ refusals, and no input that makes it raise."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -47,6 +48,27 @@ def test_english_question_is_answered_from_the_chinese_text(answerer):
     answer = answerer.ask("how many illegal organizations did Hebei ban")
     assert answer.language == "en"
     assert "248家" in answer.quote and "河北" in answer.title
+
+
+def test_an_english_name_outweighs_paraphrased_words_in_the_floor(answerer):
+    """An English question's names translate exactly, its other words' readings miss paraphrases
+    ("was following", "promoting the campaign", read elsewhere in the articles): with Hebei, the
+    minister and his speech found it is answered, naming the minister ("which minister" asks who);
+    weighing all words alike refuses it, and the same question about a province the articles lack is
+    refused."""
+    question = "Which minister's speech was Hebei following in promoting the campaign?"
+    answer = answerer.ask(question)
+    assert answer.answered and answer.highlight == "唐登杰"
+    alike = dataclasses.replace(answerer.config, english_name_weight=1.0)
+    assert not Answerer(answerer.corpus, alike, answerer.tokenizer, answerer.index).ask(question).answered
+    assert not answerer.ask(question.replace("Hebei", "Guangdong")).answered
+
+
+
+def test_an_english_word_the_articles_never_use_weighs_as_a_name_in_the_floor(answerer):
+    """"hotline" has no reading any article holds: the fact asked for is missing, not paraphrased, so
+    it weighs as much as the name beside it and the question stays refused."""
+    assert not answerer.ask("What is the hotline number for reporting in Hebei?").answered
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from retrieval.highlight import choose_highlight
+from retrieval.highlight import candidate_spans, choose_highlight
 from retrieval.question import question_type
 from retrieval.tokenize import Tokenizer
 
@@ -48,3 +48,12 @@ def test_seed_dev_highlights_and_written_chinese_do_not_drop(tmp_path, capsys):
     status = main(["-q", "--settings", str(settings), "eval", str(SEED_DEV), *floors])
     out = capsys.readouterr().out
     assert status == 0, out
+
+
+@pytest.mark.parametrize("question", ["一共建了多少个？", "建了多少？"])
+def test_a_month_or_a_day_is_no_count_of_any_measure(question):
+    """A question asking in 个 or in no measure asks for a count: 6月 and 12日 are dates (a second
+    candidate beside the count made the highlight look uncertain), while a duration in 个月 stays one."""
+    sentence = "水库于6月动工，12日完工，共建成泵站4座，历时3个月。"
+    assert [s.text for s in candidate_spans(sentence, "how_many", question)] == ["4座", "3个"]
+    assert "6月" in [s.text for s in candidate_spans(sentence, "how_many", question, calendar_counts=True)]
