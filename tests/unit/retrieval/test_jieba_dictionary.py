@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from retrieval.jieba_dictionary import PrefixDictionary, import_jieba, tags_without_hmm, use_dictionary, write_dictionary
+from retrieval.jieba_dictionary import PrefixDictionary, import_jieba, tags_without_hmm, use_dictionary, viterbi, write_dictionary
 
 ROOT = Path(__file__).resolve().parents[3]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
@@ -57,6 +58,25 @@ def test_the_same_cuts_and_tags_as_jieba(both):
         assert ours.lcut_for_search(text) == reference.lcut_for_search(text), text[:40]
     # Only the characters met were loaded, far fewer than the dictionary holds.
     assert 0 < dictionary.loaded_characters() < len(dictionary._shard_of)
+
+
+def test_the_taggers_hmm_finds_what_jiebas_finds():
+    """The tagger's HMM step (``viterbi``) gives jieba's route and log-probability to the last bit, on
+    every run of Chinese characters of the texts (the tagger gives it only the runs its dictionary
+    does not cut), each whole and in pieces of one to eight characters."""
+    import_jieba()
+    from jieba import posseg
+
+    original = sys.modules["jieba.posseg.viterbi"].viterbi
+    model = (posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P)
+    runs = [run for text in _texts() for run in re.findall("[\u4E00-\u9FD5]+", text)]
+    pieces = [run[i : i + size] for size in range(1, 9) for run in runs[:300] for i in range(0, len(run), size)]
+    assert len(runs) > 1000
+    for run in runs[:2000] + pieces:
+        assert viterbi(run, *model) == original(run, *model), run[:40]
+    # Characters outside the tagger's table (all states possible) and a route through them.
+    for run in ("\u4E00\u9FD4\u9FD5", "\u9FD5" * 5, "石\u9FD5清理"):
+        assert viterbi(run, *model) == original(run, *model), run
 
 
 def test_the_same_entries_as_jieba(both):

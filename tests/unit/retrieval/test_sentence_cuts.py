@@ -14,7 +14,7 @@ import pytest
 
 from bot.settings import load_settings
 from corpus.loader import load_corpus
-from corpus.stored import MemoryCorpus, StoredCorpus
+from corpus.stored import STORED_FORMAT, MemoryCorpus, StoredCorpus
 from retrieval import sentence_cuts
 from retrieval.features import Matcher
 from retrieval.jieba_dictionary import import_jieba
@@ -143,7 +143,7 @@ def test_an_index_of_the_previous_format_is_rebuilt_not_misread(tmp_path, corpus
     first = store.open(corpus_dir)
     cuts = [p.cuts for _, p in first.corpus]
     _as_previous_format(first.directory)
-    with pytest.raises(ValueError, match="format 1; this version reads format 2"):
+    with pytest.raises(ValueError, match=f"format 1; this version reads format {STORED_FORMAT}"):
         StoredCorpus(first.directory)
     caplog.set_level("INFO", logger="retrieval.store")
     reopened = new_store(tmp_path).open(corpus_dir)
