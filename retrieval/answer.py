@@ -25,7 +25,18 @@ from retrieval.documents import DocumentTable, indexed_documents
 from retrieval.features import Candidate, CommonWords, Matcher, sentence_candidates
 from retrieval.highlight import HighlightChoice, highlight_choice
 from retrieval.index import BM25Index, BM25Params
-from retrieval.question import QueryTerm, asked_words, detect_language, english_names, english_words, question_type
+from retrieval.question import (
+    QueryTerm,
+    asked_words,
+    chinese_reading,
+    detect_language,
+    english_names,
+    english_phrases_joined,
+    english_words,
+    load_cues,
+    question_type,
+    question_words_in_chinese,
+)
 from retrieval.ranker import cached_ranker
 from retrieval.tokenize import (
     BIGRAM_MARK,
@@ -47,6 +58,8 @@ from retrieval.typing_variants import (
 )
 
 log = logging.getLogger(__name__)
+
+OFFICE_READING_WEIGHT = 0.5  # an English office word (director) read as one of the corpus' titles (厅长): a guess
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,10 @@ class Answerer:
         terms, kind, ranked, _ = found
         competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
         if self.config.near_miss:
-            checked = self._holding_the_answer(text, kind, terms, ranked)
+            # A mixed question's English words are read as the best sentence writes them (director as
+            # 厅长 where it names one, else as their likeliest reading): the checks read Chinese offices.
+            reading = self._mixed_reading(text, language, terms, ranked[0].text)
+            checked = self._holding_the_answer(reading, kind, terms, ranked)
             if checked is None:
                 related = next((c for c in ranked if c.count == 1), ranked[0])
                 return Answer(
@@ -226,7 +242,7 @@ class Answerer:
         terms = self.query_terms(text, language)
         if not terms:
             return None
-        kind = question_type(text)
+        kind = question_type(self._mixed_reading(text, language, terms))
         ranked = self.rank_sentences(text, language, terms, kind)
         if not ranked:
             return None
@@ -238,7 +254,7 @@ class Answerer:
             return terms, kind, ranked, held >= self.config.min_coverage_english
         # The floor reads a common word (可以, 已经) the paragraph lacks as saying little: the question's
         # framing, not the fact it asks for.
-        held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words)
+        held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words, weighed_readings=self.config.mixed_english)
         return terms, kind, ranked, held >= self.config.min_coverage
 
     @cached_property
@@ -337,19 +353,72 @@ class Answerer:
         if language == "en":
             return self._english_terms(text)
         cut, stopwords = self._question_words(text), self.tokenizer.stopwords
+        if self.config.mixed_english:
+            # English words typed together inside a Chinese question are one phrase ("room temperature"
+            # is 室温, not a room and a temperature), read as an English question's phrases are.
+            cut = english_phrases_joined(cut, self.vocabulary.holds)
         words = asked_words(cut, stopwords) if self.config.colloquial else [w for w in cut if w not in stopwords]
         if self.config.shared_characters:
             words = [part for word in words for part in known_parts(word, self.vocabulary)]
         # jieba leaves a name it does not know in single characters (史/继/偕): guessing words for
         # each of them would only add noise.
         pieces = name_pieces(cut, stopwords)
-        return [self._chinese_term(word) if word not in pieces else QueryTerm(word, (((word,), 1.0),)) for word in words]
+        terms: list[QueryTerm] = []
+        for word in words:
+            if self.config.mixed_english and english_words(word) == word.split() and not self.vocabulary.holds(word):
+                terms.extend(self._mixed_english_terms(word))
+            else:
+                terms.append(self._chinese_term(word) if word not in pieces else QueryTerm(word, (((word,), 1.0),)))
+        return terms
+
+    def _mixed_english_terms(self, english: str) -> list[QueryTerm]:
+        """The terms of an English word or phrase inside a Chinese question: its translations; none for
+        an English question word (who, when: the question's kind is read from it) or other stopword;
+        the word itself when the dictionary has no reading of it."""
+        terms = []
+        for term in self._english_terms(english):
+            if not term.alternatives:
+                terms.append(QueryTerm(term.word, (((term.word,), 1.0),)))
+            elif offices := self._office_readings(term.word):
+                # The dictionary reads an office loosely (director: 主任, 导演, 总监); the article names
+                # it by its own title (厅长, 局长).
+                terms.append(QueryTerm(term.word, tuple(dict([*term.alternatives, *offices]).items()), True, term.name))
+            else:
+                terms.append(term)
+        return terms
+
+    def _mixed_reading(self, text: str, language: str, terms: Sequence[QueryTerm], sentence: str = "") -> str:
+        """A mixed question with its English words read in Chinese (``chinese_reading``), as ``sentence``
+        writes them where it does, and its English question words as Chinese ones; any other question
+        as it is."""
+        if not self.config.mixed_english or language == "en" or not english_words(text):
+            return text
+        return question_words_in_chinese(chinese_reading(text, terms, normalise(sentence)))
+
+    def _read_as(self, term: QueryTerm, language: str, sentence: str) -> tuple[tuple[tuple[str, ...], float], ...]:
+        """The readings of a question word the highlight weighs the sentence's clauses by: all of them,
+        but for a mixed question's English word only the one the sentence holds (else its likeliest),
+        as its Chinese words would be: a dozen loose readings would make every clause weigh little."""
+        if not (term.translated and term.alternatives and self.config.mixed_english and language != "en"):
+            return term.alternatives
+        written = normalise(sentence)
+        return next(((a,) for a in term.alternatives if "".join(a[0]) in written), term.alternatives[:1])
+
+    def _office_readings(self, english: str) -> list[tuple[tuple[str, ...], float]]:
+        """For an English word naming an office's holder (director, head), the corpus' head-of-office
+        titles (the titles ending in 长, and 主任, 主席; never a deputy's), at ``OFFICE_READING_WEIGHT``."""
+        cues = load_cues()
+        words = english.split()
+        if not any(w in cues.english_holders for w in words) or any(w in cues.english_deputies for w in words):
+            return []
+        heads = (t for t in cues.titles if not t.startswith("副") and (t.endswith("长") or t in ("主任", "主席")))
+        return [((title,), OFFICE_READING_WEIGHT) for title in heads if self._known(title)]
 
     def _chinese_term(self, word: str) -> QueryTerm:
         """A Chinese question's word: itself, and where the corpus does not hold it, the corpus words
-        it may stand for (shared characters, abbreviations) or, for an English word, its translations."""
+        it may stand for (shared characters, abbreviations)."""
         itself = QueryTerm(word, (((word,), 1.0),))
-        if not (self.config.shared_characters or self.config.abbreviations or self.config.mixed_english):
+        if not (self.config.shared_characters or self.config.abbreviations):
             return itself
         vocabulary = self.vocabulary
         if vocabulary.holds(word):
@@ -360,11 +429,6 @@ class Answerer:
                 return itself
             alternatives = [((word,), 1.0)] + [(e.words, e.weight) for e in shared_character_words(word, vocabulary, dictionary_tag)]
             return QueryTerm(word, tuple(dict(alternatives).items()))
-        if self.config.mixed_english and english_words(word) == [word]:
-            translated = self._english_terms(word)
-            if translated and translated[0].alternatives:
-                return translated[0]
-            return itself
         expansions = []
         if self.config.abbreviations:
             expansions += abbreviation_words(word, vocabulary)
@@ -383,7 +447,6 @@ class Answerer:
     def _corrected(self, text: str) -> str:
         """``text`` with pinyin-input typos replaced by the corpus words that sound the same."""
         from retrieval.spelling import SoundTable, correct_homophones
-        from retrieval.question import load_cues
 
         vocabulary = self.vocabulary
         if self._sounds is None:
@@ -414,7 +477,8 @@ class Answerer:
         if not text or len(text) > self.config.max_question_chars:
             return []
         terms = self.query_terms(text, language)
-        return self.sentence_candidates(text, language, terms, question_type(text)) if terms else []
+        kind = question_type(self._mixed_reading(text, language, terms))
+        return self.sentence_candidates(text, language, terms, kind) if terms else []
 
     def sentence_candidates(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
         """The sentences of the best paragraphs as feature vectors, unscored, in corpus order within
@@ -423,6 +487,9 @@ class Answerer:
         if not ids:
             return []
         scale = self.config.english_paragraph_scale if language == "en" else 1.0
+        # The features that read the question's text (its character pairs, the words a sentence adds)
+        # read a mixed question's English words as their likeliest Chinese readings.
+        text = self._mixed_reading(text, language, terms)
         return sentence_candidates(self.matcher, self.config, text, terms, kind, ids, scores, passages, scale)
 
     def rank_sentences(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
@@ -441,7 +508,11 @@ class Answerer:
         """The span of the best candidate's quote that answers the question (if one is certain), and
         the features the ranker's gate judges its confidence by (``GATE_FEATURES``; empty without a span)."""
         best = ranked[0]
-        weights = [("".join(alt), self.matcher.term_idf(alt)) for term in terms for alt, _ in term.alternatives]
+        language = detect_language(text)
+        weights = [("".join(alt), self.matcher.term_idf(alt)) for term in terms for alt, _ in self._read_as(term, language, best.text)]
+        # The finders read the question's words around the answer: a mixed question's English words
+        # are read as the sentence writes them.
+        text = self._mixed_reading(text, language, terms, best.text)
         choice = highlight_choice(best.text, kind, text, weights)
         if choice.text is None:
             return choice, ()
@@ -462,7 +533,7 @@ class Answerer:
         text = clean_question(question)
         language = detect_language(text)
         terms = self.query_terms(text, language) if text else []
-        kind = question_type(text)
+        kind = question_type(self._mixed_reading(text, language, terms))
         ranked = self.rank_sentences(text, language, terms, kind) if terms else []
         if not ranked:
             return None

@@ -191,22 +191,36 @@ class Matcher:
         return sum(values) / len(values) if values else 0.0
 
     def coverage(
-        self, terms: Sequence[QueryTerm], paragraph_id: int, common: "CommonWords | None" = None, name_weight: float = 1.0
+        self,
+        terms: Sequence[QueryTerm],
+        paragraph_id: int,
+        common: "CommonWords | None" = None,
+        name_weight: float = 1.0,
+        weighed_readings: bool = False,
     ) -> float:
         """Share of the question's idf weight found in the paragraph (with its title and heading). A
         Chinese word found only through a guessed alternative (抓获 for 抓) counts at that guess' weight.
         With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
         large (``CommonWords.share``). An English word written as a name, or one no paragraph holds
-        any reading of, weighs ``name_weight`` times its weight."""
+        any reading of, weighs ``name_weight`` times its weight. With ``weighed_readings`` (a mixed
+        question's English word beside exact Chinese ones), an English word weighs as its likeliest
+        reading and earns the idf of the rarest reading found, up to that weight: of its dozen loose
+        readings a common one is held almost anywhere and says little."""
         whole = self.paragraph_words(paragraph_id).whole
         total = found = 0.0
         for term in distinct_terms(terms):
             weight = self.term_weight(term)
+            if weighed_readings and term.translated and term.alternatives:
+                weight = self.term_idf(term.alternatives[0][0])
             if name_weight != 1.0 and (term.name or (term.translated and self.unheld(term))):
                 weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
             total += weight
+            if weighed_readings and term.translated:
+                earned = [self.term_idf(alt) for alt, _ in term.alternatives if self.holds(alt, *whole, True)]
+                found += min(weight, max(earned, default=0.0))
+                continue
             held = [w for alt, w in term.alternatives if self.holds(alt, *whole, term.translated)]
             if held:
                 found += weight if term.translated else weight * max(held)

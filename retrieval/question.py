@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
+from typing import Callable, Sequence
 
 import yaml
 
@@ -111,6 +111,62 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
             continue
         kept.append(word)
     return kept
+
+
+def english_phrases_joined(words: list[str], held: Callable[[str], bool]) -> list[str]:
+    """A Chinese question's jieba words with each run of two or more English words the corpus does not
+    hold joined into one phrase, space-separated (a held word, a name the articles write in Latin
+    letters, stays a word of its own).
+
+    >>> english_phrases_joined(["乙酰胺", "在", "room", "temperature", "下"], lambda w: False)
+    ['乙酰胺', '在', 'room temperature', '下']
+    >>> english_phrases_joined(["wta", "competition", "冠军", "tv"], {"wta"}.__contains__)
+    ['wta', 'competition', '冠军', 'tv']
+    """
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if word and _LATIN_WORD.fullmatch(word) and not held(word):
+            run.append(word)
+            continue
+        if run:
+            joined.append(" ".join(run))
+            run = []
+        if word:
+            joined.append(word)
+    return joined
+
+
+def chinese_reading(question: str, terms: Sequence["QueryTerm"], sentence: str) -> str:
+    """``question`` with each English word or phrase a term translates replaced by its reading the
+    sentence holds (else its likeliest reading): what the highlight finders, which read the question's
+    words around the answer in the sentence, can match.
+
+    >>> t = QueryTerm("room temperature", ((("室温",), 1.0), (("房间",), 0.5)), translated=True)
+    >>> chinese_reading("乙酰胺在 Room Temperature 下是什么状态？", [t], "纯品在室温下为白色晶状固体")
+    '乙酰胺在室温下是什么状态？'
+    """
+    for term in terms:
+        if not term.translated or not term.alternatives or not _LATIN_WORD.match(term.word):
+            continue
+        readings = ["".join(words) for words, _ in sorted(term.alternatives, key=lambda a: -a[1])]
+        reading = next((r for r in readings if r in sentence), readings[0])
+        question = re.sub(rf"\s*(?<![a-z]){re.escape(term.word)}(?![a-z])\s*", reading, question, count=1, flags=re.IGNORECASE)
+    return question
+
+
+def question_words_in_chinese(question: str) -> str:
+    """A Chinese question's English question words (how many, when, who) as their kind's first Chinese
+    cue (多少, 何时, 谁): the highlight finders read a measure or a date asked for from the Chinese.
+
+    >>> question_words_in_chinese("河北抓获了 How many 人"), question_words_in_chinese("会议 when 开的")
+    ('河北抓获了多少人', '会议何时开的')
+    """
+    cues = load_cues()
+    english = sorted(((" ".join(cue), cues.chinese[kind][0]) for kind in QUESTION_TYPES for cue in cues.english[kind]), key=lambda c: -len(c[0]))
+    for cue, chinese in english:
+        question = re.sub(rf"\s*(?<![a-z]){re.escape(cue)}(?![a-z])\s*", chinese, question, flags=re.IGNORECASE)
+    return question
 
 
 def detect_language(text: str) -> str:

@@ -12,6 +12,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.settings import PROJECT_ROOT
 from retrieval.answer import Answer, Answerer, clean_question
+from retrieval.features import Matcher
 from retrieval.measure.evaluate import load_questions
 
 SEED_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "seed_questions.yaml"
@@ -69,6 +70,29 @@ def test_an_english_word_the_articles_never_use_weighs_as_a_name_in_the_floor(an
     """"hotline" has no reading any article holds: the fact asked for is missing, not paraphrased, so
     it weighs as much as the name beside it and the question stays refused."""
     assert not answerer.ask("What is the hotline number for reporting in Hebei?").answered
+
+
+def test_mixed_questions_read_their_english_words_in_chinese(answerer):
+    """A mixed question's English office word is read as the article's title (director as 厅长, never
+    the deputy's 副厅长), and its English phrase as the words the sentence writes, so the highlight
+    finders see the Chinese question they know; with mixed_english off neither is answered so."""
+    director = "海南民政厅的 director 是谁"
+    phrase = "河北 illegal organization 取缔了多少家"
+    assert answerer.ask(director).highlight == "曾锋"
+    assert answerer.ask(phrase).highlight == "248家"
+    off = Answerer(answerer.corpus, dataclasses.replace(answerer.config, mixed_english=False), answerer.tokenizer, answerer.index)
+    assert off.ask(director).highlight is None and off.ask(phrase).highlight is None
+
+
+def test_a_mixed_questions_english_words_count_by_the_reading_found_in_the_floor(answerer, monkeypatch):
+    """The floor weighs a mixed question's English phrase by the reading a paragraph holds: a common
+    word among its loose readings (社会, 组织), held everywhere, is not the fact asked for. Counting any
+    held reading fully answers, from Hebei's article, a question about a city the articles never name."""
+    question = "上海 social organization 有多少家"
+    assert not answerer.ask(question).answered
+    coverage = Matcher.coverage
+    monkeypatch.setattr(Matcher, "coverage", lambda self, *args, weighed_readings=False, **kw: coverage(self, *args, **kw))
+    assert answerer.ask(question).answered
 
 
 @pytest.mark.parametrize(
