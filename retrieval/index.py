@@ -335,9 +335,7 @@ class _Query:
         whole = self.decoded.get(term) or self.looked_up.get(term)
         if whole is not None:
             held, tf = whole
-            where = np.searchsorted(held, docs)
-            where[where >= len(held)] = 0
-            hit = held[where] == docs
+            where, hit = self.index.columns.found_in(held, docs)
             tf = None if tf is None else tf[where[hit]]
         else:
             hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
