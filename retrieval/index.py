@@ -268,7 +268,8 @@ class BM25Index:
             acc[docs] = 0.0
             seen[docs] = False
         with self._scratch_lock:
-            # A query lends two at most; more are kept only while threads query at once.
+            # A query lends four at most (its candidates' and, while a word of several readings is
+            # scored in full, three more); more are kept only while threads query at once.
             if len(self._scratch_pool) < _SCRATCH_KEPT:
                 self._scratch_pool.append((acc, seen))
 
