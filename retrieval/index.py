@@ -268,7 +268,8 @@ class BM25Index:
             acc[docs] = 0.0
             seen[docs] = False
         with self._scratch_lock:
-            # A query lends two at most; more are kept only while threads query at once.
+            # A query lends four at most (its candidates' and, while a word of several readings is
+            # scored in full, three more); more are kept only while threads query at once.
             if len(self._scratch_pool) < _SCRATCH_KEPT:
                 self._scratch_pool.append((acc, seen))
 
@@ -335,9 +336,7 @@ class _Query:
         whole = self.decoded.get(term) or self.looked_up.get(term)
         if whole is not None:
             held, tf = whole
-            where = np.searchsorted(held, docs)
-            where[where >= len(held)] = 0
-            hit = held[where] == docs
+            where, hit = self.index.columns.found_in(held, docs)
             tf = None if tf is None else tf[where[hit]]
         else:
             hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
@@ -381,36 +380,52 @@ class _GroupUnit:
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Every document holding a reading (distinct, in no order) and its best weighted reading's
         score. Scores only choose candidates here (they are rescored exactly), so each reading's terms
-        are added up in an accumulator over all documents rather than by sorting their columns."""
+        are added up in an accumulator over all documents rather than by sorting their columns, and
+        the terms that all readings of one weight share (及后 of 及后第一, 及后第二, …) are added up
+        once for them all: weight x (shared + the rest), the best of the rests taken per reading."""
         index = self.query.index
-        (reading, in_reading), (best, in_best) = index.scratch(), index.scratch()
+        (reading, in_reading), (best, in_best), (shared, in_shared) = index.scratch(), index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
         # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
         # worked out once.
         weights: dict[int, np.ndarray] = {}
-        for ids, weight in self.alternatives:
-            held: list[np.ndarray] = []
-            for term in ids:
+
+        def add_up(terms: list[int], into: np.ndarray, marked: np.ndarray) -> np.ndarray | None:
+            held = []
+            for term in terms:
                 docs, tf = self.query.column(term)
                 if term not in weights:
                     weights[term] = index._weights(term, docs, tf)
-                reading[docs] += weights[term]
-                new = docs[~in_reading[docs]]
-                in_reading[new] = True
+                into[docs] += weights[term]
+                new = docs[~marked[docs]]
+                marked[new] = True
                 held.append(new)
-            if not held:
-                continue
-            docs = np.concatenate(held)
-            best[docs] = np.maximum(best[docs], reading[docs] * weight)
-            reading[docs] = 0.0
-            in_reading[docs] = False
+            return np.concatenate(held) if held else None
+
+        def take_best(docs: np.ndarray, values: np.ndarray) -> None:
+            best[docs] = np.maximum(best[docs], values)
             new = docs[~in_best[docs]]
             in_best[new] = True
             touched.append(new)
+
+        for weight, common, rests in _shared_readings(self.alternatives):
+            common_docs = add_up(common, shared, in_shared)
+            for rest in rests:
+                docs = add_up(rest, reading, in_reading)
+                if docs is None:
+                    continue
+                take_best(docs, (reading[docs] + shared[docs]) * weight)
+                reading[docs] = 0.0
+                in_reading[docs] = False
+            if common_docs is not None:
+                take_best(common_docs, shared[common_docs] * weight)
+                shared[common_docs] = 0.0
+                in_shared[common_docs] = False
         docs = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
         values = best[docs]
         # (After an error the accumulators are simply not given back.)
         index.release_scratch(reading, in_reading, ())
+        index.release_scratch(shared, in_shared, ())
         index.release_scratch(best, in_best, touched)
         return docs, values
 
@@ -419,6 +434,29 @@ class _GroupUnit:
         for ids, weight in self.alternatives:
             best = np.maximum(best, self.query.score(ids, docs) * weight)
         return best
+
+
+def _shared_readings(alternatives: Sequence[tuple[list[int], float]]) -> list[tuple[float, list[int], list[list[int]]]]:
+    """A word's readings by weight (in order of first appearance): the terms every reading of that
+    weight holds (as many times as each holds them) and what each holds beyond them.
+
+    >>> _shared_readings([([1, 2], 1.0), ([3, 4, 5], 0.8), ([3, 4, 6], 0.8), ([], 0.8)])
+    [(1.0, [], [[1, 2]]), (0.8, [3, 4], [[5], [6]])]
+    """
+    by_weight: dict[float, list[list[int]]] = {}
+    for ids, weight in alternatives:
+        if ids:
+            by_weight.setdefault(weight, []).append(ids)
+    classes = []
+    for weight, readings in by_weight.items():
+        common = Counter(readings[0])
+        for ids in readings[1:]:
+            common &= Counter(ids)
+        if len(readings) < 2 or not common:
+            classes.append((weight, [], readings))
+            continue
+        classes.append((weight, list(common.elements()), [list((Counter(ids) - common).elements()) for ids in readings]))
+    return classes
 
 
 def _candidates(query: _Query, units: list, k: int) -> np.ndarray:

@@ -63,6 +63,10 @@ _BITMAP, _PATCHED, _WIDTH = 0x80, 0x40, 0x3F
 # The frequencies of columns with at least this many above 1 are kept decoded (``_frequent_kept``),
 # up to this many bytes for all of them.
 _KEPT_FREQUENT_FROM, _KEPT_FREQUENT_BYTES = 1 << 16, 48 << 20
+# ``Columns.found_in`` maps documents to positions when at least 1 / this share of the column is
+# looked up (a binary search each costs less below), in int32 arrays of a slot per document, kept.
+_MAPPED_FROM, _POSITION_MAPS_KEPT = 4, 4
+_PATCHES_KEPT_BYTES = 8 << 20  # the columns' patched values kept (``Columns._term_patches``)
 _PATCH_BITS = 96  # what a value in the patch table costs: an int64 key and a uint32 value
 _GAP, _TF_GAP, _TF_VALUE = 0, 1, 2  # kinds of patched values
 
@@ -421,6 +425,9 @@ class Columns:
         self._kept: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._kept_bytes = 0
         self._kept_lock = threading.Lock()
+        self._position_maps: list[np.ndarray] = []  # see ``found_in``
+        self._patches_kept: dict[int, tuple[tuple[np.ndarray, np.ndarray], ...]] = {}  # see ``_term_patches``
+        self._patches_bytes = 0
 
     # --- pieces ----------------------------------------------------------------------------------
 
@@ -474,13 +481,34 @@ class Columns:
         frequencies above 1), so they are sorted out as arrays, not read one by one."""
         if not int(self.width[term]) & _PATCHED:
             return None
+        kept = self._patches_kept.get(term)
+        if kept is not None:
+            return kept
+        kept = self._read_patches(term)
+        size = sum(array.nbytes for pair in kept for array in pair)
+        with self._kept_lock:
+            # Kept for the terms queries meet again (a query reads a column's patches for its decoding,
+            # each look-up and the frequencies): 10 us each time against a dict read. The oldest go.
+            if term not in self._patches_kept:
+                self._patches_kept[term] = kept
+                self._patches_bytes += size
+            while self._patches_bytes > _PATCHES_KEPT_BYTES and len(self._patches_kept) > 1:
+                dropped = self._patches_kept.pop(next(iter(self._patches_kept)))
+                self._patches_bytes -= sum(array.nbytes for pair in dropped for array in pair)
+        return kept
+
+    def _read_patches(self, term: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         lo, hi = self.patch_keys.searchsorted([term << 34, (term + 1) << 34]).tolist()
         keys = self.patch_keys[lo:hi]
         values = self.patch_values[lo:hi].astype(np.int64)
         index = keys & 0xFFFFFFFF
         # Keys sort by kind, then index: each kind is one slice.
         bounds = np.searchsorted((keys >> 32) & 3, [_GAP, _TF_GAP, _TF_VALUE, _TF_VALUE + 1]).tolist()
-        return tuple((index[a:b], values[a:b]) for a, b in zip(bounds, bounds[1:]))
+        kinds = tuple((index[a:b], values[a:b]) for a, b in zip(bounds, bounds[1:]))
+        for pair in kinds:
+            for array in pair:
+                array.flags.writeable = False
+        return kinds
 
     def _frequent(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
         """Positions in the column of the postings whose frequency is not 1, and those frequencies;
@@ -576,12 +604,12 @@ class Columns:
                 return np.zeros(len(docs), dtype=bool), np.zeros(0, dtype=np.int64)
             if len(wanted) * 3 < blocks:
                 found, positions = self._blocks(term, n, s0, wanted)
-                where, hit = _found_in(found, docs)
+                where, hit = self.found_in(found, docs)
                 held = positions[where[hit]]
                 tf = np.ones(len(held), dtype=np.int64)
                 frequent = self._frequent_kept(term, self._term_patches(term)) if len(held) else None
                 if frequent is not None:
-                    at, there = _found_in(frequent[0], held)
+                    at, there = self.found_in(frequent[0], held)
                     tf[there] = frequent[1][at[there]]
                 return hit, tf
         if decoded is None:
@@ -590,8 +618,33 @@ class Columns:
             if term not in decoded:
                 decoded[term] = self.column(term)
             found, frequencies = decoded[term]
-        where, hit = _found_in(found, docs)
+        where, hit = self.found_in(found, docs)
         return hit, np.ones(int(hit.sum()), dtype=np.int64) if frequencies is None else frequencies[where[hit]]
+
+    def found_in(self, ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``wanted`` (distinct, ascending), whether it is in ``ordered`` (distinct,
+        ascending, at least 0) and, where it is, its position there (elsewhere any number).
+
+        A query looks thousands of candidates up in a column of a few thousand documents, again and
+        again: a binary search each (``_found_in``) then costs several times a pass over both, which
+        a map from document to position, kept between calls and cleared after each, makes.
+        """
+        if len(wanted) * _MAPPED_FROM < len(ordered) or not len(ordered) or not len(wanted):
+            return _found_in(ordered, wanted)
+        size = int(max(ordered[-1], wanted[-1])) + 1
+        with self._kept_lock:
+            positions = self._position_maps.pop() if self._position_maps else None
+        if positions is None or len(positions) < size:
+            positions = np.zeros(size, dtype=np.int32)  # a smaller one is dropped: they only grow
+        positions[ordered] = np.arange(1, len(ordered) + 1, dtype=np.int32)
+        where = positions[wanted]
+        positions[ordered] = 0
+        with self._kept_lock:
+            if len(self._position_maps) < _POSITION_MAPS_KEPT:
+                self._position_maps.append(positions)
+        hit = where > 0
+        where -= 1
+        return where, hit
 
     def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending, and

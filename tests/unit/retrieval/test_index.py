@@ -318,3 +318,19 @@ def test_scores_equal_rank_bm25_to_the_last_bit():
         assert np.array_equal(index.scores(query), expected), query
         ids, scores = index.closest_docs(query, 10)
         assert scores == expected[ids].tolist(), query
+
+
+def test_a_word_scored_in_full_by_its_readings_sharing_terms():
+    """A word's readings of one weight sharing terms (及后 of 及后第一, 及后第二) are added up once for
+    the shared terms: every document holding any reading is found, with its best weighted reading's
+    score (the dense arrays', to rounding), whether it holds the shared terms, the rest or both."""
+    from retrieval import index as index_module
+
+    index = BM25Index.build(_zipf_corpus(11, 20_000, 400))
+    group = [(["w3"], 1.0), (["w40", "w7", "w41"], 0.8), (["w40", "w7", "w42"], 0.8), (["w7", "w43"], 0.8), ([], 0.8), (["w44", "w44"], 0.6)]
+    group_ids = [(index._query_ids(ids), weight) for ids, weight in group]
+    assert index_module._shared_readings(group_ids)[1][1] == [index.term_ids["w7"]]
+    docs, values = index_module._GroupUnit(index_module._Query(index), group_ids).full()
+    dense = np.max([index._dense(ids) * weight for ids, weight in group_ids], axis=0)
+    assert sorted(docs.tolist()) == np.flatnonzero(dense > 0).tolist()
+    np.testing.assert_allclose(values, dense[docs], rtol=1e-12)

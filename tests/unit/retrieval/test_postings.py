@@ -116,3 +116,21 @@ def test_long_columns_keep_their_frequencies_decoded_within_a_budget(monkeypatch
             np.testing.assert_array_equal(index.column(term)[1], tf)
             assert 0 < index._kept_bytes <= 2 * one_column
     assert len(index._kept) == 2
+
+
+def test_found_in_maps_or_searches_to_the_same_positions():
+    """``Columns.found_in`` answers as the binary search does whether it maps documents to positions
+    (many looked up) or searches (few), and leaves its kept maps cleared: a map left dirty by one call
+    would report documents of the previous column as held in the next."""
+    from retrieval.postings import _found_in
+
+    rng = np.random.default_rng(3)
+    columns = encoded_index(random_columns(rng, 5_000, 4), 1)
+    for _ in range(200):
+        ordered = np.unique(rng.integers(0, int(rng.choice([50, 5_000, 20_000])), size=rng.integers(1, 3_000)))
+        wanted = np.unique(rng.integers(0, 20_000, size=rng.integers(1, 6_000)))
+        where, hit = columns.found_in(ordered, wanted)
+        expected_where, expected_hit = _found_in(ordered, wanted)
+        np.testing.assert_array_equal(hit, expected_hit)
+        np.testing.assert_array_equal(where[hit], expected_where[expected_hit])
+    assert columns._position_maps and not any(m.any() for m in columns._position_maps)
