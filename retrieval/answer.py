@@ -330,7 +330,8 @@ class Answerer:
         is likelier than a missing one: a missing kind of answer counts only below
         ``near_miss_max_coverage``. A place the answer's article lacks counts when another competing
         article is about it (its title names it: 陕西 asked, 海南's article found, 陕西's competing), not
-        when the place is only context the question's writer added (全台湾, 欧洲)."""
+        when the place is only context the question's writer added (全台湾, 欧洲), unless no article names
+        that place at all (广东 asked of articles on other provinces) and the paragraph holds little else."""
         if not self.config.near_miss_confidence:
             return True
         if why == "kind":
@@ -338,14 +339,31 @@ class Answerer:
         # "measure" (every number of the sentence counts something else: 多少元 against 2倍) needs no
         # such check: the sentence was read, and it holds no count of what was asked.
         if why == "place":
-            from retrieval.near_miss import missing_answer
+            from retrieval.near_miss import missing_answer, places_never_named
 
             known = self.index.term_ids.__contains__
+            if self._mostly_missing_a_place(places_never_named(asked, known), terms, ranked[0].paragraph_id):
+                return True
             own = self._entries[ranked[0].paragraph_id][0].id
             rivals = {article.id: article for article in (self._entries[c.paragraph_id][0] for c in ranked) if article.id != own}
             # The place check read against a rival's title alone: it passes when the title names them all.
             return any(missing_answer(asked, "what", "", normalise(a.title), known) != "place" for a in rivals.values())
         return True
+
+    def _mostly_missing_a_place(self, places: Sequence[str], terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
+        """Whether places no article names (``places``) are most of what the paragraph lacks of the
+        question: the same question asked of another province. Where the paragraph also lacks other
+        words as heavy, the question's writer may only have misnamed the place (桃山 for 桃城 among
+        桃仔尾 and 桃之尾尖 the paragraph writes), and the near-miss check is not trusted."""
+        if not places:
+            return False
+        lacked = 1.0 - self.coverage(terms, paragraph_id)
+        if lacked <= 0.0 or 1.0 - lacked >= self.config.near_miss_max_coverage:
+            return False
+        weights = {term.word: self.matcher.term_weight(term) for term in terms}
+        total = sum(weights.values()) or 1.0
+        share = sum(w for word, w in weights.items() if any(word == place or (len(word) >= 2 and place.startswith(word)) for place in places)) / total
+        return share >= lacked / 2
 
     def query_terms(self, text: str, language: str) -> list[QueryTerm]:
         """The question's words sentences are matched by: its content words, or for English their

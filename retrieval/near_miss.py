@@ -171,11 +171,15 @@ def counts_only_in_other_measures(sentence: str, question: str) -> bool:
 
 def question_places(text: str, known: Callable[[str], bool] = lambda word: False) -> list[str]:
     """The names of administrative places in a (normalised) question: jieba's ``ns`` words that end
-    as one (浙江省, 杭州市) or that the corpus (``known``) also writes so (浙江 for a corpus saying
-    浙江省). jieba tags some common nouns ``ns`` too, which this leaves out.
+    as one (浙江省, 杭州市), or that the corpus (``known``) or jieba's dictionary also writes so as a
+    place (浙江 for 浙江省). jieba tags some common nouns ``ns`` too, which this leaves out. Asking
+    about a province the corpus never names (广东 in a corpus of other provinces) is a near miss, not
+    a question about the one province it does name.
 
     >>> question_places("陕西省民政厅厅长是谁"), question_places("陕西厅长是谁", lambda w: w == "陕西省")
     (['陕西省'], ['陕西'])
+    >>> question_places("广东厅长是谁")
+    ['广东']
     >>> question_places("谁主持了会议"), question_places("环抱着哪座城市"), question_places("长度是多少")
     ([], [], [])
     """
@@ -185,8 +189,12 @@ def question_places(text: str, known: Callable[[str], bool] = lambda word: False
         if flag == "ns"
         and len(word) >= 2
         and word not in _GENERIC_PLACES
-        and (word.endswith(_PLACE_SUFFIXES) or any(known(word + suffix) for suffix in _PLACE_SUFFIXES))
+        and (word.endswith(_PLACE_SUFFIXES) or any(_written_as_place(word + suffix, known) for suffix in _PLACE_SUFFIXES))
     ]
+
+
+def _written_as_place(word: str, known: Callable[[str], bool]) -> bool:
+    return known(word) or dictionary_tag(word) == "ns"
 
 
 def question_offices(text: str) -> list[str]:
@@ -217,6 +225,21 @@ def deputy_only(text: str, office: str) -> bool:
         return office not in text and office[1:] in text
     itself = any(text[max(m.start() - 1, 0) : m.start()] != "副" for m in re.finditer(re.escape(office), text))
     return not itself and "副" + office in text
+
+
+def places_never_named(question: str, known: Callable[[str], bool]) -> list[str]:
+    """The places ``question`` names that the corpus (``known``: its words) never writes in any form:
+    a question about them asks what no article can say.
+
+    >>> places_never_named("广东省民政厅厅长是谁", lambda w: w == "陕西"), places_never_named("陕西厅长是谁", lambda w: w == "陕西")
+    (['广东省'], [])
+    """
+    text = normalise(question)
+    return [
+        place
+        for place in question_places(text, known)
+        if not any(known(form) for base in _place_forms(place) for form in (base, *(base + s for s in _PLACE_SUFFIXES)))
+    ]
 
 
 def _place_forms(place: str) -> tuple[str, ...]:

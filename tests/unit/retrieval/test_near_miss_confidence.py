@@ -1,7 +1,8 @@
 """How the answerer applies the near-miss checks: on Traditional text as on Simplified, and only when a
 refusal is likely right (``near_miss_confidence``): an answer of a form the kind check does not know is
 quoted when the paragraph holds the whole question, and a place only context to the question refuses
-only when another competing article is about it."""
+only when another competing article is about it, or when no article names it and it is most of what
+the best paragraph lacks."""
 
 from __future__ import annotations
 
@@ -59,8 +60,19 @@ def test_an_answer_the_kind_check_does_not_know_is_quoted_when_the_paragraph_hol
 
 def test_a_place_refuses_only_when_a_competing_article_is_about_it(config) -> None:
     question = "浙江省人口第三密集的縣轄市是哪個？"
-    answer = ask(ARTICLES, config, question)
-    assert answer.answered and "彰化市" in answer.quote  # 浙江省 is only context: no article is about it
-    assert ask(ARTICLES, config, question, near_miss_confidence=False).reason == "not_stated"
+    # 浙江省 is only context where an article names it in passing and none is about it.
+    named = ARTICLES + (("龍井", "龍井茶產於浙江省杭州市。"),)
+    answer = ask(named, config, question)
+    assert answer.answered and "彰化市" in answer.quote
+    assert ask(named, config, question, near_miss_confidence=False).reason == "not_stated"
     rival = ("浙江省", "浙江省的茶很有名。")  # about 浙江省, not about its cities
     assert ask(ARTICLES + (rival,), config, question).reason == "not_stated"
+
+
+def test_a_place_no_article_names_refuses_when_it_is_most_of_what_the_paragraph_lacks(config) -> None:
+    # No article names 浙江省 at all: the question asks about somewhere the articles never mention.
+    assert ask(ARTICLES, config, "浙江省人口第三密集的縣轄市是哪個？").reason == "not_stated"
+    # The paragraph also lacks a word as heavy (佛像): the place may be only misnamed, and the check
+    # is not trusted.
+    answer = ask(ARTICLES, config, "浙江省彰化縣人口最多的行政區有什麼佛像？")
+    assert answer.answered and "彰化市" in answer.quote
