@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from operator import mul
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -277,6 +278,15 @@ def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
     return distinct
 
 
+def substrings(text: str) -> frozenset[str]:
+    """Every substring of ``text``, the empty one included: ``w in substrings(t)`` is ``w in t``.
+
+    >>> sorted(substrings("河北"))
+    ['', '北', '河', '河北']
+    """
+    return frozenset(text[start:end] for start in range(len(text) + 1) for end in range(start, len(text) + 1))
+
+
 def question_bigrams(question: str) -> list[str]:
     """The distinct character bigrams of the question's Chinese runs, in order.
 
@@ -291,8 +301,17 @@ def question_bigrams(question: str) -> list[str]:
 
 def first_place(term: QueryTerm, text: str) -> int | None:
     """Where the first of the term's readings that ``text`` holds as written starts."""
-    for alternative, _ in term.alternatives:
-        place = text.find("".join(alternative))
+    return first_found(tuple("".join(alternative) for alternative, _ in term.alternatives), text)
+
+
+def first_found(readings: Sequence[str], text: str) -> int | None:
+    """Where the first of ``readings`` that ``text`` holds starts.
+
+    >>> first_found(("浙江省", "浙江"), "在浙江"), first_found(("会议",), "开会")
+    (1, None)
+    """
+    for reading in readings:
+        place = text.find(reading)
         if place >= 0:
             return place
     return None
@@ -335,9 +354,24 @@ def sentence_candidates(
     bigrams = [(b, matcher.index.idf(BIGRAM_MARK + b)) for b in question_bigrams(question_text)]
     bigrams = [(b, w) for b, w in bigrams if w > 0]  # a bigram no paragraph holds matches nothing
     numbers = set(_NUMBER.findall(question_text))
+    # Every piece of the question's text: a sentence word is in the question's text when it is one, so
+    # a set intersection counts a sentence's new words (a longer question is searched word by word).
+    in_question = substrings(question_text) if len(question_text) <= 64 else None
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
     typed_cue = _POSITION["cue_" + kind] if kind in _TYPED else None
+    # The summed weight of a set of terms (bits in term order), summed in term order as it always was:
+    # the run checks ask it of the same few sets over and over.
+    mask_weights: dict[int, float] = {}
+
+    def mask_weight(mask: int) -> float:
+        found = mask_weights.get(mask)
+        if found is None:
+            found = mask_weights[mask] = sum(w for t, w in enumerate(weights) if mask >> t & 1)
+        return found
+
+    # Each term's readings as written, searched for in every candidate's text (``first_place``).
+    written = [tuple("".join(alternative) for alternative, _ in term.alternatives) for term in distinct]
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
     for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
@@ -383,19 +417,23 @@ def sentence_candidates(
                 passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
             places = [
                 (place, e)
-                for term, e, s in zip(distinct, earned, in_subject)
-                if e and not s and (place := first_place(term, text)) is not None
+                for readings, e, s in zip(written, earned, in_subject)
+                if e and not s and (place := first_found(readings, text)) is not None
             ]
             neighbours = [word_matches[j] for j in (first - 1, last + 1) if 0 <= j < len(word_matches)]
             values = [0.0] * len(FEATURE_NAMES)
             values[_PARAGRAPH_SCORE] = paragraph_feature
             values[_PASSAGE_SCORE] = passage / best_passage * paragraph_scale
-            values[_WORD_MATCH] = sum(e * f for e, f in zip(earned, factors)) / total
+            values[_WORD_MATCH] = sum(map(mul, earned, factors)) / total
             values[_SUBJECT_CREDIT] = subject_credit
             values[_PROXIMITY] = densest_window(places, config.proximity_window) / total
-            values[_CHAR_MATCH] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
+            values[_CHAR_MATCH] = len(chars.intersection(text)) / len(chars) if chars else 0.0
             values[_NEIGHBOUR_MATCH] = max(neighbours, default=0.0)
-            values[_NOVELTY] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
+            values[_NOVELTY] = (
+                (len(tokens) - len(tokens.intersection(in_question))) / len(tokens)
+                if in_question is not None
+                else sum(1 for w in tokens if w not in question_text) / len(tokens)
+            ) if tokens else 0.0
             values[_FIRST_SENTENCE] = 1.0 if first == 0 else 0.0
             values[_BIGRAM_MATCH] = sum(w for b, w in pair_weights if b in text) / pair_total
             values[_EXTRA_SENTENCES] = float(last - first)
@@ -419,21 +457,27 @@ def sentence_candidates(
                     values[_ANSWER_NEAR] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
             return values
 
+        # The question words (the subject's aside) each sentence holds, as bits in term order.
+        held = [
+            sum(1 << t for t, (row, s) in enumerate(zip(rows, in_subject)) if not s and row[i])
+            for i in range(len(sentences))
+        ]
+        least = config.run_min_share * evidence
+
         def spans_evidence(first: int, last: int) -> bool:
             """Whether each sentence of the run holds question words (the subject's aside) that no other
             sentence of it holds, worth at least ``run_min_share`` of all such words' weight: the
             evidence runs across them, and no shorter run holds it. Or, for two sentences, whether the
             second holds such words and opens pointing back (他, 其, 这 ...) at the first."""
-            if last == first + 1 and _POINTS_BACK.match(part.sentences[last][1]):
-                own = sum(w for w, row, s in zip(weights, rows, in_subject) if not s and row[last])
-                if own >= config.run_min_share * evidence:
+            if last == first + 1 and _POINTS_BACK.match(sentences[last][1]):
+                if mask_weight(held[last]) >= least:
                     return True
             for i in range(first, last + 1):
-                own = sum(
-                    w for w, row, s in zip(weights, rows, in_subject)
-                    if not s and row[i] and not any(row[j] for j in range(first, last + 1) if j != i)
-                )
-                if own < config.run_min_share * evidence:
+                others = 0
+                for j in range(first, last + 1):
+                    if j != i:
+                        others |= held[j]
+                if mask_weight(held[i] & ~others) < least:
                     return False
             return True
 
