@@ -81,7 +81,16 @@ def nfkc(text: str) -> str:
     >>> nfkc("２４小時，（Ａ）\u3000é") == unicodedata.normalize("NFKC", "２４小時，（Ａ）\u3000é")
     True
     """
-    return unicodedata.normalize("NFKC", _FULL_WIDTH.sub(_half_width, text))
+    return unicodedata.normalize("NFKC", half_width(text))
+
+
+def half_width(text: str) -> str:
+    """``text`` with each full-width form and ideographic space as its NFKC character, the rest as it is.
+
+    >>> half_width("２４小時，Ａ\u3000")
+    '24小時,A '
+    """
+    return _FULL_WIDTH.sub(_half_width, text)
 
 
 def _half_width(match: re.Match[str]) -> str:
