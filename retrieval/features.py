@@ -199,19 +199,16 @@ class Matcher:
         With ``common``, a Chinese word the corpus holds also counts by how rare it is in Chinese at
         large (``CommonWords.share``). An English word written as a name, or one no paragraph holds
         any reading of, weighs ``name_weight`` times its weight."""
-        whole = self.paragraph_words(paragraph_id).whole
-        total = found = 0.0
-        for term in distinct_terms(terms):
+        distinct, weights = distinct_terms(terms), []
+        for term in distinct:
             weight = self.term_weight(term)
             if name_weight != 1.0 and (term.name or (term.translated and self.unheld(term))):
                 weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
-            total += weight
-            held = [w for alt, w in term.alternatives if self.holds(alt, *whole, term.translated)]
-            if held:
-                found += weight if term.translated else weight * max(held)
-        return found / total if total else 0.0
+            weights.append(weight)
+        readings = [self.readings(term) for term in distinct]
+        return held_share(distinct, weights, readings, self.paragraph_words(paragraph_id).whole)
 
 
 @dataclass(frozen=True)
@@ -258,6 +255,28 @@ def _probes(alternative: tuple[str, ...], translated: bool) -> tuple[str, ...]:
     return (joined,) if len(joined) >= 2 else ()
 
 
+def held_share(
+    terms: Sequence[QueryTerm],
+    weights: Sequence[float],
+    readings: Sequence[Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]]],
+    where: tuple[frozenset[str], str],
+) -> float:
+    """``Matcher.coverage`` from the distinct terms' weights and ``Matcher.readings``: the share of the
+    weight whose term a text holds (a Chinese word's guessed reading counting at its guess' weight).
+    ``sentence_candidates`` asks it of every paragraph with the weights and readings it has already."""
+    tokens, text = where
+    total = found = 0.0
+    for term, weight, reading in zip(terms, weights, readings):
+        total += weight
+        held = [
+            w for (alt, _, probes), (_, w) in zip(reading, term.alternatives)
+            if tokens.issuperset(alt) or any(probe in text for probe in probes)
+        ]
+        if held:
+            found += weight if term.translated else weight * max(held)
+    return found / total if total else 0.0
+
+
 def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], tokens: frozenset[str], text: str) -> float:
     """The most weight x idf (``Matcher.readings``) of a reading found in a text; 0 when none is."""
     if len(readings) == 1:  # most question words: themselves only
@@ -267,6 +286,25 @@ def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ..
         (value for alt, value, probes in readings if tokens.issuperset(alt) or any(probe in text for probe in probes)),
         default=0.0,
     )
+
+
+def earned_weights(
+    readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], texts: Sequence[tuple[frozenset[str], str]]
+) -> list[float]:
+    """``earned_weight`` in each of the (tokens, text) pairs: a term of one reading, most terms, is
+    looked for without a call a sentence.
+
+    >>> earned_weights(((("浙江",), 2.0, ("浙江",)),), [(frozenset({"浙江"}), "浙江"), (frozenset(), "浙江省"), (frozenset(), "江")])
+    [2.0, 2.0, 0.0]
+    """
+    if len(readings) == 1:
+        alt, value, probes = readings[0]
+        if not probes:
+            return [value if tokens.issuperset(alt) else 0.0 for tokens, _ in texts]
+        if len(probes) == 1:
+            probe = probes[0]
+            return [value if tokens.issuperset(alt) or probe in text else 0.0 for tokens, text in texts]
+    return [earned_weight(readings, tokens, text) for tokens, text in texts]
 
 
 def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
@@ -340,7 +378,7 @@ def sentence_candidates(
     readings = [matcher.readings(term) for term in distinct]
     # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
     matched = [
-        [[earned_weight(reading, tokens, text) for tokens, text in part.sentences] for reading in readings]
+        [earned_weights(reading, part.sentences) for reading in readings]
         for part in words
     ]
     # A word counts by how few of all competing sentences hold it: the article's subject is in
@@ -396,7 +434,7 @@ def sentence_candidates(
         relative = paragraph_score / best_score
         word_matches = [sum(row[i] * f for row, f in zip(rows, factors)) / total for i in range(len(part.sentences))]
         evidence = sum(w for w, s in zip(weights, in_subject) if not s) or 1.0
-        coverage = matcher.coverage(distinct, paragraph_id)
+        coverage = held_share(distinct, weights, readings, part.whole)
 
         sentences = part.sentences
         paragraph_feature = relative * paragraph_scale
