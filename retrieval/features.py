@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from operator import mul
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -206,9 +207,8 @@ class Matcher:
         question's English word beside exact Chinese ones), an English word weighs as its likeliest
         reading and earns the idf of the rarest reading found, up to that weight: of its dozen loose
         readings a common one is held almost anywhere and says little."""
-        whole = self.paragraph_words(paragraph_id).whole
-        total = found = 0.0
-        for term in distinct_terms(terms):
+        distinct, weights = distinct_terms(terms), []
+        for term in distinct:
             weight = self.term_weight(term)
             if weighed_readings and term.translated and term.alternatives:
                 weight = self.term_idf(term.alternatives[0][0])
@@ -216,15 +216,10 @@ class Matcher:
                 weight *= name_weight
             if common is not None and not term.translated and self.term_idf((term.word,)) < self.unseen_idf:
                 weight *= common.share(term.word)
-            total += weight
-            if weighed_readings and term.translated:
-                earned = [self.term_idf(alt) for alt, _ in term.alternatives if self.holds(alt, *whole, True)]
-                found += min(weight, max(earned, default=0.0))
-                continue
-            held = [w for alt, w in term.alternatives if self.holds(alt, *whole, term.translated)]
-            if held:
-                found += weight if term.translated else weight * max(held)
-        return found / total if total else 0.0
+            weights.append(weight)
+        readings = [self.readings(term) for term in distinct]
+        earned = self.term_idf if weighed_readings else None
+        return held_share(distinct, weights, readings, self.paragraph_words(paragraph_id).whole, earned)
 
 
 @dataclass(frozen=True)
@@ -271,6 +266,32 @@ def _probes(alternative: tuple[str, ...], translated: bool) -> tuple[str, ...]:
     return (joined,) if len(joined) >= 2 else ()
 
 
+def held_share(
+    terms: Sequence[QueryTerm],
+    weights: Sequence[float],
+    readings: Sequence[Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]]],
+    where: tuple[frozenset[str], str],
+    earned_idf: Callable[[tuple[str, ...]], float] | None = None,
+) -> float:
+    """``Matcher.coverage`` from the distinct terms' weights and ``Matcher.readings``: the share of the
+    weight whose term a text holds (a Chinese word's guessed reading counting at its guess' weight;
+    with ``earned_idf``, a translated word the idf of its rarest reading held, up to its weight).
+    ``sentence_candidates`` asks it of every paragraph with the weights and readings it has already."""
+    tokens, text = where
+    total = found = 0.0
+    for term, weight, reading in zip(terms, weights, readings):
+        total += weight
+        held = [
+            (alt, w) for (alt, _, probes), (_, w) in zip(reading, term.alternatives)
+            if tokens.issuperset(alt) or any(probe in text for probe in probes)
+        ]
+        if earned_idf is not None and term.translated:
+            found += min(weight, max((earned_idf(alt) for alt, _ in held), default=0.0))
+        elif held:
+            found += weight if term.translated else weight * max(w for _, w in held)
+    return found / total if total else 0.0
+
+
 def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], tokens: frozenset[str], text: str) -> float:
     """The most weight x idf (``Matcher.readings``) of a reading found in a text; 0 when none is."""
     if len(readings) == 1:  # most question words: themselves only
@@ -282,6 +303,25 @@ def earned_weight(readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ..
     )
 
 
+def earned_weights(
+    readings: Sequence[tuple[tuple[str, ...], float, tuple[str, ...]]], texts: Sequence[tuple[frozenset[str], str]]
+) -> list[float]:
+    """``earned_weight`` in each of the (tokens, text) pairs: a term of one reading, most terms, is
+    looked for without a call a sentence.
+
+    >>> earned_weights(((("浙江",), 2.0, ("浙江",)),), [(frozenset({"浙江"}), "浙江"), (frozenset(), "浙江省"), (frozenset(), "江")])
+    [2.0, 2.0, 0.0]
+    """
+    if len(readings) == 1:
+        alt, value, probes = readings[0]
+        if not probes:
+            return [value if tokens.issuperset(alt) else 0.0 for tokens, _ in texts]
+        if len(probes) == 1:
+            probe = probes[0]
+            return [value if tokens.issuperset(alt) or probe in text else 0.0 for tokens, text in texts]
+    return [earned_weight(readings, tokens, text) for tokens, text in texts]
+
+
 def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
     seen, distinct = set(), []
     for term in terms:
@@ -289,6 +329,15 @@ def distinct_terms(terms: Sequence[QueryTerm]) -> list[QueryTerm]:
             seen.add(term.word)
             distinct.append(term)
     return distinct
+
+
+def substrings(text: str) -> frozenset[str]:
+    """Every substring of ``text``, the empty one included: ``w in substrings(t)`` is ``w in t``.
+
+    >>> sorted(substrings("河北"))
+    ['', '北', '河', '河北']
+    """
+    return frozenset(text[start:end] for start in range(len(text) + 1) for end in range(start, len(text) + 1))
 
 
 def question_bigrams(question: str) -> list[str]:
@@ -305,8 +354,17 @@ def question_bigrams(question: str) -> list[str]:
 
 def first_place(term: QueryTerm, text: str) -> int | None:
     """Where the first of the term's readings that ``text`` holds as written starts."""
-    for alternative, _ in term.alternatives:
-        place = text.find("".join(alternative))
+    return first_found(tuple("".join(alternative) for alternative, _ in term.alternatives), text)
+
+
+def first_found(readings: Sequence[str], text: str) -> int | None:
+    """Where the first of ``readings`` that ``text`` holds starts.
+
+    >>> first_found(("浙江省", "浙江"), "在浙江"), first_found(("会议",), "开会")
+    (1, None)
+    """
+    for reading in readings:
+        place = text.find(reading)
         if place >= 0:
             return place
     return None
@@ -335,7 +393,7 @@ def sentence_candidates(
     readings = [matcher.readings(term) for term in distinct]
     # matched[p][t][s]: the weight term t earns in sentence s of paragraph p (0 when absent).
     matched = [
-        [[earned_weight(reading, tokens, text) for tokens, text in part.sentences] for reading in readings]
+        [earned_weights(reading, part.sentences) for reading in readings]
         for part in words
     ]
     # A word counts by how few of all competing sentences hold it: the article's subject is in
@@ -349,9 +407,24 @@ def sentence_candidates(
     bigrams = [(b, matcher.index.idf(BIGRAM_MARK + b)) for b in question_bigrams(question_text)]
     bigrams = [(b, w) for b, w in bigrams if w > 0]  # a bigram no paragraph holds matches nothing
     numbers = set(_NUMBER.findall(question_text))
+    # Every piece of the question's text: a sentence word is in the question's text when it is one, so
+    # a set intersection counts a sentence's new words (a longer question is searched word by word).
+    in_question = substrings(question_text) if len(question_text) <= 64 else None
     best_score = scores[0] if scores and scores[0] > 0 else 1.0
     best_passage = max(passage_scores.values(), default=best_score) or best_score
     typed_cue = _POSITION["cue_" + kind] if kind in _TYPED else None
+    # The summed weight of a set of terms (bits in term order), summed in term order as it always was:
+    # the run checks ask it of the same few sets over and over.
+    mask_weights: dict[int, float] = {}
+
+    def mask_weight(mask: int) -> float:
+        found = mask_weights.get(mask)
+        if found is None:
+            found = mask_weights[mask] = sum(w for t, w in enumerate(weights) if mask >> t & 1)
+        return found
+
+    # Each term's readings as written, searched for in every candidate's text (``first_place``).
+    written = [tuple("".join(alternative) for alternative, _ in term.alternatives) for term in distinct]
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []
     for paragraph_id, paragraph_score, part, rows in zip(ids, scores, words, matched):
@@ -376,7 +449,7 @@ def sentence_candidates(
         relative = paragraph_score / best_score
         word_matches = [sum(row[i] * f for row, f in zip(rows, factors)) / total for i in range(len(part.sentences))]
         evidence = sum(w for w, s in zip(weights, in_subject) if not s) or 1.0
-        coverage = matcher.coverage(distinct, paragraph_id)
+        coverage = held_share(distinct, weights, readings, part.whole)
 
         sentences = part.sentences
         paragraph_feature = relative * paragraph_scale
@@ -397,19 +470,23 @@ def sentence_candidates(
                 passage = max(passage_scores.get((paragraph_id, i), paragraph_score) for i in members)
             places = [
                 (place, e)
-                for term, e, s in zip(distinct, earned, in_subject)
-                if e and not s and (place := first_place(term, text)) is not None
+                for readings, e, s in zip(written, earned, in_subject)
+                if e and not s and (place := first_found(readings, text)) is not None
             ]
             neighbours = [word_matches[j] for j in (first - 1, last + 1) if 0 <= j < len(word_matches)]
             values = [0.0] * len(FEATURE_NAMES)
             values[_PARAGRAPH_SCORE] = paragraph_feature
             values[_PASSAGE_SCORE] = passage / best_passage * paragraph_scale
-            values[_WORD_MATCH] = sum(e * f for e, f in zip(earned, factors)) / total
+            values[_WORD_MATCH] = sum(map(mul, earned, factors)) / total
             values[_SUBJECT_CREDIT] = subject_credit
             values[_PROXIMITY] = densest_window(places, config.proximity_window) / total
-            values[_CHAR_MATCH] = sum(1 for c in chars if c in text) / len(chars) if chars else 0.0
+            values[_CHAR_MATCH] = len(chars.intersection(text)) / len(chars) if chars else 0.0
             values[_NEIGHBOUR_MATCH] = max(neighbours, default=0.0)
-            values[_NOVELTY] = sum(1 for w in tokens if w not in question_text) / len(tokens) if tokens else 0.0
+            values[_NOVELTY] = (
+                (len(tokens) - len(tokens.intersection(in_question))) / len(tokens)
+                if in_question is not None
+                else sum(1 for w in tokens if w not in question_text) / len(tokens)
+            ) if tokens else 0.0
             values[_FIRST_SENTENCE] = 1.0 if first == 0 else 0.0
             values[_BIGRAM_MATCH] = sum(w for b, w in pair_weights if b in text) / pair_total
             values[_EXTRA_SENTENCES] = float(last - first)
@@ -433,21 +510,27 @@ def sentence_candidates(
                     values[_ANSWER_NEAR] = nearness([(s.start, s.end) for s in spans], [p for p, _ in places])
             return values
 
+        # The question words (the subject's aside) each sentence holds, as bits in term order.
+        held = [
+            sum(1 << t for t, (row, s) in enumerate(zip(rows, in_subject)) if not s and row[i])
+            for i in range(len(sentences))
+        ]
+        least = config.run_min_share * evidence
+
         def spans_evidence(first: int, last: int) -> bool:
             """Whether each sentence of the run holds question words (the subject's aside) that no other
             sentence of it holds, worth at least ``run_min_share`` of all such words' weight: the
             evidence runs across them, and no shorter run holds it. Or, for two sentences, whether the
             second holds such words and opens pointing back (他, 其, 这 ...) at the first."""
-            if last == first + 1 and _POINTS_BACK.match(part.sentences[last][1]):
-                own = sum(w for w, row, s in zip(weights, rows, in_subject) if not s and row[last])
-                if own >= config.run_min_share * evidence:
+            if last == first + 1 and _POINTS_BACK.match(sentences[last][1]):
+                if mask_weight(held[last]) >= least:
                     return True
             for i in range(first, last + 1):
-                own = sum(
-                    w for w, row, s in zip(weights, rows, in_subject)
-                    if not s and row[i] and not any(row[j] for j in range(first, last + 1) if j != i)
-                )
-                if own < config.run_min_share * evidence:
+                others = 0
+                for j in range(first, last + 1):
+                    if j != i:
+                        others |= held[j]
+                if mask_weight(held[i] & ~others) < least:
                     return False
             return True
 

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from retrieval.english import base_forms
 from retrieval.question import english_words, load_cues
-from retrieval.tokenize import normalise, tagged_words
+from retrieval.tokenize import half_width, normalise, tagged_words
 
 # A comma groups thousands (2,800), three digits at a time: after NFKC a Chinese comma is one too, and
 # 7.07，15岁 holds two numbers.
@@ -64,14 +64,21 @@ def comparable(sentence: str) -> tuple[str, tuple[int, ...]]:
     >>> comparable("２℃時")
     ('2°c时', (0, 1, 1, 2, 3))
     """
-    offsets: list[int] = []
-    pieces = []
-    for position, char in enumerate(sentence):
-        piece = unicodedata.normalize("NFKC", char)
-        pieces.append(piece)
-        offsets.extend([position] * len(piece))
-    offsets.append(len(sentence))
-    folded = "".join(pieces)
+    folded = half_width(sentence)
+    if unicodedata.is_normalized("NFKC", folded):
+        # No character left that NFKC changes (one that does cannot stand in NFKC text, and one that
+        # may compose stays as it is alone), and each full-width form became one character: the
+        # characters' own NFKC forms are the characters, one for one.
+        offsets = list(range(len(sentence) + 1))
+    else:
+        offsets = []
+        pieces = []
+        for position, char in enumerate(sentence):
+            piece = unicodedata.normalize("NFKC", char)
+            pieces.append(piece)
+            offsets.extend([position] * len(piece))
+        offsets.append(len(sentence))
+        folded = "".join(pieces)
     simplified = normalise(folded)
     if len(simplified) != len(folded):  # a conversion that changed the length: compare as folded only
         simplified = folded.lower() if len(folded.lower()) == len(folded) else folded

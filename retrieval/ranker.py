@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from operator import mul
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -90,6 +91,11 @@ class LinearModel:
     names: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float = 0.0
+    # Every weight non-zero: none is skipped, so the sum may run over all the products.
+    _all_weigh: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_all_weigh", all(self.weights))
 
     @classmethod
     def from_mapping(cls, names: Sequence[str], weights: Mapping[str, float], bias: float = 0.0, where: str = "") -> "LinearModel":
@@ -111,6 +117,8 @@ class LinearModel:
         >>> LinearModel(("a", "b"), (2.0, -1.0), 0.5).score([1.0, 1.0])
         1.5
         """
+        if self._all_weigh:  # a fitted model: the products summed in the same order, at C speed
+            return self.bias + sum(map(mul, self.weights, values))
         return self.bias + sum(w * v for w, v in zip(self.weights, values) if w)
 
     def mapping(self) -> dict[str, float]:

@@ -63,7 +63,38 @@ def normalise(text: str) -> str:
     >>> normalise("ＡＢＣ 開會 ２４小時")
     'abc 开会 24小时'
     """
-    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return to_simplified(nfkc(text)).lower()
+
+
+# Full-width forms (，：（ ...) and the ideographic space, which nearly every Chinese sentence holds, fail
+# NFKC's quick check, and CPython then decomposes and recomposes the whole text (30 µs of a paragraph's
+# read). Each one's compatibility decomposition is one character that has none of its own (， -> ,):
+# written as that character first, the text's decomposition, and so its NFKC, is the same, and the text
+# then mostly passes the quick check, which returns it as it is.
+_FULL_WIDTH = re.compile("[\u3000\uff01-\uff5e]")
+_HALF_WIDTH = {chr(code): unicodedata.normalize("NFKD", chr(code)) for code in (0x3000, *range(0xFF01, 0xFF5F))}
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster on text holding full-width forms.
+
+    >>> nfkc("２４小時，（Ａ）\u3000é") == unicodedata.normalize("NFKC", "２４小時，（Ａ）\u3000é")
+    True
+    """
+    return unicodedata.normalize("NFKC", half_width(text))
+
+
+def half_width(text: str) -> str:
+    """``text`` with each full-width form and ideographic space as its NFKC character, the rest as it is.
+
+    >>> half_width("２４小時，Ａ\u3000")
+    '24小時,A '
+    """
+    return _FULL_WIDTH.sub(_half_width, text)
+
+
+def _half_width(match: re.Match[str]) -> str:
+    return _HALF_WIDTH[match.group()]
 
 
 def chinese_numeral_value(word: str) -> int | None:

@@ -57,3 +57,25 @@ def test_a_month_or_a_day_is_no_count_of_any_measure(question):
     sentence = "水库于6月动工，12日完工，共建成泵站4座，历时3个月。"
     assert [s.text for s in candidate_spans(sentence, "how_many", question)] == ["4座", "3个"]
     assert "6月" in [s.text for s in candidate_spans(sentence, "how_many", question, calendar_counts=True)]
+
+
+def test_comparable_maps_each_character_as_its_own_nfkc_form():
+    # The fast path (full-width forms mapped, the rest already NFKC) must give the text and the offsets
+    # of the character-by-character reading: composing, expanding and Traditional text included.
+    import unicodedata
+
+    from retrieval.highlight import comparable
+    from retrieval.tokenize import normalise
+
+    def by_character(sentence: str) -> tuple[str, tuple[int, ...]]:
+        pieces = [unicodedata.normalize("NFKC", char) for char in sentence]
+        offsets = [position for position, piece in enumerate(pieces) for _ in piece] + [len(sentence)]
+        folded = "".join(pieces)
+        simplified = normalise(folded)
+        if len(simplified) != len(folded):
+            simplified = folded.lower() if len(folded.lower()) == len(folded) else folded
+        return simplified, tuple(offsets)
+
+    texts = ["浙江關停了１２０家，（ＡＢＣ）", "e\u0301x", "ﬁ２℃", "\u1100\u1161\uac00", "Å\u212b", "１\u3000２", "", "abc"]
+    texts += [chr(code) + "開" for code in (0x3000, *range(0xFF01, 0xFF5F))]
+    assert [comparable.__wrapped__(text) for text in texts] == [by_character(text) for text in texts]

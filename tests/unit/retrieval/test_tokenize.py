@@ -51,3 +51,18 @@ def test_signature_names_everything_that_changes_the_tokens(tokenizer):
 @pytest.mark.parametrize("text", ["", "   ", "？！。", "\x00", "🙂"])
 def test_text_without_words_has_no_tokens(tokenizer, text):
     assert tokenizer.tokens(text) == []
+
+
+def test_the_fast_nfkc_is_unicodes_nfkc_beside_every_kind_of_neighbour():
+    # Each full-width form and the ideographic space, before and after characters that compose,
+    # reorder or decompose (a combining acute, a Hangul vowel, ﬁ, ½, a half-width voiced mark), and
+    # inside Chinese text: the shortcut must give exactly what unicodedata gives.
+    import unicodedata
+
+    from retrieval.tokenize import nfkc
+
+    wide = [chr(code) for code in (0x3000, *range(0xFF01, 0xFF5F))]
+    neighbours = ["\u0301", "\u0327\u0301", "\u1161", "\uac00", "ﬁ", "½", "\uff9e", "e", "開", "", " ", "\u00a0"]
+    texts = [a + w + b for w in wide for a in neighbours for b in neighbours]
+    texts += ["浙江關停了１２０家，（ＡＢＣ）：２４小時\u3000Ｅ\u0301…", "".join(wide)]
+    assert [nfkc(text) for text in texts] == [unicodedata.normalize("NFKC", text) for text in texts]
