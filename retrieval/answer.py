@@ -216,7 +216,7 @@ class Answerer:
         best = ranked[0]
         article, paragraph = self._entries[best.paragraph_id]
         choice, gate = self.highlight(ranked, kind, text, terms)
-        highlight = choice.text if choice.text and (not self._gated(language) or self.ranker.shows(gate)) else None
+        highlight = choice.text if choice.text and self._shows(language, choice, gate) else None
         return Answer(
             question=question,
             answered=True,
@@ -538,6 +538,16 @@ class Answerer:
         others = (c.score for c in ranked[1:] if c.paragraph_id != best.paragraph_id or c.index >= end or c.index + c.count <= best.index)
         lead = best.score - next(others, best.score - 2.0)
         return choice, (min(max(lead, 0.0) / 5.0, 1.0), 1.0 if best.count > 1 else 0.0, *choice.features)
+
+    def _shows(self, language: str, choice: HighlightChoice, gate: tuple[float, ...]) -> bool:
+        """Whether a found highlight is shown: the gate judges a Chinese question's. An English question's
+        (the gate does not judge them) must at least be tied to the question's words in the quote
+        (``HighlightChoice.tied``): the gate shows none that is not on CMRC's or DRCD's highlights, and
+        without the tie an English who-question bolds whatever jieba tags a name in a quote about
+        something else (高水平, a "high level", tagged as a person)."""
+        if self._gated(language):
+            return self.ranker.shows(gate)
+        return not self.config.highlight_gate or choice.tied
 
     def _gated(self, language: str) -> bool:
         """Whether the ranker's highlight gate judges this language's highlights: it was fitted on

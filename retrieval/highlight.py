@@ -423,6 +423,23 @@ class HighlightChoice:
     text: str | None
     features: tuple[float, ...] = ()
 
+    @property
+    def tied(self) -> bool:
+        """Whether the span stands by the question's words in the quote: its context repeats them, its
+        clause holds some, or one stands in the quote at all (``near``). A span with none of these was
+        picked only for its kind (a name in a sentence about something else).
+
+        >>> s = "会上，王小明介绍了全市养老服务情况。"
+        >>> [(c.text, c.tied) for c in (highlight_choice(s, "who", "Who chaired it?", [(w, 1.0)]) for w in ("主持", "养老"))]
+        [('王小明', False), ('王小明', True)]
+        """
+        values = dict(zip(HIGHLIGHT_FEATURES, self.features))
+        return any(values.get(name, 0.0) > 0 for name in _TIES)
+
+
+# The features that tie a span to the question's words (``HighlightChoice.tied``).
+_TIES = ("context", "clause", "near")
+
 
 def choose_highlight(
     sentence: str, kind: str, question: str, terms: Sequence[tuple[str, float]]

@@ -51,6 +51,16 @@ def test_english_question_is_answered_from_the_chinese_text(answerer):
     assert "248家" in answer.quote and "河北" in answer.title
 
 
+def test_an_english_questions_highlight_stands_by_its_words_or_is_absent(answerer):
+    """The gate does not judge English questions' highlights, so a who-question whose quote is about
+    something else bolded whatever jieba tags a person there (高水平, "high level"). A highlight with
+    none of the question's translated words in its clause or in the quote is not shown; one beside
+    them still is."""
+    stray = answerer.ask("Who delivered the keynote at the Qinghai conference?")
+    assert stray.language == "en" and stray.highlight is None
+    assert answerer.ask("Who spoke at the Qinghai meeting?").highlight == "董杰人"
+
+
 def test_an_english_name_outweighs_paraphrased_words_in_the_floor(answerer):
     """An English question's names translate exactly, its other words' readings miss paraphrases
     ("was following", "promoting the campaign", read elsewhere in the articles): with Hebei, the
