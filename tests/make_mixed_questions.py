@@ -135,31 +135,47 @@ def mixed_question(question: str, glosses: dict[str, str], two: bool) -> tuple[s
     return "".join(out).strip(), len(chosen)
 
 
+def rewritten_sets(source: dict, rewrite) -> tuple[dict, dict, int]:
+    """The rewritten and plain sets: the source's articles and contexts, only the questions ``rewrite``
+    (question -> new question, or None to leave it out) kept, and how many it kept."""
+    rewritten_set = {"version": source.get("version", ""), "data": []}
+    plain_set = {"version": source.get("version", ""), "data": []}
+    kept = 0
+    for article in source["data"]:
+        rewritten_article = {**article, "paragraphs": []}
+        plain_article = {**article, "paragraphs": []}
+        for paragraph in article["paragraphs"]:
+            rewritten_qas, plain_qas = [], []
+            for qa in paragraph["qas"]:
+                made = rewrite(qa["question"])
+                if made is None:
+                    continue
+                kept += 1
+                rewritten_qas.append({**qa, "question": made})
+                plain_qas.append(qa)
+            rewritten_article["paragraphs"].append({**paragraph, "qas": rewritten_qas})
+            plain_article["paragraphs"].append({**paragraph, "qas": plain_qas})
+        rewritten_set["data"].append(rewritten_article)
+        plain_set["data"].append(plain_article)
+    return rewritten_set, plain_set, kept
+
+
 def make_sets(source: dict, glosses: dict[str, str], seed: int = SEED) -> tuple[dict, dict, int, int]:
     """The mixed and plain sets (the source's articles, only the questions that could be mixed), how
     many questions they hold and how many got two English words."""
     rng = random.Random(seed)
-    mixed_set = {"version": source.get("version", ""), "data": []}
-    plain_set = {"version": source.get("version", ""), "data": []}
-    kept = doubled = 0
-    for article in source["data"]:
-        mixed_article = {**article, "paragraphs": []}
-        plain_article = {**article, "paragraphs": []}
-        for paragraph in article["paragraphs"]:
-            mixed_qas, plain_qas = [], []
-            for qa in paragraph["qas"]:
-                two = rng.random() < 0.5
-                made = mixed_question(qa["question"], glosses, two)
-                if made is None:
-                    continue
-                kept += 1
-                doubled += made[1] == 2
-                mixed_qas.append({**qa, "question": made[0]})
-                plain_qas.append(qa)
-            mixed_article["paragraphs"].append({**paragraph, "qas": mixed_qas})
-            plain_article["paragraphs"].append({**paragraph, "qas": plain_qas})
-        mixed_set["data"].append(mixed_article)
-        plain_set["data"].append(plain_article)
+    doubled = 0
+
+    def rewrite(question: str) -> str | None:
+        nonlocal doubled
+        two = rng.random() < 0.5  # drawn for every question, kept or not
+        made = mixed_question(question, glosses, two)
+        if made is None:
+            return None
+        doubled += made[1] == 2
+        return made[0]
+
+    mixed_set, plain_set, kept = rewritten_sets(source, rewrite)
     return mixed_set, plain_set, kept, doubled
 
 
