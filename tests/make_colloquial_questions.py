@@ -20,7 +20,7 @@ The rules, for each question of the source set, in this order:
 - a sentence-final particle, 啊, 呢 or 呀 (each with probability one quarter), is added unless the
   question already ends in one (吗, 呢, 啊, 呀, 吧).
 ``random.Random(SEED)`` draws three numbers per question, in the file's order, whether they are used
-or not. Every question is kept.
+or not. A question without text is left out.
 
 Writes ``colloquial.json`` and ``plain.json`` (the same questions as written), with the source's
 articles and contexts unchanged so that ``--half`` picks the same articles, and prints how many
@@ -105,10 +105,12 @@ def make_sets(source: dict, seed: int = SEED) -> tuple[dict, dict, int, Counter]
     rng = random.Random(seed)
     changed: Counter = Counter()
 
-    def rewrite(question: str) -> str:
+    def rewrite(question: str) -> str | None:
         spaced = rng.random() < 0.5
         filler = (*FILLERS, None)[rng.randrange(3)]
         particle = (*PARTICLES, None)[rng.randrange(4)]
+        if not question.strip():
+            return None  # a filler and a particle are no question
         made = colloquial_question(question, spaced, filler, particle)
         changed["any"] += made != question
         changed["的 dropped"] += "的" in question and made.count("的") < question.count("的")
