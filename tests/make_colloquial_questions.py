@@ -29,8 +29,6 @@ questions each rule changed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import sys
@@ -40,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from retrieval.tokenize import tagged_words  # noqa: E402
-from tests.make_mixed_questions import SOURCE, rewritten_sets  # noqa: E402
+from tests.make_mixed_questions import read_arguments, rewritten_sets, write_sets  # noqa: E402
 
 SEED = 10
 SPOKEN = (("为什么", "为啥"), ("什么时候", "啥时候"), ("什么", "啥"), ("哪里", "哪儿"))
@@ -125,16 +123,9 @@ def make_sets(source: dict, seed: int = SEED) -> tuple[dict, dict, int, Counter]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="the folder colloquial.json and plain.json are written to")
-    parser.add_argument("--source", type=Path, default=SOURCE, help="a SQuAD-format set (default: the CMRC 2018 trial split)")
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args(argv)
-    source = json.loads(args.source.read_text(encoding="utf-8"))
+    args, source = read_arguments(argv, __doc__.splitlines()[0], "colloquial.json and plain.json")
     colloquial, plain, kept, changed = make_sets(source, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, data in {"colloquial.json": colloquial, "plain.json": plain}.items():
-        (args.out / name).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+    write_sets(args.out, {"colloquial.json": colloquial, "plain.json": plain})
     print(f"{kept} questions -> {args.out}: " + ", ".join(f"{rule} {count}" for rule, count in changed.items()))
     return 0
 

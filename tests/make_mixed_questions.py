@@ -195,18 +195,27 @@ def unseen_set(questions: dict) -> dict:
     return {"version": "v2.0", "data": data}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="the folder mixed.json and plain.json are written to")
+def read_arguments(argv: list[str] | None, description: str, written: str) -> tuple[argparse.Namespace, dict]:
+    """The command line of a set maker (OUT, --source, --seed) and the source set it names."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("out", type=Path, help=f"the folder {written} are written to")
     parser.add_argument("--source", type=Path, default=SOURCE, help="a SQuAD-format set (default: the CMRC 2018 trial split)")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    source = json.loads(args.source.read_text(encoding="utf-8"))
-    mixed, plain, kept, doubled = make_sets(source, read_glosses(cedict_path()), args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    sets = {"mixed.json": mixed, "plain.json": plain, "unseen-mixed.json": unseen_set(mixed), "unseen-plain.json": unseen_set(plain)}
+    return args, json.loads(args.source.read_text(encoding="utf-8"))
+
+
+def write_sets(out: Path, sets: dict[str, dict]) -> None:
+    """Each set as JSON under its file name in the folder ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     for name, data in sets.items():
-        (args.out / name).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+        (out / name).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, source = read_arguments(argv, __doc__.splitlines()[0], "mixed.json and plain.json")
+    mixed, plain, kept, doubled = make_sets(source, read_glosses(cedict_path()), args.seed)
+    write_sets(args.out, {"mixed.json": mixed, "plain.json": plain, "unseen-mixed.json": unseen_set(mixed), "unseen-plain.json": unseen_set(plain)})
     total = sum(len(p["qas"]) for a in source["data"] for p in a["paragraphs"])
     print(f"{kept} of {total} questions mixed, {doubled} with two English glosses -> {args.out}")
     return 0
