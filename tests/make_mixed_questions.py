@@ -135,31 +135,47 @@ def mixed_question(question: str, glosses: dict[str, str], two: bool) -> tuple[s
     return "".join(out).strip(), len(chosen)
 
 
+def rewritten_sets(source: dict, rewrite) -> tuple[dict, dict, int]:
+    """The rewritten and plain sets: the source's articles and contexts, only the questions ``rewrite``
+    (question -> new question, or None to leave it out) kept, and how many it kept."""
+    rewritten_set = {"version": source.get("version", ""), "data": []}
+    plain_set = {"version": source.get("version", ""), "data": []}
+    kept = 0
+    for article in source["data"]:
+        rewritten_article = {**article, "paragraphs": []}
+        plain_article = {**article, "paragraphs": []}
+        for paragraph in article["paragraphs"]:
+            rewritten_qas, plain_qas = [], []
+            for qa in paragraph["qas"]:
+                made = rewrite(qa["question"])
+                if made is None:
+                    continue
+                kept += 1
+                rewritten_qas.append({**qa, "question": made})
+                plain_qas.append(qa)
+            rewritten_article["paragraphs"].append({**paragraph, "qas": rewritten_qas})
+            plain_article["paragraphs"].append({**paragraph, "qas": plain_qas})
+        rewritten_set["data"].append(rewritten_article)
+        plain_set["data"].append(plain_article)
+    return rewritten_set, plain_set, kept
+
+
 def make_sets(source: dict, glosses: dict[str, str], seed: int = SEED) -> tuple[dict, dict, int, int]:
     """The mixed and plain sets (the source's articles, only the questions that could be mixed), how
     many questions they hold and how many got two English words."""
     rng = random.Random(seed)
-    mixed_set = {"version": source.get("version", ""), "data": []}
-    plain_set = {"version": source.get("version", ""), "data": []}
-    kept = doubled = 0
-    for article in source["data"]:
-        mixed_article = {**article, "paragraphs": []}
-        plain_article = {**article, "paragraphs": []}
-        for paragraph in article["paragraphs"]:
-            mixed_qas, plain_qas = [], []
-            for qa in paragraph["qas"]:
-                two = rng.random() < 0.5
-                made = mixed_question(qa["question"], glosses, two)
-                if made is None:
-                    continue
-                kept += 1
-                doubled += made[1] == 2
-                mixed_qas.append({**qa, "question": made[0]})
-                plain_qas.append(qa)
-            mixed_article["paragraphs"].append({**paragraph, "qas": mixed_qas})
-            plain_article["paragraphs"].append({**paragraph, "qas": plain_qas})
-        mixed_set["data"].append(mixed_article)
-        plain_set["data"].append(plain_article)
+    doubled = 0
+
+    def rewrite(question: str) -> str | None:
+        nonlocal doubled
+        two = rng.random() < 0.5  # drawn for every question, kept or not
+        made = mixed_question(question, glosses, two)
+        if made is None:
+            return None
+        doubled += made[1] == 2
+        return made[0]
+
+    mixed_set, plain_set, kept = rewritten_sets(source, rewrite)
     return mixed_set, plain_set, kept, doubled
 
 
@@ -179,18 +195,27 @@ def unseen_set(questions: dict) -> dict:
     return {"version": "v2.0", "data": data}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="the folder mixed.json and plain.json are written to")
+def read_arguments(argv: list[str] | None, description: str, written: str) -> tuple[argparse.Namespace, dict]:
+    """The command line of a set maker (OUT, --source, --seed) and the source set it names."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("out", type=Path, help=f"the folder {written} are written to")
     parser.add_argument("--source", type=Path, default=SOURCE, help="a SQuAD-format set (default: the CMRC 2018 trial split)")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    source = json.loads(args.source.read_text(encoding="utf-8"))
-    mixed, plain, kept, doubled = make_sets(source, read_glosses(cedict_path()), args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    sets = {"mixed.json": mixed, "plain.json": plain, "unseen-mixed.json": unseen_set(mixed), "unseen-plain.json": unseen_set(plain)}
+    return args, json.loads(args.source.read_text(encoding="utf-8"))
+
+
+def write_sets(out: Path, sets: dict[str, dict]) -> None:
+    """Each set as JSON under its file name in the folder ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     for name, data in sets.items():
-        (args.out / name).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+        (out / name).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, source = read_arguments(argv, __doc__.splitlines()[0], "mixed.json and plain.json")
+    mixed, plain, kept, doubled = make_sets(source, read_glosses(cedict_path()), args.seed)
+    write_sets(args.out, {"mixed.json": mixed, "plain.json": plain, "unseen-mixed.json": unseen_set(mixed), "unseen-plain.json": unseen_set(plain)})
     total = sum(len(p["qas"]) for a in source["data"] for p in a["paragraphs"])
     print(f"{kept} of {total} questions mixed, {doubled} with two English glosses -> {args.out}")
     return 0

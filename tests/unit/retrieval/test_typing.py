@@ -114,3 +114,17 @@ def test_which_words_and_their_measure_are_not_question_content(words: list[str]
     from retrieval.question import asked_words
 
     assert asked_words(words, frozenset()) == kept
+
+
+def test_a_spoken_filler_is_not_a_word_the_quote_should_hold() -> None:
+    # Found on the rule-made group-chat set (tests/make_colloquial_questions.py): 就是, a filler in
+    # 就是啥是X啊, drew the sentence that says 就是 (下面就是 ... 的例子) over the one that answers.
+    # Three articles: BM25 gives a word held by half the paragraphs no weight.
+    from corpus.model import Article, Corpus, Paragraph
+    from corpus.sentences import split_sentences
+
+    texts = {"数独": "数独是一种在九宫格里填数字的逻辑游戏。下面就是一道数独题目的例子。", "象棋": "象棋是一种两人对弈的棋类游戏。象棋就是中国的传统棋类。", "围棋": "围棋是一种策略性棋类。"}
+    corpus = Corpus(tuple(Article(t, t, (Paragraph(t, 0, None, x, split_sentences(x)),)) for t, x in texts.items()))
+    answerer = Answerer(corpus, load_settings().answer)
+    for question in ("就是啥是数独啊", "就是数独是啥呀"):
+        assert answerer.ask(question).quote == "数独是一种在九宫格里填数字的逻辑游戏。", question
