@@ -242,7 +242,7 @@ class Answerer:
         terms = self.query_terms(text, language)
         if not terms:
             return None
-        kind = question_type(self._mixed_reading(text, language, terms))
+        kind = self._question_kind(text, language, terms)
         ranked = self.rank_sentences(text, language, terms, kind)
         if not ranked:
             return None
@@ -357,9 +357,10 @@ class Answerer:
         桃仔尾 and 桃之尾尖 the paragraph writes), and the near-miss check is not trusted."""
         if not places:
             return False
-        lacked = 1.0 - self.coverage(terms, paragraph_id)
-        if lacked <= 0.0 or 1.0 - lacked >= self.config.near_miss_max_coverage:
+        coverage = self.coverage(terms, paragraph_id)
+        if coverage >= 1.0 or coverage >= self.config.near_miss_max_coverage:
             return False
+        lacked = 1.0 - coverage
         weights = {term.word: self.matcher.term_weight(term) for term in terms}
         total = sum(weights.values()) or 1.0
         share = sum(w for word, w in weights.items() if any(word == place or (len(word) >= 2 and place.startswith(word)) for place in places)) / total
@@ -404,6 +405,10 @@ class Answerer:
             else:
                 terms.append(term)
         return terms
+
+    def _question_kind(self, text: str, language: str, terms: Sequence[QueryTerm]) -> str:
+        """``question_type`` of the question, a mixed one's English question words read as Chinese ones."""
+        return question_type(self._mixed_reading(text, language, terms))
 
     def _mixed_reading(self, text: str, language: str, terms: Sequence[QueryTerm], sentence: str = "") -> str:
         """A mixed question with its English words read in Chinese (``chinese_reading``), as ``sentence``
@@ -495,7 +500,7 @@ class Answerer:
         if not text or len(text) > self.config.max_question_chars:
             return []
         terms = self.query_terms(text, language)
-        kind = question_type(self._mixed_reading(text, language, terms))
+        kind = self._question_kind(text, language, terms)
         return self.sentence_candidates(text, language, terms, kind) if terms else []
 
     def sentence_candidates(self, text: str, language: str, terms: Sequence[QueryTerm], kind: str) -> list[Candidate]:
@@ -561,7 +566,7 @@ class Answerer:
         text = clean_question(question)
         language = detect_language(text)
         terms = self.query_terms(text, language) if text else []
-        kind = question_type(self._mixed_reading(text, language, terms))
+        kind = self._question_kind(text, language, terms)
         ranked = self.rank_sentences(text, language, terms, kind) if terms else []
         if not ranked:
             return None

@@ -352,11 +352,6 @@ def question_bigrams(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def first_place(term: QueryTerm, text: str) -> int | None:
-    """Where the first of the term's readings that ``text`` holds as written starts."""
-    return first_found(tuple("".join(alternative) for alternative, _ in term.alternatives), text)
-
-
 def first_found(readings: Sequence[str], text: str) -> int | None:
     """Where the first of ``readings`` that ``text`` holds starts.
 
@@ -423,7 +418,7 @@ def sentence_candidates(
             found = mask_weights[mask] = sum(w for t, w in enumerate(weights) if mask >> t & 1)
         return found
 
-    # Each term's readings as written, searched for in every candidate's text (``first_place``).
+    # Each term's readings as written, searched for in every candidate's text (``first_found``).
     written = [tuple("".join(alternative) for alternative, _ in term.alternatives) for term in distinct]
 
     rows_out: list[tuple[int, int, int, str, list[float]]] = []

@@ -151,7 +151,7 @@ def chinese_reading(question: str, terms: Sequence["QueryTerm"], sentence: str) 
             continue
         readings = ["".join(words) for words, _ in sorted(term.alternatives, key=lambda a: -a[1])]
         reading = next((r for r in readings if r in sentence), readings[0])
-        question = re.sub(rf"\s*(?<![a-z]){re.escape(term.word)}(?![a-z])\s*", reading, question, count=1, flags=re.IGNORECASE)
+        question = _english_replaced(question, term.word, reading, count=1)
     return question
 
 
@@ -165,8 +165,14 @@ def question_words_in_chinese(question: str) -> str:
     cues = load_cues()
     english = sorted(((" ".join(cue), cues.chinese[kind][0]) for kind in QUESTION_TYPES for cue in cues.english[kind]), key=lambda c: -len(c[0]))
     for cue, chinese in english:
-        question = re.sub(rf"\s*(?<![a-z]){re.escape(cue)}(?![a-z])\s*", chinese, question, flags=re.IGNORECASE)
+        question = _english_replaced(question, cue, chinese)
     return question
+
+
+def _english_replaced(question: str, english: str, chinese: str, count: int = 0) -> str:
+    """``question`` with the English word or phrase, whole and in any case, and the spaces around it,
+    replaced by ``chinese`` (the first ``count`` times; 0: every time)."""
+    return re.sub(rf"\s*(?<![a-z]){re.escape(english)}(?![a-z])\s*", chinese, question, count=count, flags=re.IGNORECASE)
 
 
 def detect_language(text: str) -> str:
