@@ -55,6 +55,7 @@ def test_composed_tokens_and_cuts_are_the_tokenizers(tmp_path, sentences):
     ["一共二十", "四小时。"],  # a numeral across it
     ["第一句\r", "\n第二句。"],  # \r\n is one piece
     ["開會", "時間。"],  # Traditional: normalised after joining
+    ["说cafe", "\u0301很好。"],  # NFKC composes e and the accent across it, which is no block character
 ])
 def test_a_joint_jieba_could_cut_across_is_tokenized_whole(parts):
     tokenizer = Tokenizer()
