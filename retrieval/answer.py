@@ -11,6 +11,7 @@ answer span highlighted when the ranker's gate finds it likely right.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -60,6 +61,8 @@ from retrieval.typing_variants import (
 log = logging.getLogger(__name__)
 
 OFFICE_READING_WEIGHT = 0.5  # an English office word (director) read as one of the corpus' titles (厅长): a guess
+_CLAUSES = re.compile(r"[，,；;。！？!?：:]")
+NAME_READING_WEIGHT = 0.5  # an English name's readings that say where the question is about (邯郸市, not 中 for China)
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,8 @@ class Answerer:
         if not ranked:
             return None
         if language == "en":
+            if self.config.english_names_first:
+                ranked = self._naming_paragraphs_first(terms, ranked)
             # A name translates exactly (Hebei is 河北 wherever it is written), and a word no article holds
             # any reading of (hotline) names what the articles never mention; another word's readings
             # are guesses a paraphrase misses ("rolled out" for 部署): the first two say more when missing.
@@ -256,6 +261,32 @@ class Answerer:
         # framing, not the fact it asks for.
         held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words, weighed_readings=self.config.mixed_english)
         return terms, kind, ranked, held >= self.config.min_coverage
+
+    def _naming_paragraphs_first(self, terms: Sequence[QueryTerm], ranked: list[Candidate]) -> list[Candidate]:
+        """``ranked`` with the sentences that name what an English question names (Handan: 邯郸) in a
+        clause about the rest of the question first, when the best sentence's paragraph does not
+        write the names. A name's reading is exact, so a paragraph without it is about something else;
+        a sentence listing many cities is about the one whose clause holds at least half of the
+        question's other words (邯郸市及时公开曝光查处的非法社会组织名单 for "How did Handan deal
+        with the illegal groups"), not about one named beside other facts. Only a name's likely
+        readings count (China's loose 中 is written almost anywhere)."""
+        names = [[a for a, w in term.alternatives if w >= NAME_READING_WEIGHT] for term in terms if term.name]
+        names = [readings for readings in names if readings]
+        others = [term for term in terms if not term.name and term.alternatives]
+        if not names or not others:
+            return ranked
+        holds = self.matcher.holds
+        if all(any(holds(a, *self.matcher.paragraph_words(ranked[0].paragraph_id).whole, True) for a in readings) for readings in names):
+            return ranked
+
+        def about_the_names(clause: str) -> bool:
+            if not all(any(holds(a, frozenset(), clause, True) for a in readings) for readings in names):
+                return False
+            held = sum(any(holds(a, frozenset(), clause, True) for a, _ in term.alternatives) for term in others)
+            return 2 * held >= len(others)
+
+        naming = [c for c in ranked if any(about_the_names(clause) for clause in _CLAUSES.split(normalise(c.text)))]
+        return [*naming, *(c for c in ranked if all(c is not n for n in naming))] if naming else ranked
 
     @cached_property
     def common_words(self) -> "CommonWords | None":
@@ -659,15 +690,15 @@ class Answerer:
         return list(best), list(best.values()), passages
 
     def _english_terms(self, text: str) -> list[QueryTerm]:
-        if self._dictionary is None:
-            from retrieval.english import load_dictionary
+        from retrieval.english import Phrasing, load_dictionary
 
+        if self._dictionary is None:
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
         names = english_names(text)
-        for word, translations in self._dictionary.translate(
-            text, self.config.english_translations, self._known, self.config.english_word_forms
-        ):
+        config = self.config
+        phrasing = Phrasing(config.english_hyphenated, config.english_opening_phrases, config.english_how_words, config.english_shared_heads)
+        for word, translations in self._dictionary.translate(text, config.english_translations, self._known, config.english_word_forms, phrasing):
             alternatives = tuple(
                 (tuple(tokens), weight)
                 for chinese, weight in translations
