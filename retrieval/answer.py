@@ -205,6 +205,8 @@ class Answerer:
             return Answer(question, False, language, reason="no_match", competing=competing)
         terms, kind, ranked, _ = found
         competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
+        if self.config.counted_noun and kind == "how_many":
+            ranked = self._counting_first(to_simplified(self._mixed_reading(text, language, terms, ranked[0].text)), ranked)
         if self.config.near_miss:
             # A mixed question's English words are read as the best sentence writes them (director as
             # 厅长 where it names one, else as their likeliest reading): the checks read Chinese offices.
@@ -339,6 +341,20 @@ class Answerer:
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
+
+    @staticmethod
+    def _counting_first(asked: str, ranked: list[Candidate]) -> list[Candidate]:
+        """``ranked`` with the first sentence of the best one's paragraph that counts the noun a
+        how-many question counts (多少个目标: 24项个性目标) first, when the best sentence does not: a
+        paragraph's sentence on the question's topic may hold a count of something else (一个时期)."""
+        from retrieval.near_miss import counted_noun, counts_the_noun
+
+        noun = counted_noun(asked)
+        best = ranked[0]
+        if noun is None or counts_the_noun(best.text, noun):
+            return ranked
+        counting = next((c for c in ranked if c.paragraph_id == best.paragraph_id and counts_the_noun(c.text, noun)), None)
+        return ranked if counting is None else [counting, *(c for c in ranked if c is not counting)]
 
     def _names_a_missing_thing(self, terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
         """Whether an English question names something (a capitalised word: Guangdong, Hebei) whose

@@ -48,6 +48,7 @@ class AnswerConfig:
     english_opening_phrases: bool  # a phrase opening with a stopword ("this year": 今年) is read where the corpus holds it
     english_how_words: bool  # the word "how" asks by (how far, how long) is no content word
     english_shared_heads: bool  # the head two likely readings share (民政 of 民政局, 民政厅) is a reading too
+    counted_noun: bool  # a how-many question's quote is the best paragraph's sentence counting the noun it asks about
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
     near_miss_confidence: bool  # ... only when the refusal is likely right (Answerer._near_miss_likely)
     near_miss_max_coverage: float  # a missing kind of answer refuses only below this paragraph coverage

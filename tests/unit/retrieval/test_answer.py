@@ -93,6 +93,15 @@ def test_english_near_misses_stay_refused(answerer):
         assert not answer.answered and answer.quote is None, (entry["q"], answer.quote)
 
 
+def test_a_how_many_question_is_answered_by_the_sentence_counting_its_noun(answerer):
+    """多少个目标 counts targets: the best paragraph's sentence on the appraisal holds only a count of
+    something else (一个时期); the one writing 24项个性目标 answers. Switched off, the first is quoted."""
+    question = "青海的考核有多少个目标要完成"
+    assert "24项个性目标" in answerer.ask(question).quote
+    off = dataclasses.replace(answerer.config, counted_noun=False)
+    assert "24项个性目标" not in Answerer(answerer.corpus, off, answerer.tokenizer, answerer.index).ask(question).quote
+
+
 def test_mixed_questions_read_their_english_words_in_chinese(answerer):
     """A mixed question's English office word is read as the article's title (director as 厅长, never
     the deputy's 副厅长), and its English phrase as the words the sentence writes, so the highlight
