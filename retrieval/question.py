@@ -198,6 +198,25 @@ def english_words(text: str) -> list[str]:
     return _LATIN_WORD.findall(normalise(text))
 
 
+_HYPHENATED = re.compile(r"[a-z]+(?:'[a-z]+)?(?:-[a-z]+(?:'[a-z]+)?)*")
+
+
+def hyphenated_runs(text: str) -> dict[int, int]:
+    """Where ``english_words(text)`` holds a hyphenated compound: its first word's position and its
+    length in words (on-call, e-mail: one phrase, even where its first word alone is a stopword).
+
+    >>> hyphenated_runs("What on-call duty does the well-known city keep?")
+    {1: 2, 6: 2}
+    """
+    runs, position = {}, 0
+    for match in _HYPHENATED.finditer(normalise(text)):
+        length = match.group().count("-") + 1
+        if length > 1:
+            runs[position] = length
+        position += length
+    return runs
+
+
 def english_names(text: str) -> frozenset[str]:
     """The words of an English question written as names, lower-cased as ``english_words`` gives them:
     capitalised anywhere but as its first word (Hebei, Hainan's, NGO).
