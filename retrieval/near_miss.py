@@ -264,7 +264,6 @@ def counted_noun(question: str) -> str | None:
     ('目标', '社会', None)
     >>> counted_noun("有多少个国家参加了比赛"), counted_noun("於民國幾年嘉義升格為省轄市")
     ('国家', None)
-    
     """
     text = normalise(question)
     for match in _COUNTED_RUN.finditer(text):
