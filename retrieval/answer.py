@@ -338,6 +338,8 @@ class Answerer:
                     continue
                 if not missing_answer(asked, kind, to_simplified(candidate.text), article_text(candidate.paragraph_id), known, PREFERRED_KINDS):
                     return [candidate, *(s for s in ranked if s is not candidate)]
+        if why is None and kind == "who" and self._asks_an_unwritten_office(asked, best):
+            why = "office"
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
@@ -396,6 +398,20 @@ class Answerer:
             # The place check read against a rival's title alone: it passes when the title names them all.
             return any(missing_answer(asked, "what", "", normalise(a.title), known) != "place" for a in rivals.values())
         return True
+
+    def _asks_an_unwritten_office(self, asked: str, best: Candidate) -> bool:
+        """Whether a who-question names an office of administration (厅长, 主任, 书记) that the best
+        sentence's article writes nowhere, in either rank, and the sentence names nobody: the article
+        cannot say who holds it. (A who-question is otherwise never refused for lack of a name: its
+        answers are often names jieba does not tag. Other titles are left out: a text names an emperor
+        as 汉明帝 or 奥古斯都, never writing 皇帝.)"""
+        from retrieval.near_miss import holds_kind, question_offices
+
+        offices = [o for o in question_offices(normalise(asked)) if o.endswith(("长", "主任", "主席", "书记"))]
+        if not offices or holds_kind(to_simplified(best.text), "who", asked):
+            return False
+        article = self._article_text(best.paragraph_id)
+        return any(office.removeprefix("副") not in article for office in offices)
 
     def _mostly_missing_a_place(self, places: Sequence[str], terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
         """Whether places no article names (``places``) are most of what the paragraph lacks of the
