@@ -33,6 +33,7 @@ class Cues:
     heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> nouns after 哪 / 什么 / 何
     measure_groups: tuple[frozenset[str], ...] = ()  # measure words that count the same things
     english_holders: frozenset[str] = frozenset()  # English nouns for an office's holder (head, director)
+    english_holder_titles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # holder -> its titles' endings
     english_deputies: frozenset[str] = frozenset()  # English words making an office a deputy's (deputy, vice)
 
 
@@ -49,7 +50,8 @@ def load_cues() -> Cues:
         fillers=frozenset(data["fillers"]),
         heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
         measure_groups=tuple(frozenset(str(m) for m in group) for group in data.get("measure_groups", ())),
-        english_holders=frozenset(data.get("english_offices", {}).get("holder", ())),
+        english_holders=frozenset(data.get("english_offices", {}).get("holder", {})),
+        english_holder_titles={w: tuple(e) for w, e in data.get("english_offices", {}).get("holder", {}).items()},
         english_deputies=frozenset(data.get("english_offices", {}).get("deputy", ())),
     )
 
