@@ -38,6 +38,7 @@ class CorpusSettings:
 class IndexSettings:
     cache_dir: Path
     workers: int  # tokenizing processes; 0 = every available core
+    freeze_loaded: bool  # the answering processes' collector policy (bot.runtime.settle)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ answer span highlighted when the ranker's gate finds it likely right.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -60,6 +61,8 @@ from retrieval.typing_variants import (
 log = logging.getLogger(__name__)
 
 OFFICE_READING_WEIGHT = 0.5  # an English office word (director) read as one of the corpus' titles (厅长): a guess
+_CLAUSES = re.compile(r"[，,；;。！？!?：:]")
+NAME_READING_WEIGHT = 0.5  # an English name's readings that say where the question is about (邯郸市, not 中 for China)
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Answerer:
             return Answer(question, False, language, reason="no_match", competing=competing)
         terms, kind, ranked, _ = found
         competing = tuple(dict.fromkeys(c.paragraph_id for c in ranked))
+        if self.config.counted_noun and kind == "how_many":
+            ranked = self._counting_first(to_simplified(self._mixed_reading(text, language, terms, ranked[0].text)), ranked)
         if self.config.near_miss:
             # A mixed question's English words are read as the best sentence writes them (director as
             # 厅长 where it names one, else as their likeliest reading): the checks read Chinese offices.
@@ -247,6 +252,8 @@ class Answerer:
         if not ranked:
             return None
         if language == "en":
+            if self.config.english_names_first:
+                ranked = self._naming_paragraphs_first(terms, ranked)
             # A name translates exactly (Hebei is 河北 wherever it is written), and a word no article holds
             # any reading of (hotline) names what the articles never mention; another word's readings
             # are guesses a paraphrase misses ("rolled out" for 部署): the first two say more when missing.
@@ -256,6 +263,32 @@ class Answerer:
         # framing, not the fact it asks for.
         held = self.matcher.coverage(terms, ranked[0].paragraph_id, self.common_words, weighed_readings=self.config.mixed_english)
         return terms, kind, ranked, held >= self.config.min_coverage
+
+    def _naming_paragraphs_first(self, terms: Sequence[QueryTerm], ranked: list[Candidate]) -> list[Candidate]:
+        """``ranked`` with the sentences that name what an English question names (Handan: 邯郸) in a
+        clause about the rest of the question first, when the best sentence's paragraph does not
+        write the names. A name's reading is exact, so a paragraph without it is about something else;
+        a sentence listing many cities is about the one whose clause holds at least half of the
+        question's other words (邯郸市及时公开曝光查处的非法社会组织名单 for "How did Handan deal
+        with the illegal groups"), not about one named beside other facts. Only a name's likely
+        readings count (China's loose 中 is written almost anywhere)."""
+        names = [[a for a, w in term.alternatives if w >= NAME_READING_WEIGHT] for term in terms if term.name]
+        names = [readings for readings in names if readings]
+        others = [term for term in terms if not term.name and term.alternatives]
+        if not names or not others:
+            return ranked
+        holds = self.matcher.holds
+        if all(any(holds(a, *self.matcher.paragraph_words(ranked[0].paragraph_id).whole, True) for a in readings) for readings in names):
+            return ranked
+
+        def about_the_names(clause: str) -> bool:
+            if not all(any(holds(a, frozenset(), clause, True) for a in readings) for readings in names):
+                return False
+            held = sum(any(holds(a, frozenset(), clause, True) for a, _ in term.alternatives) for term in others)
+            return 2 * held >= len(others)
+
+        naming = [c for c in ranked if any(about_the_names(clause) for clause in _CLAUSES.split(normalise(c.text)))]
+        return [*naming, *(c for c in ranked if all(c is not n for n in naming))] if naming else ranked
 
     @cached_property
     def common_words(self) -> "CommonWords | None":
@@ -305,9 +338,25 @@ class Answerer:
                     continue
                 if not missing_answer(asked, kind, to_simplified(candidate.text), article_text(candidate.paragraph_id), known, PREFERRED_KINDS):
                     return [candidate, *(s for s in ranked if s is not candidate)]
+        if why is None and kind == "who" and self._asks_an_unwritten_office(asked, best):
+            why = "office"
         if why is not None and self._near_miss_likely(why, asked, terms, ranked):
             return None
         return ranked
+
+    @staticmethod
+    def _counting_first(asked: str, ranked: list[Candidate]) -> list[Candidate]:
+        """``ranked`` with the first sentence of the best one's paragraph that counts the noun a
+        how-many question counts (多少个目标: 24项个性目标) first, when the best sentence does not: a
+        paragraph's sentence on the question's topic may hold a count of something else (一个时期)."""
+        from retrieval.near_miss import counted_noun, counts_the_noun
+
+        noun = counted_noun(asked)
+        best = ranked[0]
+        if noun is None or counts_the_noun(best.text, noun):
+            return ranked
+        counting = next((c for c in ranked if c.paragraph_id == best.paragraph_id and counts_the_noun(c.text, noun)), None)
+        return ranked if counting is None else [counting, *(c for c in ranked if c is not counting)]
 
     def _names_a_missing_thing(self, terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
         """Whether an English question names something (a capitalised word: Guangdong, Hebei) whose
@@ -349,6 +398,20 @@ class Answerer:
             # The place check read against a rival's title alone: it passes when the title names them all.
             return any(missing_answer(asked, "what", "", normalise(a.title), known) != "place" for a in rivals.values())
         return True
+
+    def _asks_an_unwritten_office(self, asked: str, best: Candidate) -> bool:
+        """Whether a who-question names an office of administration (厅长, 主任, 书记) that the best
+        sentence's article writes nowhere, in either rank, and the sentence names nobody: the article
+        cannot say who holds it. (A who-question is otherwise never refused for lack of a name: its
+        answers are often names jieba does not tag. Other titles are left out: a text names an emperor
+        as 汉明帝 or 奥古斯都, never writing 皇帝.)"""
+        from retrieval.near_miss import holds_kind, question_offices
+
+        offices = [o for o in question_offices(normalise(asked)) if o.endswith(("长", "主任", "主席", "书记"))]
+        if not offices or holds_kind(to_simplified(best.text), "who", asked):
+            return False
+        article = self._article_text(best.paragraph_id)
+        return any(office.removeprefix("副") not in article for office in offices)
 
     def _mostly_missing_a_place(self, places: Sequence[str], terms: Sequence[QueryTerm], paragraph_id: int) -> bool:
         """Whether places no article names (``places``) are most of what the paragraph lacks of the
@@ -659,15 +722,15 @@ class Answerer:
         return list(best), list(best.values()), passages
 
     def _english_terms(self, text: str) -> list[QueryTerm]:
-        if self._dictionary is None:
-            from retrieval.english import load_dictionary
+        from retrieval.english import Phrasing, load_dictionary
 
+        if self._dictionary is None:
             self._dictionary = load_dictionary(self.cache_dir)
         terms = []
         names = english_names(text)
-        for word, translations in self._dictionary.translate(
-            text, self.config.english_translations, self._known, self.config.english_word_forms
-        ):
+        config = self.config
+        phrasing = Phrasing(config.english_hyphenated, config.english_opening_phrases, config.english_how_words, config.english_shared_heads)
+        for word, translations in self._dictionary.translate(text, config.english_translations, self._known, config.english_word_forms, phrasing):
             alternatives = tuple(
                 (tuple(tokens), weight)
                 for chinese, weight in translations

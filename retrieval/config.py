@@ -43,6 +43,12 @@ class AnswerConfig:
     abbreviations: bool  # an unknown short word also matches the corpus words it abbreviates
     mixed_english: bool  # English words inside a Chinese question are translated
     english_word_forms: bool  # English compounds split (crackdown), nouns read as verbs (implementation)
+    english_names_first: bool  # an English question's sentences naming its names in a clause about it come first
+    english_hyphenated: bool  # a hyphenated compound (on-call) is one phrase
+    english_opening_phrases: bool  # a phrase opening with a stopword ("this year": 今年) is read where the corpus holds it
+    english_how_words: bool  # the word "how" asks by (how far, how long) is no content word
+    english_shared_heads: bool  # the head two likely readings share (民政 of 民政局, 民政厅) is a reading too
+    counted_noun: bool  # a how-many question's quote is the best paragraph's sentence counting the noun it asks about
     near_miss: bool  # refuse, naming the closest sentence as only related, when the answer is not there
     near_miss_confidence: bool  # ... only when the refusal is likely right (Answerer._near_miss_likely)
     near_miss_max_coverage: float  # a missing kind of answer refuses only below this paragraph coverage

@@ -21,6 +21,7 @@ import gzip
 import itertools
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,7 +32,7 @@ from typing import Callable, Iterable, Mapping
 import yaml
 
 from retrieval.bucket_file import open_tables, write_tables
-from retrieval.question import english_words
+from retrieval.question import english_names, english_words, hyphenated_runs
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ LATER_READING_WEIGHT = 0.8
 SYNONYM_SOURCES = 2  # the best translations whose other glosses are followed
 SYNONYM_WEIGHT = 0.5
 DERIVED_WEIGHT = 0.5  # a reading of another word of the same stem (繁荣 "prosperous" for prosperity)
+SHARED_HEAD_MIN_WEIGHT = 0.5  # readings this likely, sharing a head (民政局, 民政厅), give it as a reading
 STEM_WEIGHT = 0.8  # the noun an adjective reading is made from (社会 for 社会性, "social")
 CACHE_VERSION = 7  # 7: a bucket file (retrieval/bucket_file.py) with the forward and stem tables
 CACHE_FILE = "cedict-reverse.bin"
@@ -215,6 +217,43 @@ def of_phrase_as_compound(phrase: list[str]) -> list[str] | None:
     return phrase[cut + 1 :] + phrase[:cut]
 
 
+def shared_heads(translations: list[tuple[str, float]], is_word: Callable[[str], bool]) -> list[tuple[str, float]]:
+    """The translations and, at STEM_WEIGHT of the lesser, the head two likely readings share (民政局
+    and 民政厅 for "civil affairs": 民政, which a text writes as 民政工作, 民政部门), when it is a word:
+    the readings name one thing with different endings, and the text may name it with another.
+
+    >>> shared_heads([("民政局", 1.0), ("民政厅", 0.8), ("国内", 0.5)], {"民政"}.__contains__)
+    [('民政局', 1.0), ('民政厅', 0.8), ('民政', 0.64), ('国内', 0.5)]
+    >>> shared_heads([("民政局", 1.0), ("民政厅", 0.8)], lambda w: False)
+    [('民政局', 1.0), ('民政厅', 0.8)]
+    """
+    likely = [(chinese, weight) for chinese, weight in translations if weight >= SHARED_HEAD_MIN_WEIGHT and len(chinese) >= 3]
+    weights = dict(translations)
+    for (first, weight), (second, other) in itertools.combinations(likely, 2):
+        head = os.path.commonprefix([first, second])
+        if len(head) >= 2 and head not in weights and is_word(head):
+            weights[head] = round(min(weight, other) * STEM_WEIGHT, 4)
+    return sorted(weights.items(), key=lambda item: -item[1])
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """Which readings of an English question's phrasing ``Dictionary.translate`` applies (each a
+    setting, ``english_*`` in the answer section, to measure what it adds)."""
+
+    hyphenated: bool = True  # a hyphenated compound (on-call) is one phrase
+    opening_phrases: bool = True  # a phrase opening with a stopword ("this year") is read where the corpus holds it
+    how_words: bool = True  # the word "how" asks by (far, long, often) is no content word
+    shared_heads: bool = True  # the head two likely readings share (民政 of 民政局, 民政厅) is a reading
+
+
+def _dictionary_word(chinese: str) -> bool:
+    """Whether jieba's dictionary (of Chinese at large) holds the word."""
+    from retrieval.tokenize import dictionary_frequency
+
+    return bool(dictionary_frequency(chinese))
+
+
 class Dictionary:
     """English gloss -> weighted Chinese headwords."""
 
@@ -286,20 +325,41 @@ class Dictionary:
         return [(chinese, round(weight / top, 4)) for chinese, weight in best]
 
     def translate(
-        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None, word_forms: bool = True
+        self, text: str, limit: int = 4, known: Callable[[str], bool] | None = None, word_forms: bool = True,
+        phrasing: "Phrasing | None" = None,
     ) -> list[tuple[str, list[tuple[str, float]]]]:
         """Each content word or phrase of an English question with its Chinese candidates (an empty
         list when the dictionary has none: the word still counts as asked for). With ``known`` (does
         the corpus hold this Chinese word?), a phrase none of whose translations is known counts its
         words' readings fully: "publicly exposed" as 示众 cannot match a text that says 公开曝光. With
         ``word_forms``, closed compounds are split (crackdown), nouns read as their verbs, and "X of Y" as
-        the compound "Y X" where the corpus holds its reading."""
+        the compound "Y X" where the corpus holds its reading. ``phrasing`` says which of the readings
+        of ``Phrasing`` apply (all by default)."""
+        phrasing = phrasing or Phrasing()
         stopwords = english_data().stopwords
         words = english_words(text)
+        hyphenated = hyphenated_runs(text) if phrasing.hyphenated else {}
+        names = english_names(text) if phrasing.how_words else frozenset()
+        heads = _dictionary_word if phrasing.shared_heads else None
         result, i = [], 0
         while i < len(words):
-            if words[i] in stopwords:
+            if i in hyphenated and (compound := self._lookup_forms(words[i : i + hyphenated[i]], limit, word_forms)):
+                # A hyphenated compound (on-call) is one phrase, even where its first word is a stopword.
+                phrase = words[i : i + hyphenated[i]]
+                result.append((" ".join(phrase), self._readings(compound, limit, heads)))
+                i += len(phrase)
+                continue
+            if phrasing.how_words and i and words[i - 1] == "how" and words[i] not in stopwords and words[i] not in names:
+                # The word "how" asks by (how far, how long, how big, how often) is the question's
+                # framing, as 多远 and 多久 are: a sentence answers with a measure, not with that word
+                # (a name after it, "How Hebei ...", is still a name).
                 i += 1
+                continue
+            if words[i] in stopwords:
+                opening = self._opening_phrase(words[i:], limit, known) if phrasing.opening_phrases else None
+                if opening:
+                    result.append(opening)
+                i += len(opening[0].split()) if opening else 1
                 continue
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = words[i : i + n]
@@ -328,10 +388,36 @@ class Dictionary:
                                 translations = translations + [
                                     (chinese, weight * scale) for chinese, weight in self._lookup_forms([word], limit, word_forms)
                                 ]
-                    result.append((" ".join(phrase), self._with_synonyms(self._with_stems(translations), limit)))
+                    result.append((" ".join(phrase), self._readings(translations, limit, heads)))
                     i += n
                     break
         return result
+
+    def _readings(
+        self, translations: list[tuple[str, float]], limit: int, is_word: Callable[[str], bool] | None
+    ) -> list[tuple[str, float]]:
+        """A word's or phrase's translations with the nouns of its adjectives, the head its likely
+        readings share (when ``is_word`` is given) and its synonyms."""
+        readings = self._with_stems(translations)
+        return self._with_synonyms(shared_heads(readings, is_word) if is_word else readings, limit)
+
+    def _opening_phrase(self, words: list[str], limit: int, known: Callable[[str], bool] | None) -> tuple[str, list[tuple[str, float]]] | None:
+        """The longest phrase opening ``words`` with a stopword and ending with a content word that the
+        dictionary glosses and the corpus holds a reading of ("this year": 今年, "so far": 至今), as
+        (phrase, its readings); None when there is none. Read alone, "this" is dropped and "year" reads
+        as 年度, which a text that says 今年以来 does not hold; a phrase of stopwords alone ("how much",
+        "more than") is never one."""
+        if known is None:
+            return None
+        stopwords = english_data().stopwords
+        for n in range(min(MAX_PHRASE_WORDS, len(words)), 1, -1):
+            if words[n - 1] in stopwords:
+                continue
+            phrase = " ".join(words[:n])
+            found = self.lookup(phrase, limit)
+            if any(known(chinese) for chinese, _ in found):
+                return phrase, found
+        return None
 
     def _derived(self, word: str, limit: int) -> list[tuple[str, float]]:
         """The readings of the one-word glosses sharing ``word``'s derivational stem (prosperity,

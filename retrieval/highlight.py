@@ -482,8 +482,8 @@ def highlight_choice(sentence: str, kind: str, question: str, terms: Sequence[tu
         if asked_office:
             candidates = [s for s in candidates if office_of(sentence, s.text) == asked_office]
             office = True
-        elif (deputy := _deputy_asked_in_english(question)) is not None:
-            candidates = [s for s in candidates if _is_deputy(office_of(sentence, s.text)) in (deputy, None)]
+        elif (asked_in_english := _office_asked_in_english(question)) is not None:
+            candidates = [s for s in candidates if _holds_office(sentence, s, *asked_in_english)]
             office = True
     if not candidates:
         return HighlightChoice(None)
@@ -633,22 +633,47 @@ def _office_asked(question: str) -> str | None:
     return _DEPUTY + title if title and _DEPUTY + title in text else title
 
 
-def _deputy_asked_in_english(question: str) -> bool | None:
+def _office_asked_in_english(question: str) -> tuple[bool, tuple[str, ...]] | None:
     """For an English question naming an office's holder ("who heads", "the director of"): whether it
-    asks for a deputy ("the deputy director"). None when it names no office. The office itself is
-    translated loosely (head, director and chief all stand for 厅长, 局长 ...), but its rank is not: a
-    question without "deputy" or "vice" asks for the holder, as 厅长 does, and never for 副厅长.
+    asks for a deputy ("the deputy director"), and the endings of the titles its words stand for. None
+    when it names no office. The office is translated loosely (a director is a 厅长, 局长 or 主任), but
+    not its rank: a question without "deputy" or "vice" asks for the holder, as 厅长 does, and never
+    for 副厅长.
 
-    >>> _deputy_asked_in_english("Who heads the bureau?"), _deputy_asked_in_english("Who is its vice-director?")
-    (False, True)
-    >>> _deputy_asked_in_english("Who chaired the meeting?") is None
+    >>> _office_asked_in_english("Who heads the bureau?")[0], _office_asked_in_english("Who is its vice-director?")
+    (False, (True, ('长', '主任')))
+    >>> _office_asked_in_english("Who chaired the meeting?") is None
     True
     """
     cues = load_cues()
     forms = {form for word in english_words(question) for form in base_forms(word, derived=False)}
-    if not forms & cues.english_holders:
+    holders = sorted(forms & cues.english_holders)
+    if not holders:
         return None
-    return bool(forms & cues.english_deputies)
+    endings = tuple(dict.fromkeys(e for holder in holders for e in cues.english_holder_titles.get(holder, ())))
+    return bool(forms & cues.english_deputies), endings
+
+
+def _holds_office(sentence: str, span: Span, deputy: bool, endings: tuple[str, ...]) -> bool:
+    """Whether the person ``span`` names holds an office of the rank and kind an English question asks
+    for: a title right before the name (厅长曾锋) or right after it (唐登杰部长) that ends as one of
+    ``endings``. A person with no title, or another one (习近平总书记 for "the director"), is not the
+    holder asked for.
+
+    >>> s = "厅长曾锋出席，副厅长石清理主持，传达习近平总书记的指示，唐登杰部长讲话"
+    >>> [_holds_office(s, x, False, ("长", "主任")) for x in person_spans(s)]
+    [True, False, False, True]
+    """
+    title = office_of(sentence, span.text) or _title_after(sentence, span)
+    return title is not None and _is_deputy(title) == deputy and title.removeprefix(_DEPUTY).endswith(endings)
+
+
+def _title_after(sentence: str, span: Span) -> str | None:
+    """The office title standing right after a name (唐登杰部长), if any."""
+    rest = normalise(sentence[span.end : span.end + 8])
+    deputy = rest.startswith(_DEPUTY)
+    title = next((t for t in load_cues().titles if rest.startswith(t, len(_DEPUTY) if deputy else 0)), None)
+    return (_DEPUTY + title if deputy and not title.startswith(_DEPUTY) else title) if title else None
 
 
 def _is_deputy(office: str | None) -> bool | None:

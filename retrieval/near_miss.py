@@ -248,3 +248,53 @@ def _place_forms(place: str) -> tuple[str, ...]:
         if place.endswith(suffix) and len(place) > 2:
             return (place, place[: -len(suffix)])
     return (place,)
+
+
+_COUNTED_RUN = re.compile(r"(?:多少|几)")
+_COMMON_NOUN_TAGS = frozenset({"n", "nz", "ng", "vn", "b", "j"})  # jieba's tags of a noun phrase's words (非法/b 社会/n)
+_RUN_END = re.compile(r"[，,。？?！!；;：:、\s的了吗呢啊呀]")
+
+
+def counted_noun(question: str) -> str | None:
+    """The noun a how-many question counts, right after its question word and measure: 目标 in
+    一共多少个目标, 国家 in 多少个国家参加; the last word of the noun phrase (社会 in 多少家非法社会组织:
+    jieba tags 组织 a verb); None when the measure is the whole of it (多少人) or no noun follows.
+
+    >>> counted_noun("青海考核一共多少个目标？"), counted_noun("取缔了多少家非法社会组织"), counted_noun("抓了多少人？")
+    ('目标', '社会', None)
+    >>> counted_noun("有多少个国家参加了比赛"), counted_noun("於民國幾年嘉義升格為省轄市")
+    ('国家', None)
+    """
+    text = normalise(question)
+    for match in _COUNTED_RUN.finditer(text):
+        start = match.end()
+        measure = measure_at(text, start)
+        start += len(measure) if measure else 0
+        end = _RUN_END.search(text, start)
+        run = text[start : end.start() if end else len(text)][:8]
+        nouns: list[str] = []
+        for word, flag in tagged_words(run, hmm=False):
+            if flag not in _COMMON_NOUN_TAGS:
+                break  # a verb or particle ends the noun phrase (多少个国家/参加), and a name is no count's noun (民国几年/嘉义)
+            if len(word) >= 2:
+                nouns.append(word)
+        if nouns:
+            return nouns[-1]
+    return None
+
+
+def counts_the_noun(sentence: str, noun: str) -> bool:
+    """Whether ``sentence`` writes a count of ``noun``: a number then, within a few characters of the
+    same clause, the noun (24项个性目标), or the noun right before a number (非法社会组织248家).
+
+    >>> counts_the_noun("紧扣下达的24项个性目标和22项共性目标", "目标"), counts_the_noun("取缔非法社会组织248家", "组织")
+    (True, True)
+    >>> counts_the_noun("当前和今后一个时期，把牢考核目标", "目标")
+    False
+    >>> counts_the_noun("阿拉巴马州有四个国家森林", "森林"), counts_the_noun("一半以上病人死亡", "病人")
+    (True, True)
+    """
+    text = normalise(sentence)
+    noun = re.escape(noun)
+    number = f"(?:{_NUMBER.pattern})"  # as holds_kind reads a number: digits, Chinese numerals, not 一些
+    return bool(re.search(rf"{number}[^，,。；;、]{{0,5}}?{noun}|{noun}[^，,。；;、]{{0,2}}{number}", without_idioms(text)))

@@ -33,6 +33,7 @@ class Cues:
     heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> nouns after 哪 / 什么 / 何
     measure_groups: tuple[frozenset[str], ...] = ()  # measure words that count the same things
     english_holders: frozenset[str] = frozenset()  # English nouns for an office's holder (head, director)
+    english_holder_titles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # holder -> its titles' endings
     english_deputies: frozenset[str] = frozenset()  # English words making an office a deputy's (deputy, vice)
 
 
@@ -49,7 +50,8 @@ def load_cues() -> Cues:
         fillers=frozenset(data["fillers"]),
         heads={kind: tuple(sorted(data.get("heads", {}).get(kind, ()), key=len, reverse=True)) for kind in QUESTION_TYPES},
         measure_groups=tuple(frozenset(str(m) for m in group) for group in data.get("measure_groups", ())),
-        english_holders=frozenset(data.get("english_offices", {}).get("holder", ())),
+        english_holders=frozenset(data.get("english_offices", {}).get("holder", {})),
+        english_holder_titles={w: tuple(e) for w, e in data.get("english_offices", {}).get("holder", {}).items()},
         english_deputies=frozenset(data.get("english_offices", {}).get("deputy", ())),
     )
 
@@ -196,6 +198,25 @@ def english_words(text: str) -> list[str]:
     ['who', 'chaired', "hainan's", 'meeting']
     """
     return _LATIN_WORD.findall(normalise(text))
+
+
+_HYPHENATED = re.compile(r"[a-z]+(?:'[a-z]+)?(?:-[a-z]+(?:'[a-z]+)?)*")
+
+
+def hyphenated_runs(text: str) -> dict[int, int]:
+    """Where ``english_words(text)`` holds a hyphenated compound: its first word's position and its
+    length in words (on-call, e-mail: one phrase, even where its first word alone is a stopword).
+
+    >>> hyphenated_runs("What on-call duty does the well-known city keep?")
+    {1: 2, 6: 2}
+    """
+    runs, position = {}, 0
+    for match in _HYPHENATED.finditer(normalise(text)):
+        length = match.group().count("-") + 1
+        if length > 1:
+            runs[position] = length
+        position += length
+    return runs
 
 
 def english_names(text: str) -> frozenset[str]:

@@ -10,7 +10,9 @@ its index tokens), the index query, reading the stored corpus, and the rest of t
 (sentence candidates and their features, ranking, near-miss checks, highlighting, alternatives).
 Stages nest (the index query runs inside the candidates' stage): each is reported inclusive, and the
 answer pipeline's own share is what is left of ``ask`` after the others. ``--dump`` writes the answers
-(JSON lines) to compare runs. A measuring tool, not a test.
+(JSON lines) to compare runs. The garbage-collection policy of the processes that answer
+(``bot.runtime.settle``, setting ``index.freeze_loaded``) is applied once warm, as ``qabot bench`` does;
+the collector's own time is a stage of its own. A measuring tool, not a test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import cProfile
 import dataclasses
 import functools
+import gc
 import json
 import os
 import pstats
@@ -40,8 +43,11 @@ def main() -> int:
     parser.add_argument("--cpu", action="store_true", help="time on this process' CPU clock instead of the wall clock: "
                         "steadier on a machine other jobs share")
     parser.add_argument("--warm-on-same", action="store_true", help="warm up on the timed questions themselves (the old, kinder measure)")
+    parser.add_argument("--settle-before-warm", action="store_true", help="apply the garbage-collection policy before the warm "
+                        "questions, as a bot settles on start and then serves, instead of once they are asked")
     args = parser.parse_args()
 
+    from bot.runtime import settle
     from bot.settings import load_settings
     from corpus.stored import StoredCorpus
     from retrieval.answer import Answerer
@@ -110,9 +116,27 @@ def main() -> int:
     # Built after the corpus reads are wrapped: the answerer keeps the read method it is given (its
     # decoded-paragraph cache wraps it), so one built before would read around the timer.
     answerer = Answerer(opened.corpus, settings.answer, tokenizer=store.tokenizer, index=opened.index, documents=opened.documents)
+    if args.settle_before_warm:
+        settle(settings)
     for question in asked if args.warm_on_same else warming:
         answerer.ask(question)  # warm: page cache, jieba, the vocabulary, as a running bot has them
+    if not args.settle_before_warm:
+        settle(settings)  # the policy of the processes that answer (index.freeze_loaded), once warm
     spent.clear()
+    collections: dict[int, int] = defaultdict(int)
+    longest: dict[int, float] = defaultdict(float)
+    collecting = {"started": 0.0}
+
+    def collector(phase: str, info: dict) -> None:
+        if phase == "start":
+            collecting["started"] = clock()
+        else:
+            pause = clock() - collecting["started"]
+            spent["garbage collector"] += pause
+            collections[info["generation"]] += 1
+            longest[info["generation"]] = max(longest[info["generation"]], pause)
+
+    gc.callbacks.append(collector)
 
     profiler = cProfile.Profile() if args.cprofile else None
     times, answers = [], []
@@ -126,10 +150,14 @@ def main() -> int:
             profiler.disable()
     for owner, attribute, original in saved:
         setattr(owner, attribute, original)
+    gc.callbacks.remove(collector)
 
     total = sum(times)
     cuts = statistics.quantiles(times, n=100, method="inclusive")
     print(f"{len(asked)} questions, {'CPU' if args.cpu else 'wall'} time, load average {os.getloadavg()[0]:.1f}: ask p50 {cuts[49]*1000:.2f} / p95 {cuts[94]*1000:.2f} / p99 {cuts[98]*1000:.2f} ms, total {total:.2f} s")
+    pauses = ", ".join(f"{g}: {1000 * longest[g]:.1f}" for g in sorted(longest))
+    print(f"  collections by generation {dict(sorted(collections.items()))} (the longest, ms: {pauses}), {gc.get_freeze_count():,} objects frozen, "
+          f"{len(gc.get_objects()):,} tracked, freeze_loaded {settings.index.freeze_loaded}")
     for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<22} {seconds:7.3f} s  {100 * seconds / total:5.1f}%  ({1000 * seconds / len(asked):.2f} ms a question)")
     if profiler:

@@ -44,11 +44,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import settle
     from retrieval.measure.bench import BenchError, run
 
     cmrc = Path(args.cmrc) if args.cmrc else next((p for p in CMRC_LOCATIONS if p.is_file()), CMRC_LOCATIONS[0])
     try:
-        run(settings, args.sizes, args.questions, args.reference_sample, cmrc, SEED_PAGE, quiet=args.quiet)
+        run(settings, args.sizes, args.questions, args.reference_sample, cmrc, SEED_PAGE, quiet=args.quiet, settle=lambda: settle(settings))
     except BenchError as exc:
         raise CommandError(exc) from None
     return 0

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.question_log import QuestionLog
+from bot.runtime import settle
 from bot.settings import Settings
 from bot.telegram import access, handlers
 from bot.telegram.connection import Connection, StartError, connection_from_environment, keep_token_out_of_logs
@@ -112,6 +113,7 @@ def serve_bot(settings: Settings, quiet: bool = False) -> None:
     try:
         started = time.perf_counter()
         library = load_library(settings, quiet=quiet)
+        settle(settings)
     except KeyboardInterrupt:
         log.info("stopped while loading the corpus")
         return

@@ -44,6 +44,7 @@ from bot.telegram.format import (
     render_quote,
     render_sources,
 )
+from bot.runtime import settle
 from bot.settings import Settings
 from bot.telegram.context import BotContext
 from bot.telegram.library import Library, load_library
@@ -397,6 +398,9 @@ async def _swap_library(
             await _reply(message, phrase(language, failure, error=clip(str(exc), _ERROR_CHARS)))
             return None
         context.bot_data.use(library)
+        # Only now is the old library unreferenced (but by questions still under way): settle lets
+        # go of what it froze of it and freezes the new one.
+        settle(settings)
     log.info("now serving %d articles, %d paragraphs", library.article_count, library.paragraph_count)
     return library
 

@@ -312,7 +312,9 @@ def _sizes_on_disk(folder: Path) -> tuple[int, int]:
     return index, corpus
 
 
-def bench_size(size: int, sources: Sources, settings, questions: int, reference_sample: int, quiet: bool, say: Callable) -> SizeResult:
+def bench_size(
+    size: int, sources: Sources, settings, questions: int, reference_sample: int, quiet: bool, say: Callable, settle: Callable[[], None]
+) -> SizeResult:
     from rank_bm25 import BM25Okapi
 
     work = Path(settings.index.cache_dir) / "bench" / str(size)
@@ -387,6 +389,7 @@ def bench_size(size: int, sources: Sources, settings, questions: int, reference_
     # second pass over the same questions measured those caches, not a new question.
     for question in warming:
         answerer.ask(question)
+    settle()  # the garbage-collection policy of the processes that answer, as they apply it once warm
     ask, ask_cpu, _ = timed_both(answerer.ask, asked)
     del answerer, index, opened
 
@@ -471,11 +474,14 @@ def run(
     cmrc: Path,
     seed_page: Path | None = None,
     quiet: bool = False,
+    settle: Callable[[], None] = lambda: None,
 ) -> list[SizeResult]:
     """Benchmark every size and print the table (progress lines go to stderr unless quiet).
 
     ``settings`` gives the index cache folder, the worker count and the answer pipeline's settings
     (``index.cache_dir``, ``index.workers``, ``answer``); ``cmrc`` and ``seed_page`` are the sources.
+    ``settle`` is the answering processes' garbage-collection policy (``bot.runtime.settle``, which
+    this package may not import), applied before the whole questions are timed.
     """
     use_persistent_jieba_cache(settings.index.cache_dir)
     sources = load_sources(cmrc, seed_page)
@@ -487,7 +493,7 @@ def run(
     load_before = os.getloadavg()[0]
     results = []
     for size in sizes:
-        results.append(bench_size(size, sources, settings, questions, reference_sample, quiet, say))
+        results.append(bench_size(size, sources, settings, questions, reference_sample, quiet, say, settle))
         if size != sizes[-1]:
             say(table(results))  # so far: a long run that is stopped still leaves its figures
     print(

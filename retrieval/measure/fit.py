@@ -84,9 +84,14 @@ class Groups:
         return len(self.offsets) - 1
 
     @property
+    def question_weights(self) -> np.ndarray:
+        """What each question weighs: ``weight``, or 1 each when unweighted."""
+        return np.ones(self.count) if self.weight is None else self.weight
+
+    @property
     def total(self) -> float:
         """The questions' summed weight (their count when unweighted)."""
-        return float(self.count if self.weight is None else self.weight.sum())
+        return float(self.question_weights.sum())
 
 
 def extract(path: Path, config, quiet: bool = False, cache_dir: Path = CACHE_DIR) -> Groups:
@@ -163,7 +168,7 @@ def concatenate(parts: Sequence[Groups]) -> Groups:
         shift += part.offsets[-1]
     weights = None
     if any(p.weight is not None for p in parts):
-        weights = np.concatenate([p.weight if p.weight is not None else np.ones(p.count) for p in parts])
+        weights = np.concatenate([p.question_weights for p in parts])
     return Groups(
         np.concatenate([p.features for p in parts]),
         np.concatenate([p.labels for p in parts]),
@@ -206,7 +211,7 @@ def fit_linear(groups: Groups, l2: float = 1e-3, drop: Sequence[str] = ()) -> np
     group_of = np.repeat(np.arange(len(learnable)), ends - starts)
     xr, positive = x[rows], groups.labels[rows].astype(bool)
     n = len(learnable)
-    weight = np.ones(n) if groups.weight is None else groups.weight[learnable] / groups.weight[learnable].mean()
+    weight = groups.question_weights[learnable] / groups.question_weights[learnable].mean()
 
     def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
         s = xr @ w
@@ -252,7 +257,7 @@ def top1(groups: Groups, scores: np.ndarray) -> tuple[float, float]:
     weight, share of those best candidates that run over more than one sentence)."""
     right = multi = 0.0
     extra = FEATURE_NAMES.index("extra_sentences")
-    weight = np.ones(groups.count) if groups.weight is None else groups.weight
+    weight = groups.question_weights
     for g in range(groups.count):
         a, b = groups.offsets[g], groups.offsets[g + 1]
         if b > a:
@@ -283,7 +288,7 @@ def conditional_logit_objective(groups: Groups):
     group_of = np.repeat(np.arange(groups.count), sizes)
     positive = groups.labels.astype(bool)
     learnable = (np.bincount(group_of, weights=positive, minlength=groups.count) > 0)[group_of]
-    weight = np.ones(len(group_of)) if groups.weight is None else (groups.weight / groups.weight.mean())[group_of]
+    weight = (groups.question_weights / groups.question_weights.mean())[group_of]
 
     def objective(scores: np.ndarray, _data) -> tuple[np.ndarray, np.ndarray]:
         top = np.full(groups.count, -np.inf)

@@ -3,14 +3,18 @@ changes."""
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import logging
+import weakref
 
 import numpy as np
 import pytest
 
 from bot.cli.main import main
-from bot.runtime import load_answerer
+from bot.runtime import YOUNG_GENERATION, load_answerer, settle
 from bot.settings import load_settings, with_corpus_path
+from bot.telegram.library import load_library
 
 ARTICLE = """省民政厅召开养老服务工作推进会
 
@@ -88,3 +92,34 @@ def test_runtime_opens_the_persisted_index_and_rebuilds_on_change(settings_path,
         third = load_answerer(settings, quiet=True)
     assert third.answerer.index.doc_count == 3
     assert "file changed" in caplog.text and "yanglao.txt" in caplog.text
+
+
+def test_a_reload_lets_the_frozen_library_it_replaces_go(settings_path, corpus_dir):
+    settings = with_corpus_path(load_settings(settings_path), corpus_dir)
+    assert settings.index.freeze_loaded  # the default
+    threshold = gc.get_threshold()
+    try:
+        serving = load_library(settings, in_child=False)
+        settle(settings)
+        serving.answerer.ask("全省新建社区养老服务中心多少个？")  # its caches filled, as a bot's are
+        assert gc.get_freeze_count() > 0
+        old = weakref.ref(serving.answerer)
+        serving = load_library(settings, in_child=False, previous=serving)  # /reload, then the swap
+        settle(settings)
+        gc.collect()
+        assert old() is None
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == YOUNG_GENERATION
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)  # the rest of the session collects as Python does
+
+
+def test_the_policy_off_freezes_nothing(settings_path, corpus_dir):
+    settings = with_corpus_path(load_settings(settings_path), corpus_dir)
+    settings = dataclasses.replace(settings, index=dataclasses.replace(settings.index, freeze_loaded=False))
+    threshold = gc.get_threshold()
+    try:
+        load_answerer(settings, quiet=True, then=lambda: settle(settings))
+        assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+    finally:
+        gc.unfreeze()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from retrieval.bucket_file import BucketTable
-from retrieval.english import CACHE_FILE, Dictionary, base_forms, load_dictionary
+from retrieval.english import CACHE_FILE, Dictionary, base_forms, english_data, load_dictionary
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,57 @@ def test_the_reverse_index_is_cached_and_a_bad_cache_is_rebuilt(tmp_path, dictio
     assert not isinstance(rebuilt.entries, BucketTable) and rebuilt.entries["illegal"] == built.entries["illegal"]
     assert cache.read_bytes().startswith(b"QABJ")
     load_dictionary.cache_clear()
+
+
+def test_word_lists_hold_words_not_yaml_booleans():
+    """YAML reads a bare on, yes or no as a boolean: "on" was no stopword, and "yes" and "no" got a
+    quote instead of a chit-chat reply. Every word of the shipped word lists is a string."""
+    import yaml
+    from importlib import resources
+
+    def words(node):
+        if isinstance(node, dict):
+            return [w for value in node.values() for w in words(value)]
+        return [w for value in node for w in words(value)] if isinstance(node, list) else [node]
+
+    for name in ("english.yaml", "chitchat.yaml", "question_cues.yaml"):
+        data = yaml.safe_load(resources.files("retrieval").joinpath("data", name).read_text(encoding="utf-8"))
+        assert not [w for w in words(data) if isinstance(w, bool)], name
+    assert {"on", "no", "yes"} <= english_data().stopwords
+
+
+def test_how_asks_by_a_word_that_is_no_content(dictionary):
+    """"how far", "how long": the word after how is the question's framing (as 多远, 多久 are), unless
+    it is a name; switched off it is a word a sentence must hold."""
+    from retrieval.english import Phrasing
+
+    assert list(dict(dictionary.translate("How long did the campaign last?", 12))) == ["campaign", "last"]
+    assert "hebei" in dict(dictionary.translate("How Hebei fought illegal groups", 12))
+    assert "long" in dict(dictionary.translate("How long did the campaign last?", 12, phrasing=Phrasing(how_words=False)))
+
+
+def test_a_phrase_opening_with_a_stopword_is_read_where_the_corpus_holds_it(dictionary):
+    """"this year" is 今年, which a text writes as 今年以来; alone, "year" reads as 年度 first. Only
+    where the corpus holds a reading, and never a phrase of stopwords alone ("how much")."""
+    from retrieval.english import Phrasing
+
+    assert "今年" in chinese(dict(dictionary.translate("work this year", 12, known=lambda c: True))["this year"])
+    assert "this year" not in dict(dictionary.translate("work this year", 12, known=lambda c: False))
+    assert "this year" not in dict(dictionary.translate("work this year", 12, lambda c: True, phrasing=Phrasing(opening_phrases=False)))
+    assert "how much" not in dict(dictionary.translate("how much did it cost", 12, known=lambda c: True))
+
+
+def test_a_hyphenated_compound_is_one_phrase(dictionary):
+    """"on" is a stopword, but on-call is one compound (随时待命), not a call."""
+    from retrieval.english import Phrasing
+
+    assert "on call" in dict(dictionary.translate("on-call staff", 12))
+    assert "call" in dict(dictionary.translate("on-call staff", 12, phrasing=Phrasing(hyphenated=False)))
+
+
+def test_the_head_likely_readings_share_is_a_reading(dictionary):
+    """"civil affairs" reads 民政局 and 民政厅; a text writes 民政部门, 民政工作: their head 民政 reads it too."""
+    from retrieval.english import Phrasing
+
+    assert "民政" in chinese(dict(dictionary.translate("civil affairs", 12))["civil affairs"])
+    assert "民政" not in chinese(dict(dictionary.translate("civil affairs", 12, phrasing=Phrasing(shared_heads=False)))["civil affairs"])

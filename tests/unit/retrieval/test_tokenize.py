@@ -66,3 +66,19 @@ def test_the_fast_nfkc_is_unicodes_nfkc_beside_every_kind_of_neighbour():
     texts = [a + w + b for w in wide for a in neighbours for b in neighbours]
     texts += ["浙江關停了１２０家，（ＡＢＣ）：２４小時\u3000Ｅ\u0301…", "".join(wide)]
     assert [nfkc(text) for text in texts] == [unicodedata.normalize("NFKC", text) for text in texts]
+
+
+def test_normalise_keeps_short_texts_only_and_gives_what_it_worked_out():
+    # A kept result must be the text's own normalisation (asked again, and beside other texts), and a
+    # long text (a whole article) is not kept: the cache holds at most so many texts of a sentence's length.
+    from retrieval import tokenize
+
+    short = ["浙江關停了１２０家網吧", "ＡＢＣ 開會", "浙江关停了120家网吧"]
+    long = "浙江關停了網吧。" * (tokenize._KEPT_LONGEST // 8 + 1)
+    tokenize._normalised_kept.cache_clear()
+    first = [tokenize.normalise(text) for text in short + [long]]
+    assert tokenize._normalised_kept.cache_info().currsize == len(short)
+    again = [tokenize.normalise(text) for text in reversed(short + [long])][::-1]
+    assert first == again == [tokenize._normalised(text) for text in short + [long]]
+    assert first[0] == first[2] == "浙江关停了120家网吧" and first[1] == "abc 开会"
+    assert tokenize._normalised_kept.cache_info().hits == len(short)

@@ -18,7 +18,7 @@ from bot.settings import PROJECT_ROOT
 CASES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "typing_cases.yaml").read_text(encoding="utf-8"))
 PARTS = (
     "chitchat", "colloquial", "typo_correction", "shared_characters", "abbreviations", "mixed_english", "english_word_forms",
-    "near_miss", "place_articles", "followups", "common_words",
+    "english_names_first", "near_miss", "place_articles", "followups", "common_words",
 )
 
 
