@@ -70,6 +70,7 @@ _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16
 _TOKENIZE_BATCH = 20_000  # texts gathered before they are tokenized
+_PUT_BATCH = 5000  # token lists stored in the token cache at a time (new terms are numbered a batch at a time)
 
 
 def library_version() -> str:
@@ -493,7 +494,7 @@ class _Build:
         batch: list[tuple[bytes, list[str]]] = []
         for (key, _), tokens in zip(todo, self.tokenizing.tokens([text for _, text in todo])):
             batch.append((key, tokens))
-            if len(batch) >= 5000:
+            if len(batch) >= _PUT_BATCH:
                 self.cache.put(batch)
                 batch.clear()
         self.cache.put(batch)
