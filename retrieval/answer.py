@@ -491,13 +491,15 @@ class Answerer:
         return next(((a,) for a in term.alternatives if "".join(a[0]) in written), term.alternatives[:1])
 
     def _office_readings(self, english: str) -> list[tuple[tuple[str, ...], float]]:
-        """For an English word naming an office's holder (director, head), the corpus' head-of-office
-        titles (the titles ending in 长, and 主任, 主席; never a deputy's), at ``OFFICE_READING_WEIGHT``."""
+        """For an English word naming an office's holder (director, minister), the corpus' titles that
+        word can name (``english_offices`` in the cues: a director is a 厅长, 局长 or 主任; never a
+        deputy's), at ``OFFICE_READING_WEIGHT``: the same titles the highlight takes its holder by."""
         cues = load_cues()
         words = english.split()
         if not any(w in cues.english_holders for w in words) or any(w in cues.english_deputies for w in words):
             return []
-        heads = (t for t in cues.titles if not t.startswith("副") and (t.endswith("长") or t in ("主任", "主席")))
+        endings = tuple(e for w in words for e in cues.english_holder_titles.get(w, ()))
+        heads = (t for t in cues.titles if not t.startswith("副") and t.endswith(endings))
         return [((title,), OFFICE_READING_WEIGHT) for title in heads if self._known(title)]
 
     def _chinese_term(self, word: str) -> QueryTerm:
