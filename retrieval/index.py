@@ -207,6 +207,10 @@ class BM25Index:
         weights = [w for group in group_ids for _, w in group]
         if any(float(self._idf[t]) <= 0 for t in used) or any(w <= 0 for w in weights):
             return self._dense_combined(base_ids, group_ids, k)
+        same = self._same_columns(used)
+        if same:
+            base_ids = None if base_ids is None else [same.get(t, t) for t in base_ids]
+            group_ids = [[([same.get(t, t) for t in ids], weight) for ids, weight in group] for group in group_ids]
         query = _Query(self)
         units = []
         if base_ids:
@@ -230,6 +234,22 @@ class BM25Index:
             doc_ids += zeros
             doc_scores += [0.0] * len(zeros)
         return doc_ids, doc_scores
+
+    def _same_columns(self, used: set[int]) -> dict[int, int]:
+        """Each of the terms ``used`` whose column is another's, postings and idf alike, mapped to that
+        one. Their weights are the same floats, so a query may score either in its place: a term met
+        twice is one column decoded, one unit of the pruning (a term counted twice, ``_TermUnit``)."""
+        by_df: dict[int, list[int]] = {}
+        for term in sorted(used):
+            by_df.setdefault(int(self._df[term]), []).append(term)
+        same: dict[int, int] = {}
+        for terms in by_df.values():
+            for i, term in enumerate(terms[1:], 1):
+                for first in terms[:i]:
+                    if first not in same and self._idf[first] == self._idf[term] and self.columns.same_postings(first, term):
+                        same[term] = first
+                        break
+        return same
 
     def _dense_combined(self, base_ids, group_ids, k) -> tuple[list[int], list[float]]:
         """``closest_combined`` over dense score arrays: for weights at or below zero (an idf floored

@@ -555,6 +555,27 @@ class Columns:
 
     # --- queries ---------------------------------------------------------------------------------
 
+    def same_postings(self, a: int, b: int) -> bool:
+        """Whether columns ``a`` and ``b`` are encoded alike, byte for byte (their gaps, frequencies and
+        patched values), and so hold the same documents with the same frequencies. A question's word of
+        two characters is also its character bigram, and where the two characters stand together
+        only as that word, the two columns are the same postings; a query then decodes and weighs
+        one of them."""
+        if a == b:
+            return True
+        if int(self.df[a]) != int(self.df[b]) or int(self.width[a]) != int(self.width[b]):
+            return False
+        spans = ((self.gaps, self.gap_offsets), (self.tf_gaps, self.tfx_offsets), (self.tf_values, self.tfx_offsets))
+        for stream, offsets in spans:
+            a0, a1, b0, b1 = int(offsets[a]), int(offsets[a + 1]), int(offsets[b]), int(offsets[b + 1])
+            if a1 - a0 != b1 - b0 or not np.array_equal(stream[a0:a1], stream[b0:b1]):
+                return False
+        if int(self.width[a]) & _PATCHED:
+            for (ia, va), (ib, vb) in zip(self._term_patches(a), self._term_patches(b)):
+                if not (np.array_equal(ia, ib) and np.array_equal(va, vb)):
+                    return False
+        return True
+
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The documents holding ``term`` (int64, ascending) and their frequencies (None: all 1)."""
         n = int(self.df[term])

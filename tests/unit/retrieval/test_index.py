@@ -334,3 +334,46 @@ def test_a_word_scored_in_full_by_its_readings_sharing_terms():
     dense = np.max([index._dense(ids) * weight for ids, weight in group_ids], axis=0)
     assert sorted(docs.tolist()) == np.flatnonzero(dense > 0).tolist()
     np.testing.assert_allclose(values, dense[docs], rtol=1e-12)
+
+
+def test_a_term_with_another_terms_postings_is_decoded_once():
+    """Two terms with the same postings (a two-character word and its character bigram, in most
+    corpora) are decoded and weighed once a query, with the dense top k to the bit; a term with one
+    posting more, or one frequency other, is a column of its own."""
+    docs = _zipf_corpus(13, 20_000, 2_000)
+    rng = random.Random(13)
+    for doc in docs:
+        for word in list(doc):
+            if word in ("w20", "w30", "w200"):  # twins: every occurrence doubled by its own term
+                doc.append(f"twin-{word}")
+    docs[7].append("twin-w20")  # one frequency other than w20's
+    near = [i for i, doc in enumerate(docs) if "w30" not in doc][:1]
+    docs[near[0]].append("twin-w30")  # one posting more than w30's
+    index = BM25Index.build(docs)
+    ids = {term: index.term_ids[term] for term in ("w20", "twin-w20", "w30", "twin-w30", "w200", "twin-w200")}
+    assert index.columns.same_postings(ids["w200"], ids["twin-w200"])
+    assert not index.columns.same_postings(ids["w20"], ids["twin-w20"])
+    assert not index.columns.same_postings(ids["w30"], ids["twin-w30"])
+    same = index._same_columns(set(ids.values()))
+    assert len(same) == 1 and set(same.items()) <= {(ids["twin-w200"], ids["w200"]), (ids["w200"], ids["twin-w200"])}, same
+    pair = set(same.items()).pop()
+    assert all(index._idf[term] > 0 for term in ids.values())  # the pruned path, not the dense one
+    column = index.columns.column
+    decoded: list[int] = []
+    index.columns.column = lambda term: decoded.append(term) or column(term)
+    queries = []
+    for _ in range(60):
+        base = [rng.choice(["w200", "twin-w200", "w20", "twin-w20", "w30", "twin-w30"]) for _ in range(rng.randint(1, 4))]
+        base += [f"w{rng.randint(20, 1_999)}" for _ in range(rng.randint(1, 6))]
+        groups = [[(["w200", "twin-w200"], 1.0), (["twin-w200", f"w{rng.randint(20, 99)}"], 0.8)]] if rng.random() < 0.3 else []
+        queries.append((base, groups))
+    try:
+        for base, groups in queries:
+            decoded.clear()
+            found = index.closest_combined(groups, 10, base)
+            assert not set(pair) <= set(decoded), (base, groups)
+            base_ids = index._query_ids(base)
+            group_ids = [[(index._query_ids(a), w) for a, w in group] for group in groups]
+            assert found == index._dense_combined(base_ids, group_ids, 10), (base, groups)
+    finally:
+        del index.columns.column
