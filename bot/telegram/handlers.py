@@ -400,7 +400,7 @@ async def _swap_library(
         context.bot_data.use(library)
         # Only now is the old library unreferenced (but by questions still under way): settle lets
         # go of what it froze of it and freezes the new one.
-        settle(settings)
+        settle(context.bot_data.settings)
     log.info("now serving %d articles, %d paragraphs", library.article_count, library.paragraph_count)
     return library
 
