@@ -8,6 +8,7 @@ goes on at full speed, from the previous build, while it runs.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import multiprocessing
@@ -54,14 +55,12 @@ def open_index(settings: Settings, quiet: bool = False, force: bool = False) -> 
         store.close()
 
 
-def load_answerer(
-    settings: Settings, quiet: bool = False, warm: bool = False, then: Callable[[], None] | None = None
-) -> Loaded:
+def load_answerer(settings: Settings, quiet: bool = False, warm: bool = False, settled: bool = False) -> Loaded:
     """Open the settings' corpus and its index (building them if the files changed); raises
     corpus.errors.CorpusError on a bad corpus. ``warm`` loads the tokenizer's dictionaries in a
-    background thread, for a front end that first waits for a question. ``then`` runs once the
-    answerer is loaded and warm (in the warming thread, with ``warm``): ``settle`` for a front end
-    that has no other answerer to let go of."""
+    background thread, for a front end that first waits for a question. ``settled`` applies the
+    answering processes' garbage-collection policy (``settle``) once the answerer is loaded and warm
+    (in the warming thread, with ``warm``), for a front end that has no other answerer to let go of."""
     started = time.perf_counter()
     store, opened = open_index(settings, quiet)
     if opened.build is None:
@@ -75,6 +74,7 @@ def load_answerer(
         cache_dir=settings.index.cache_dir,
         documents=opened.documents,
     )
+    then = functools.partial(settle, settings) if settled else None
     if warm:
         warm_up(answerer, then)
     elif then is not None:

@@ -32,6 +32,7 @@ from retrieval.question import (
     chinese_reading,
     detect_language,
     english_names,
+    english_office,
     english_phrases_joined,
     english_words,
     load_cues,
@@ -494,12 +495,10 @@ class Answerer:
         """For an English word naming an office's holder (director, minister), the corpus' titles that
         word can name (``english_offices`` in the cues: a director is a 厅长, 局长 or 主任; never a
         deputy's), at ``OFFICE_READING_WEIGHT``: the same titles the highlight takes its holder by."""
-        cues = load_cues()
-        words = english.split()
-        if not any(w in cues.english_holders for w in words) or any(w in cues.english_deputies for w in words):
+        office = english_office(english.split())
+        if office is None or office[0]:
             return []
-        endings = tuple(e for w in words for e in cues.english_holder_titles.get(w, ()))
-        heads = (t for t in cues.titles if not t.startswith("副") and t.endswith(endings))
+        heads = (t for t in load_cues().titles if not t.startswith("副") and t.endswith(office[1]))
         return [((title,), OFFICE_READING_WEIGHT) for title in heads if self._known(title)]
 
     def _chinese_term(self, word: str) -> QueryTerm:

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Sequence
 
 from retrieval.english import base_forms
-from retrieval.question import english_words, load_cues
+from retrieval.question import english_office, english_words, load_cues
 from retrieval.tokenize import half_width, normalise, tagged_words
 
 # A comma groups thousands (2,800), three digits at a time: after NFKC a Chinese comma is one too, and
@@ -645,13 +645,7 @@ def _office_asked_in_english(question: str) -> tuple[bool, tuple[str, ...]] | No
     >>> _office_asked_in_english("Who chaired the meeting?") is None
     True
     """
-    cues = load_cues()
-    forms = {form for word in english_words(question) for form in base_forms(word, derived=False)}
-    holders = sorted(forms & cues.english_holders)
-    if not holders:
-        return None
-    endings = tuple(dict.fromkeys(e for holder in holders for e in cues.english_holder_titles.get(holder, ())))
-    return bool(forms & cues.english_deputies), endings
+    return english_office(form for word in english_words(question) for form in base_forms(word, derived=False))
 
 
 def _holds_office(sentence: str, span: Span, deputy: bool, endings: tuple[str, ...]) -> bool:

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import yaml
 
@@ -113,6 +113,22 @@ def asked_words(words: list[str], stopwords: frozenset[str]) -> list[str]:
             continue
         kept.append(word)
     return kept
+
+
+def english_office(words: Iterable[str]) -> tuple[bool, tuple[str, ...]] | None:
+    """The office English words name (``english_offices`` in the cues): whether it is a deputy's, and
+    the endings of the titles its holder words stand for; None when they name no office's holder.
+
+    >>> english_office(["the", "deputy", "director"]), english_office(["who", "chaired"])
+    ((True, ('长', '主任')), None)
+    """
+    cues = load_cues()
+    words = set(words)
+    holders = sorted(words & cues.english_holders)
+    if not holders:
+        return None
+    endings = tuple(dict.fromkeys(e for holder in holders for e in cues.english_holder_titles.get(holder, ())))
+    return bool(words & cues.english_deputies), endings
 
 
 def english_phrases_joined(words: list[str], held: Callable[[str], bool]) -> list[str]:

@@ -38,7 +38,7 @@ def _plain(value):
 
 
 def dump(out_path: Path, limit: int | None) -> int:
-    from bot.runtime import load_answerer, settle
+    from bot.runtime import load_answerer
     from bot.settings import load_settings
     from retrieval.answer import Answerer
     from retrieval.measure.evaluate import load_questions
@@ -57,7 +57,7 @@ def dump(out_path: Path, limit: int | None) -> int:
                 count += 1
             print(f"{path.name}: {len(reading.questions)} questions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         # The garbage-collection policy of `qabot ask`, so the answers compared are the ones it gives.
-        answerer = load_answerer(settings, quiet=True, then=lambda: settle(settings)).answerer
+        answerer = load_answerer(settings, quiet=True, settled=True).answerer
         for path in QUESTION_FILES:
             questions = load_questions(path)[:limit]
             for n, question in enumerate(questions):

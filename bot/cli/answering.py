@@ -101,9 +101,9 @@ def _floor(text: str) -> tuple[str, float]:
 
 
 def _load(args: argparse.Namespace, settings: Settings, warm: bool = False):
-    from bot.runtime import load_answerer, settle
+    from bot.runtime import load_answerer
 
-    return load_answerer(settings, quiet=args.quiet, warm=warm, then=lambda: settle(settings)).answerer
+    return load_answerer(settings, quiet=args.quiet, warm=warm, settled=True).answerer
 
 
 # --- ask -----------------------------------------------------------------------------------------

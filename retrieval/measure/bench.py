@@ -44,7 +44,6 @@ from retrieval.answer import Answerer
 from retrieval.index import best_of
 from retrieval.measure.bench_tokens import Filled, fill_token_cache
 from retrieval.store import IndexStore
-from retrieval.token_cache import content_key
 from retrieval.tokenize import Tokenizer
 from retrieval.tokenizing import tokenizing_pool, use_persistent_jieba_cache, worker_count, worker_tokens
 

@@ -119,7 +119,7 @@ def test_the_policy_off_freezes_nothing(settings_path, corpus_dir):
     settings = dataclasses.replace(settings, index=dataclasses.replace(settings.index, freeze_loaded=False))
     threshold = gc.get_threshold()
     try:
-        load_answerer(settings, quiet=True, then=lambda: settle(settings))
+        load_answerer(settings, quiet=True, settled=True)
         assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
     finally:
         gc.unfreeze()
