@@ -10,7 +10,9 @@ its index tokens), the index query, reading the stored corpus, and the rest of t
 (sentence candidates and their features, ranking, near-miss checks, highlighting, alternatives).
 Stages nest (the index query runs inside the candidates' stage): each is reported inclusive, and the
 answer pipeline's own share is what is left of ``ask`` after the others. ``--dump`` writes the answers
-(JSON lines) to compare runs. The garbage-collection policy of the processes that answer
+(JSON lines) to compare runs; ``--times`` each question's time and its stages' (JSON lines, ms), the list
+to read the slowest questions from. Besides ``ask``'s percentiles it prints those of each question's time
+outside the index query. The garbage-collection policy of the processes that answer
 (``bot.runtime.settle``, setting ``index.freeze_loaded``) is applied once warm, as ``qabot bench`` does;
 the collector's own time is a stage of its own. A measuring tool, not a test.
 """
@@ -40,6 +42,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=500)
     parser.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
     parser.add_argument("--dump", type=Path, help="write every answer here (JSON lines)")
+    parser.add_argument("--times", type=Path, help="write each question's time and its stages' here (JSON lines, ms)")
     parser.add_argument("--cpu", action="store_true", help="time on this process' CPU clock instead of the wall clock: "
                         "steadier on a machine other jobs share")
     parser.add_argument("--warm-on-same", action="store_true", help="warm up on the timed questions themselves (the old, kinder measure)")
@@ -139,8 +142,9 @@ def main() -> int:
     gc.callbacks.append(collector)
 
     profiler = cProfile.Profile() if args.cprofile else None
-    times, answers = [], []
+    times, answers, stages = [], [], []
     for question in asked:
+        before = dict(spent)
         if profiler:
             profiler.enable()
         started = clock()
@@ -148,6 +152,7 @@ def main() -> int:
         times.append(clock() - started)
         if profiler:
             profiler.disable()
+        stages.append({name: seconds - before.get(name, 0.0) for name, seconds in spent.items() if seconds != before.get(name, 0.0)})
     for owner, attribute, original in saved:
         setattr(owner, attribute, original)
     gc.callbacks.remove(collector)
@@ -155,6 +160,11 @@ def main() -> int:
     total = sum(times)
     cuts = statistics.quantiles(times, n=100, method="inclusive")
     print(f"{len(asked)} questions, {'CPU' if args.cpu else 'wall'} time, load average {os.getloadavg()[0]:.1f}: ask p50 {cuts[49]*1000:.2f} / p95 {cuts[94]*1000:.2f} / p99 {cuts[98]*1000:.2f} ms, total {total:.2f} s")
+    # Each question's own time outside the index query: ask's p50 less the query's p50 is not it (the
+    # two are different questions' times), and only this says what the answering around the index costs.
+    outside = statistics.quantiles([t - s.get("index query", 0.0) for t, s in zip(times, stages)], n=100, method="inclusive")
+    print(f"  outside the index query, a question: p50 {outside[49]*1000:.2f} / p95 {outside[94]*1000:.2f} / p99 {outside[98]*1000:.2f} ms, "
+          f"mean {1000 * (total - spent['index query']) / len(asked):.2f} ms")
     pauses = ", ".join(f"{g}: {1000 * longest[g]:.1f}" for g in sorted(longest))
     print(f"  collections by generation {dict(sorted(collections.items()))} (the longest, ms: {pauses}), {gc.get_freeze_count():,} objects frozen, "
           f"{len(gc.get_objects()):,} tracked, freeze_loaded {settings.index.freeze_loaded}")
@@ -162,6 +172,11 @@ def main() -> int:
         print(f"  {name:<22} {seconds:7.3f} s  {100 * seconds / total:5.1f}%  ({1000 * seconds / len(asked):.2f} ms a question)")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+    if args.times:
+        with open(args.times, "w", encoding="utf-8") as out:
+            for question, seconds, split in zip(asked, times, stages):
+                row = {"question": question, "ask": round(1000 * seconds, 3), **{k: round(1000 * v, 3) for k, v in split.items()}}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.dump:
         from tests.dump_answers import _plain
 
