@@ -11,6 +11,11 @@ The rule:
 * Further end marks, closing quotes and closing brackets (”’」』）)]】〉》 and ASCII quotes) stay with
   the sentence they close, and so does the white space after it.
 * Nothing inside a balanced 《…》 ever splits: a book or document title is one piece of its sentence.
+* Inside a short quotation or bracket (“…”, 「…」, 『…』, （…）, (…) of at most ``QUOTED_MAX``
+  characters) only the end mark that closes it may end a sentence: 唵！ in 无上我：“唵！自在…一切中。”
+  and the ! of Hey! Say! JUMP in a bracketed list are pauses inside one piece of the sentence, while
+  他问「真的吗？」然后走了。 still ends at ？」. A long quotation (speech of several sentences) splits as
+  any text does.
 
 Concatenating the sentences gives back the text exactly; a text with no end mark is one sentence.
 """
@@ -27,6 +32,13 @@ _END_RUN = re.compile(r"([。！？；;!?.…⋯]+)[”’」』）)\]】〉》\
 _STRONG_END = re.compile(r"[。！？]|…{2}|⋯{2}")
 _SEMICOLONS = frozenset("；;")
 _NEEDS_CARE = re.compile(r"[.!?《；;]")
+# The longest quotation or bracketed remark (its text, without the marks) read as one piece of its
+# sentence: a short exclamation, a name, a list; longer ones are speech of sentences of their own.
+QUOTED_MAX = 60
+_END_MARK = re.compile(r"[。！？；;!?.…⋯]")  # any mark _END_RUN may end a sentence at
+_QUOTED = re.compile(
+    "|".join(rf"{re.escape(o)}[^{re.escape(o + c)}]{{1,{QUOTED_MAX}}}{re.escape(c)}" for o, c in ("“”", "「」", "『』", "（）", "()"))
+)
 # What opens the next item of a list: 二是, 第二, 其二, （二）, (2), 2、, 二、, ②.
 _LIST_ITEM = re.compile(
     r"[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十百\d]{1,4}[，,、是条项点步]?|其[一二三四五六七八九十]"
@@ -69,8 +81,30 @@ def _is_abbreviation(text: str, dot: int, after: int) -> bool:
     return after < len(text) and text[after].islower()
 
 
-def _ends_sentence(text: str, match: re.Match[str], spans: list[tuple[int, int]]) -> bool:
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Start and end of every short balanced quotation or bracket (``QUOTED_MAX``) that holds an end
+    mark before its close: the only ones that change a split. A short one found inside another is
+    left out (the outer one already covers it).
+
+    >>> _quoted_spans("他说“好！走。”然后（见附件）。又说“好。”")
+    [(2, 8)]
+    """
+    if "“" not in text and "「" not in text and "『" not in text and "（" not in text and "(" not in text:
+        return []
+    return [match.span() for match in _QUOTED.finditer(text) if _END_MARK.search(text, match.start(), match.end() - 2)]
+
+
+def _opens_inside_quote(match: re.Match[str], quoted: list[tuple[int, int]]) -> bool:
+    """Whether the end marks of ``match`` stand inside a short quotation without closing it."""
+    return any(start < match.start() and match.end() < end for start, end in quoted)
+
+
+def _ends_sentence(
+    text: str, match: re.Match[str], spans: list[tuple[int, int]], quoted: list[tuple[int, int]] | None = None
+) -> bool:
     if spans and _inside(match.start(), spans):
+        return False
+    if quoted and _opens_inside_quote(match, quoted):
         return False
     marks = match.group(1)
     if _STRONG_END.search(marks):
@@ -96,20 +130,24 @@ def split_sentences(text: str) -> tuple[str, ...]:
     >>> split_sentences("GDP grew 3.5 percent in the U.S. last year. Dr. Li agreed.")
     ('GDP grew 3.5 percent in the U.S. last year. ', 'Dr. Li agreed.')
     """
-    if _NEEDS_CARE.search(text) is None:
+    quoted = _quoted_spans(text)
+    if _NEEDS_CARE.search(text) is None and not quoted:
         # Only full-width end marks (the common case): one regex pass does it all.
         return tuple(_PLAIN_SENTENCE.findall(text))
-    return split_carefully(text)
+    return split_carefully(text, quoted)
 
 
-def split_carefully(text: str) -> tuple[str, ...]:
-    """The rule with every check (ASCII marks, abbreviations, 《》); ``split_sentences`` uses it only
-    for text holding . ! ? or 《, since the plain pass gives the same result on anything else."""
+def split_carefully(text: str, quoted: list[tuple[int, int]] | None = None) -> tuple[str, ...]:
+    """The rule with every check (ASCII marks, abbreviations, 《》, short quotations); ``split_sentences``
+    uses it only for text holding . ! ? 《 or a short quotation with an end mark inside (``quoted``, its
+    spans when already found), since the plain pass gives the same result on anything else."""
     spans = _protected_spans(text)
+    if quoted is None:
+        quoted = _quoted_spans(text)
     sentences = []
     start = 0
     for match in _END_RUN.finditer(text):
-        if _ends_sentence(text, match, spans):
+        if _ends_sentence(text, match, spans, quoted):
             sentences.append(text[start : match.end()])
             start = match.end()
     if start < len(text):
