@@ -32,6 +32,10 @@ _END_RUN = re.compile(r"([。！？；;!?.…⋯]+)[”’」』）)\]】〉》\
 _STRONG_END = re.compile(r"[。！？]|…{2}|⋯{2}")
 _SEMICOLONS = frozenset("；;")
 _NEEDS_CARE = re.compile(r"[.!?《；;]")
+# Bump when the rule above splits any text differently: an index records the version its stored
+# sentences were split by (retrieval/store.py), and a persisted one split by another is rebuilt rather
+# than answering from the old boundaries. 2: short quotations and brackets.
+RULE_VERSION = 2
 # The longest quotation or bracketed remark (its text, without the marks) read as one piece of its
 # sentence: a short exclamation, a name, a list; longer ones are speech of sentences of their own.
 QUOTED_MAX = 60

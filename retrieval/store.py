@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from corpus.errors import CorpusError
-from corpus import loader
+from corpus import loader, sentences
 from corpus.loader import DEFAULT_MAX_FILE_BYTES, read_articles
 from corpus.stored import StoredCorpus, StoredCorpusWriter
 from retrieval.config import AnswerConfig
@@ -150,6 +150,7 @@ class IndexStore:
         return {
             "format_version": FORMAT_VERSION,
             "library_version": library_version(),
+            "sentence_rule": sentences.RULE_VERSION,
             "k1": self.params.k1,
             "b": self.params.b,
             "epsilon": self.params.epsilon,
@@ -223,7 +224,7 @@ class IndexStore:
         if not recorded:
             return False
         mine = self.settings_record()
-        same = all(recorded.get(key) == mine[key] for key in ("format_version", "library_version", "tokenizer", "documents"))
+        same = all(recorded.get(key) == mine[key] for key in ("format_version", "library_version", "sentence_rule", "tokenizer", "documents"))
         return same and recorded.get("token_cache") == self.token_cache.instance
 
     def build(self, corpus_path: str | os.PathLike, max_file_bytes: int, files: list[dict],

@@ -359,3 +359,18 @@ def test_an_update_writes_the_index_a_build_from_scratch_writes(tmp_path, config
         exercised |= {"patches"} if len(arrays["patch_keys"]) else set()
         exercised |= {"bitmaps"} if (np.asarray(arrays["width"]) & 0x80).any() else set()
     assert exercised == {"skips", "patches", "bitmaps"}
+
+
+def test_an_index_split_by_another_sentence_rule_is_rebuilt_whole(tmp_path, config, corpus_dir, monkeypatch):
+    """Stored sentences are the splitter's: an index whose record names another rule is rebuilt, and its
+    parsed files are not carried into the new build."""
+    from corpus import sentences
+
+    opened = new_store(tmp_path, config).open(corpus_dir)
+    assert json.loads((opened.directory / "params.json").read_text(encoding="utf-8"))["sentence_rule"] == sentences.RULE_VERSION
+    monkeypatch.setattr(sentences, "RULE_VERSION", sentences.RULE_VERSION + 1)
+    reopened = new_store(tmp_path, config).open(corpus_dir)
+    assert reopened.build is not None
+    assert f"sentence_rule changed from {sentences.RULE_VERSION - 1} to {sentences.RULE_VERSION}" in reopened.rebuilt_because
+    assert reopened.build.files_reused == 0 and reopened.build.files_read == 1
+    assert new_store(tmp_path, config).open(corpus_dir).build is None
