@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import functools
 import gc
 import json

@@ -12,7 +12,6 @@ page tells where one ends.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 

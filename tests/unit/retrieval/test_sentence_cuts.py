@@ -4,7 +4,6 @@ from the token cache on a rebuild; and an index stored before the cuts existed i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import zlib
