@@ -16,6 +16,7 @@ SENTENCES = [case["sentence"] for case in CASES] + [
     "会议部署了下一阶段的工作。",  # neither a person nor a place
     "居里夫人在巴黎发现了镭。",
     "玛丽·居里获得诺贝尔奖。",  # a transliterated name joined at the ·
+    "会上萨·石头发言。",  # a one-character nr word (萨) names someone only joined: no person word, a ·
     "穆罕默德二世攻入城中。",
     "该公司总部设于臺北市信義區。",  # Traditional: tagged as Simplified
     "ABC公司在2019年收购了XYZ。",
