@@ -458,14 +458,14 @@ class _GroupUnit:
                 if term not in weights:
                     weights[term] = index._weights(term, docs, tf)
                 into[docs] += weights[term]
-                new = docs[~marked[docs]]
+                new = docs[np.flatnonzero(~marked[docs])]
                 marked[new] = True
                 held.append(new)
             return np.concatenate(held) if held else None
 
         def take_best(docs: np.ndarray, values: np.ndarray) -> None:
             best[docs] = np.maximum(best[docs], values)
-            new = docs[~in_best[docs]]
+            new = docs[np.flatnonzero(~in_best[docs])]
             in_best[new] = True
             touched.append(new)
 
@@ -653,9 +653,8 @@ def _survivors(acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], floor
         found = np.flatnonzero(seen)
         seen[found] = False
         return found, acc[found], floor
-    docs, values = docs[keep], values[keep]
-    order = np.argsort(docs)
-    return docs[order], values[order], floor
+    docs = np.sort(docs[keep])  # and the sums read again: half the time of an argsort and two gathers
+    return docs, acc[docs], floor
 
 
 def _kth_best(values: np.ndarray, k: int) -> float:
