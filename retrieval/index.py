@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from retrieval.postings import OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
+from retrieval.postings import BLOCK, OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
 TERMS = "terms"  # terms.bin, terms.offsets, terms.slots
@@ -51,6 +51,11 @@ _MARGIN = 1e-9
 _SEED_SHARE = 100
 # ... of which this many, the best by those units, are scored exactly.
 _FLOOR_DOCUMENTS = 80
+# The floor decodes whole the other units' columns of up to 1 / this share of all documents (at least
+# those its look-up would decode whole anyway): at a million paragraphs a look-up of its documents
+# decodes as many blocks as a column of some 30,000 postings holds, and those columns are decoded
+# whole later in most queries all the same (scored in full, or looked up for thousands of candidates).
+_FLOOR_WHOLE_SHARE = 30
 _SCRATCH_KEPT = 4  # score accumulators kept between queries (each 9 bytes a document)
 
 
@@ -329,6 +334,15 @@ class _Query:
         # documents (in another reading of a group, or in the base query too) is not looked up again.
         self._memo_docs: np.ndarray | None = None
         self._memo: dict[int, np.ndarray] = {}
+        # The floor's documents and the weights looked up for them, by term: the last look-ups, of the
+        # few candidates left, are mostly of those documents, in blocks the floor decoded already.
+        self._floor_docs: np.ndarray | None = None
+        self._floor_weights: dict[int, np.ndarray] = {}
+
+    def decode(self, term: int) -> None:
+        """Decode the term's column whole now, for its look-ups and its scoring in full alike."""
+        if term not in self.decoded and term not in self.looked_up:
+            self.looked_up[term] = self.index.columns.column(term)
 
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         if term not in self.decoded:
@@ -352,14 +366,35 @@ class _Query:
             self._memo_docs, self._memo = kept, {term: weights[keep] for term, weights in self._memo.items()}
         return kept
 
+    def keep_floor(self, docs: np.ndarray) -> None:
+        """Remember the weights looked up so far for ``docs`` (the floor's) for later look-ups."""
+        if docs is self._memo_docs:
+            self._floor_docs, self._floor_weights = docs, dict(self._memo)
+
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         whole = self.decoded.get(term) or self.looked_up.get(term)
+        if whole is None and term in self._floor_weights:
+            where, hit = self.index.columns.found_in(self._floor_docs, docs)
+            known = self._floor_weights[term]
+            held = np.flatnonzero(hit)
+            if len(held) == len(docs):
+                return known[where]
+            out = np.zeros(len(docs))
+            out[held] = known[where[held]]
+            missing = np.flatnonzero(~hit)
+            out[missing] = self._weights_of(term, docs[missing], None)
+            return out
+        return self._weights_of(term, docs, whole)
+
+    def _weights_of(self, term: int, docs: np.ndarray, whole) -> np.ndarray:
         if whole is not None:
             held, tf = whole
             where, hit = self.index.columns.found_in(held, docs)
+            hit = np.flatnonzero(hit)  # (indexing through a boolean mask is several times slower)
             tf = None if tf is None else tf[where[hit]]
         else:
             hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
+            hit = np.flatnonzero(hit)
         out = np.zeros(len(docs))
         out[hit] = self.index._weights(term, docs[hit], tf)
         return out
@@ -382,10 +417,16 @@ class _TermUnit:
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         docs, tf = self.query.column(self.term)
-        return docs, self.count * self.query.index._weights(self.term, docs, tf)
+        weights = self.query.index._weights(self.term, docs, tf)
+        return docs, weights if self.count == 1 else self.count * weights
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
-        return self.count * self.query.weights(self.term, docs)
+        weights = self.query.weights(self.term, docs)
+        return weights if self.count == 1 else self.count * weights
+
+    def terms(self) -> list[int]:
+        """The columns the unit reads."""
+        return [self.term]
 
 
 class _GroupUnit:
@@ -417,14 +458,14 @@ class _GroupUnit:
                 if term not in weights:
                     weights[term] = index._weights(term, docs, tf)
                 into[docs] += weights[term]
-                new = docs[~marked[docs]]
+                new = docs[np.flatnonzero(~marked[docs])]
                 marked[new] = True
                 held.append(new)
             return np.concatenate(held) if held else None
 
         def take_best(docs: np.ndarray, values: np.ndarray) -> None:
             best[docs] = np.maximum(best[docs], values)
-            new = docs[~in_best[docs]]
+            new = docs[np.flatnonzero(~in_best[docs])]
             in_best[new] = True
             touched.append(new)
 
@@ -448,6 +489,10 @@ class _GroupUnit:
         index.release_scratch(shared, in_shared, ())
         index.release_scratch(best, in_best, touched)
         return docs, values
+
+    def terms(self) -> list[int]:
+        """The columns the unit reads, each once."""
+        return list(dict.fromkeys(t for ids, _ in self.alternatives for t in ids))
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
         best = np.zeros(len(docs))
@@ -504,9 +549,11 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
     def score_fully(unit) -> np.ndarray:
         nonlocal touched
         docs, values = unit.full()
-        acc[docs] += values
-        new = docs[~seen[docs]]
-        seen[new] = True
+        # Every value is above 0 (the pruned path has positive weights only), so a document is new
+        # where its sum is still 0: no mask of the documents found is kept beside the sums.
+        before = acc[docs]
+        acc[docs] = before + values
+        new = docs[np.flatnonzero(before == 0)]
         parts.append(new)
         touched += len(new)
         return docs
@@ -548,12 +595,14 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
             rest[i] = rest[i + 1] + skipped[i].bound
         candidates, partial, floor = _survivors(acc, seen, parts, floor, rest[0], k)
     finally:
-        index.release_scratch(acc, seen, parts)
+        for docs in parts:
+            acc[docs] = 0.0
+        index.release_scratch(acc, seen, ())
     for j, unit in enumerate(skipped):
         partial += unit.partial(candidates)
         if len(candidates) > k:
             floor = max(floor, _kth_best(partial, k))
-            keep = partial + rest[j + 1] >= floor * (1 - _MARGIN)
+            keep = np.flatnonzero(partial + rest[j + 1] >= floor * (1 - _MARGIN))
             # The weights looked up so far stay remembered for the exact scores of the survivors.
             candidates, partial = query.narrow(candidates, keep), partial[keep]
     return candidates
@@ -561,7 +610,8 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
 
 def _true_floor(acc: np.ndarray, parts: list[np.ndarray], others: list, k: int) -> float:
     """A floor under the k-th best score of all: the k-th best true score among the documents best by
-    the units scored so far (their values in ``acc``), the ``others`` looked up for them."""
+    the units scored so far (their values in ``acc``), the ``others`` looked up for them. The weights
+    looked up are kept for the query's later look-ups of these documents (``_Query.keep_floor``)."""
     docs = np.concatenate(parts)
     values = acc[docs]
     if len(docs) > _FLOOR_DOCUMENTS:
@@ -569,8 +619,15 @@ def _true_floor(acc: np.ndarray, parts: list[np.ndarray], others: list, k: int) 
         docs, values = docs[best], values[best]
     order = np.argsort(docs)
     docs, values = docs[order], values[order]
+    query = others[0].query
+    whole = max(len(docs) * BLOCK * 3, query.index.doc_count // _FLOOR_WHOLE_SHARE)
+    for unit in others:
+        for term in unit.terms():
+            if int(query.index._df[term]) <= whole:
+                query.decode(term)
     for unit in others:
         values = values + unit.partial(docs)
+    query.keep_floor(docs)
     return _kth_best(values, k)
 
 
@@ -581,22 +638,23 @@ def _partial_floor(acc: np.ndarray, docs: np.ndarray, k: int) -> float:
 
 
 def _survivors(acc: np.ndarray, seen: np.ndarray, parts: list[np.ndarray], floor: float, rest: float, k: int):
-    """The documents found (``seen``, listed in ``parts``) whose partial score plus ``rest`` reaches the
-    floor, raised to the k-th best partial score, and their partial scores, in ascending document
-    order, and the floor raised. The documents are dropped before they are ordered: most are."""
+    """The documents found (listed in ``parts``) whose partial score plus ``rest`` reaches the floor,
+    raised to the k-th best partial score, and their partial scores, in ascending document order, and
+    the floor raised. The documents are dropped before they are ordered: most are. ``seen``, a mask
+    over all documents, is handed back cleared."""
     docs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     values = acc[docs]
     if len(docs) > k:
         floor = max(floor, _kth_best(values, k))
-    keep = values + rest >= floor * (1 - _MARGIN)
-    kept = int(np.count_nonzero(keep))
+    keep = np.flatnonzero(values + rest >= floor * (1 - _MARGIN))
+    kept = len(keep)
     if kept * 64 > len(seen):  # many: read off the mask in order, a byte a document, not sorted
-        seen[docs[~keep]] = False
+        seen[docs[keep]] = True
         found = np.flatnonzero(seen)
+        seen[found] = False
         return found, acc[found], floor
-    docs, values = docs[keep], values[keep]
-    order = np.argsort(docs)
-    return docs[order], values[order], floor
+    docs = np.sort(docs[keep])  # and the sums read again: half the time of an argsort and two gathers
+    return docs, acc[docs], floor
 
 
 def _kth_best(values: np.ndarray, k: int) -> float:

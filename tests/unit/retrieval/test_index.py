@@ -377,3 +377,39 @@ def test_a_term_with_another_terms_postings_is_decoded_once():
             assert found == index._dense_combined(base_ids, group_ids, 10), (base, groups)
     finally:
         del index.columns.column
+
+
+def test_the_floors_weights_serve_the_last_look_ups(monkeypatch):
+    """The weights the floor looked up for its documents in the long columns (decoded block by block,
+    not whole) are used again for the few candidates left at the end, which are mostly those
+    documents: fewer documents are looked up, and the top k stays the dense one to the bit. Weights
+    remembered wrong (1% high) change the top k's scores: the comparison can fail."""
+    from retrieval import index as index_module
+    from retrieval.postings import Columns
+
+    index = BM25Index.build(_zipf_corpus(5, 60_000, 3_000))
+    queries = _pruning_queries(5, 3_000)
+    lookup = Columns.lookup
+    looked_up = [0]
+
+    def counting(self, term, docs, decoded=None):
+        looked_up[0] += len(docs)
+        return lookup(self, term, docs, decoded)
+
+    monkeypatch.setattr(Columns, "lookup", counting)
+    differ, _, _ = _pruned_against_dense(index, queries)
+    with_floor = looked_up[0]
+    assert differ == 0
+    keep_floor = index_module._Query.keep_floor
+    monkeypatch.setattr(index_module._Query, "keep_floor", lambda self, docs: None)
+    looked_up[0] = 0
+    differ, _, _ = _pruned_against_dense(index, queries)
+    assert differ == 0 and with_floor < looked_up[0], (with_floor, looked_up[0])
+
+    def overstated(self, docs):
+        keep_floor(self, docs)
+        self._floor_weights = {term: weights * 1.01 for term, weights in self._floor_weights.items()}
+
+    monkeypatch.setattr(index_module._Query, "keep_floor", overstated)
+    differ, _, _ = _pruned_against_dense(index, queries)
+    assert differ > 0
