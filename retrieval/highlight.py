@@ -164,6 +164,10 @@ def office_of(sentence: str, name: str) -> str | None:
     return None
 
 
+# What joins the parts of a transliterated name (吉米·史都华).
+_NAME_DOTS = "·•‧"
+
+
 @lru_cache(maxsize=8192)
 def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
     """Each person of the sentence with the office title right before it (None when there is none)."""
@@ -183,7 +187,7 @@ def _persons(sentence: str, hmm: bool) -> tuple[tuple[Span, str | None], ...]:
         if flag.startswith("nr"):
             # A transliterated name is cut into parts around a ·: 吉米 · 史都华 is one person.
             end, j = start + len(word), i + 1
-            while j + 1 < len(words) and words[j][1] in "·•‧" and words[j + 1][2][0] in "nri":
+            while j + 1 < len(words) and words[j][1] in _NAME_DOTS and words[j + 1][2][0] in "nri":
                 end = words[j + 1][0] + len(words[j + 1][1])
                 j += 2
             while j < len(words) and words[j][2].startswith("nrt") and end - start < 8:  # 穆罕默德 二世
@@ -216,9 +220,6 @@ def _may_name_person(text: str) -> bool:
 @lru_cache(maxsize=1)
 def _title_pattern() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(title) for title in load_cues().titles))
-
-
-_NAME_DOTS = "·•‧"
 
 
 def _person_word(word: str, tag: str) -> bool:
