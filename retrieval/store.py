@@ -65,7 +65,8 @@ log = logging.getLogger(__name__)
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
 # 4: the stored corpus holds each paragraph's sentence cuts (retrieval/sentence_cuts.py).
 # 5: the stored corpus' blocks are smaller and raw deflate (corpus/stored.py, STORED_FORMAT 3).
-FORMAT_VERSION = 5
+# 6: the stored corpus' blocks are 2 KB, a JSON line a paragraph (STORED_FORMAT 4).
+FORMAT_VERSION = 6
 _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16

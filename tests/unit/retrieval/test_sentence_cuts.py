@@ -119,7 +119,7 @@ def _as_previous_format(folder: Path) -> None:
     blocks, offsets = [], [0]
     for number in range(len(stored._block_offsets) - 1):
         data, _ = stored.raw_block(number)
-        records = json.loads(stored.decompress(data))
+        records = [json.loads(line) for line in stored.decompress(data).split(b"\n")]
         raw = json.dumps([record[:3] for record in records], ensure_ascii=False, separators=(",", ":")).encode()
         packer = zlib.compressobj(6, zdict=stored.dictionary)
         blocks.append(packer.compress(raw) + packer.flush())
