@@ -20,8 +20,7 @@ from retrieval.highlight import candidate_spans
 from retrieval.index import BM25Index
 from retrieval.question import QueryTerm, answer_head
 from retrieval.ranker import FEATURE_NAMES, GAP_FEATURES
-from retrieval.sentence_cuts import cut_texts
-from retrieval.sentence_cuts import decode as decode_cuts
+from retrieval.sentence_cuts import cut_texts, stored_words
 from retrieval.tokenize import BIGRAM_MARK, Tokenizer, normalise
 
 _NUMBER = re.compile(r"\d+")
@@ -124,13 +123,9 @@ class Matcher:
     def _read_paragraph(self, paragraph_id: int) -> ParagraphWords:
         article, paragraph = self.entries[paragraph_id]
         texts = cut_texts(article.title, paragraph)
-        # The cuts the index build stored with the paragraph: jieba then never runs on a corpus sentence.
-        lengths = decode_cuts(paragraph.cuts, len(texts)) or [None] * len(texts)
         normalised = [normalise(text) for text in texts]
-        words = [
-            frozenset(self.tokenizer.content_words(text, cut, normal))
-            for text, cut, normal in zip(texts, lengths, normalised)
-        ]
+        # The cuts the index build stored with the paragraph: jieba then never runs on a corpus sentence.
+        words = [frozenset(found) for found in stored_words(paragraph.cuts, texts, normalised, self.tokenizer.content_words)]
         sentences = tuple(zip(words[1:], normalised[1:]))
         subject_text = texts[0]
         subject = (words[0], subject_text)

@@ -42,7 +42,7 @@ import uuid
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -55,7 +55,7 @@ from retrieval.config import AnswerConfig
 from retrieval.documents import DocumentTable, indexed_text, passage_text, passage_windows, write_passages
 from retrieval.fingerprint import describe_changes, file_fingerprint
 from retrieval.index import BM25Index, BM25Params, disk_size
-from retrieval.sentence_cuts import cut_texts, cuts_key
+from retrieval.sentence_cuts import cut_texts, cuts_key, marked
 from retrieval.token_cache import TOKEN_CACHE_VERSION, TokenCache, content_key
 from retrieval.tokenize import Tokenizer
 from retrieval.tokenizing import Tokenizing, progress_bar, worker_count
@@ -65,7 +65,9 @@ log = logging.getLogger(__name__)
 # Bump when the files written here change meaning; older builds are then rebuilt, not misread.
 # 4: the stored corpus holds each paragraph's sentence cuts (retrieval/sentence_cuts.py).
 # 5: the stored corpus' blocks are smaller and raw deflate (corpus/stored.py, STORED_FORMAT 3).
-FORMAT_VERSION = 5
+# 6: the stored corpus' blocks are 2 KB, a JSON line a paragraph (STORED_FORMAT 4), and its cuts are
+#    marked: the pieces that give no word are written apart (retrieval/sentence_cuts.py, ``marked``).
+FORMAT_VERSION = 6
 _PARAMS_FILE = "params.json"
 _KEYS_FILE = "document-keys.bin"  # the token cache key of every document, 16 bytes each
 _KEY_BYTES = 16
@@ -467,9 +469,12 @@ class _Build:
             self.cache.put_cuts(zip(missing, cut))
             found.update(zip(missing, cut))
             self.cut += len(missing)
+        # Most pieces are a few thousand words and marks, asked of again and again.
+        word_of = lru_cache(maxsize=65536)(self.store.tokenizer.piece_word)
         for write in self.writes:
             if isinstance(write, _FileRead):
-                written, _ = writer.add(write.record, write.articles, write.warnings, [found[key] for key in write.keys])
+                cuts = [marked(texts, found[key], word_of) for key, texts in zip(write.keys, write.texts)]
+                written, _ = writer.add(write.record, write.articles, write.warnings, cuts)
             else:
                 written, _ = writer.copy(write.record, write.old_corpus, write.number)
             if written != write.first:  # a numbering slip would misplace every later paragraph's postings

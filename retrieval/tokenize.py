@@ -170,6 +170,15 @@ class Tokenizer:
         pieces = pieces_of(text, lengths, normalised) if lengths is not None else None
         return [w for w in cleaned_words(pieces if pieces is not None else cut(text)) if w not in self.stopwords]
 
+    def piece_word(self, piece: str) -> str | None:
+        """The word ``content_words`` makes of one of ``cut``'s pieces; None for a piece it drops.
+
+        >>> Tokenizer().piece_word("二十四"), Tokenizer().piece_word("的"), Tokenizer().piece_word("，")
+        ('24', None, None)
+        """
+        words = [w for w in cleaned_words((piece,)) if w not in self.stopwords]
+        return words[0] if words else None
+
     def tokens(self, text: str) -> list[str]:
         """The index terms of ``text``: its content words, then (if ``char_bigrams``) the bigrams.
 

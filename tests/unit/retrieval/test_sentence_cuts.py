@@ -18,7 +18,7 @@ from retrieval import sentence_cuts
 from retrieval.features import Matcher
 from retrieval.jieba_dictionary import import_jieba
 from retrieval.store import FORMAT_VERSION, IndexStore
-from retrieval.tokenize import Tokenizer, cut, pieces_of
+from retrieval.tokenize import Tokenizer, cut, normalise, pieces_of
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 
@@ -119,7 +119,7 @@ def _as_previous_format(folder: Path) -> None:
     blocks, offsets = [], [0]
     for number in range(len(stored._block_offsets) - 1):
         data, _ = stored.raw_block(number)
-        records = json.loads(stored.decompress(data))
+        records = [json.loads(line) for line in stored.decompress(data).split(b"\n")]
         raw = json.dumps([record[:3] for record in records], ensure_ascii=False, separators=(",", ":")).encode()
         packer = zlib.compressobj(6, zdict=stored.dictionary)
         blocks.append(packer.compress(raw) + packer.flush())
@@ -150,3 +150,42 @@ def test_an_index_of_the_previous_format_is_rebuilt_not_misread(tmp_path, corpus
     assert f"format_version changed from 3 to {FORMAT_VERSION}" in "; ".join(reopened.rebuilt_because)
     assert "building the index" in caplog.text and "format_version changed" in caplog.text
     assert [p.cuts for _, p in reopened.corpus] == cuts
+
+
+def _sentences() -> list[str]:
+    """Every sentence of the test articles' paragraphs, and texts with what the marks must carry: a
+    numeral read as digits, a run of marks longer than one dropped code, white space, Latin."""
+    from corpus.sentences import split_sentences
+
+    texts = [p if isinstance(p, str) else p["text"] for article in _articles() for p in article["paragraphs"]]
+    return [s for text in texts for s in split_sentences(text)] + ["", "。" * 30 + "浙江", "的了", "三百家与 Python 3.11", "二十 二十四"]
+
+
+def test_marked_cuts_give_the_content_words_and_slice_most_texts_without_cleaning_them():
+    tokenizer = Tokenizer()
+    sentences = _sentences()
+    plain = sentence_cuts.encode([[len(piece) for piece in cut(text)] for text in sentences])
+    marked = sentence_cuts.marked(sentences, plain, tokenizer.piece_word)
+    cleaned: list[str] = []
+
+    def content_words(text, lengths, normalised):
+        cleaned.append(text)
+        return tokenizer.content_words(text, lengths, normalised)
+
+    normalised = [normalise(text) for text in sentences]
+    assert sentence_cuts.stored_words(marked, sentences, normalised, content_words) == [tokenizer.content_words(t) for t in sentences]
+    assert "二十 二十四" in cleaned and "。" * 30 + "浙江" not in cleaned  # a numeral read as digits is cleaned when read
+    assert len(cleaned) < len(sentences) / 5
+    # Cuts written for other texts, or for another number of them, are not read as theirs.
+    assert sentence_cuts.stored_words(marked, sentences[1:], normalised[1:], content_words) == [tokenizer.content_words(t) for t in sentences[1:]]
+    other = ["浙江关停了", "违规网吧"]
+    assert sentence_cuts.stored_words(sentence_cuts.marked(other, plain, tokenizer.piece_word), other, other, content_words) == [tokenizer.content_words(t) for t in other]
+
+
+def test_the_marks_follow_the_stopwords():
+    text = ["浙江关停了违规网吧"]
+    plain = sentence_cuts.encode([[len(piece) for piece in cut(text[0])]])
+    fewer = Tokenizer(stopwords=frozenset())
+    assert sentence_cuts.marked(text, plain, fewer.piece_word) != sentence_cuts.marked(text, plain, Tokenizer().piece_word)
+    words = sentence_cuts.stored_words(sentence_cuts.marked(text, plain, fewer.piece_word), text, text, fewer.content_words)
+    assert words == [fewer.content_words(text[0])] and "了" in words[0]
