@@ -17,7 +17,8 @@ checks it against rank-bm25 and against dense score arrays).
 
 The arrays are plain ``.npy`` files, memory-mapped on load; the terms are a UTF-8 blob with a hash
 table (``retrieval.term_table``), so opening a million-paragraph index reads almost nothing.
-This module and ``retrieval.postings`` / ``retrieval.index_build`` are the only ones that use numpy.
+This module and ``retrieval.postings`` / ``retrieval.kernels`` / ``retrieval.index_build`` are the only
+ones that use numpy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from retrieval import kernels
 from retrieval.postings import BLOCK, OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
@@ -184,8 +186,16 @@ class BM25Index:
         return [i for i in map(get, query) if i is not None]
 
     def _weights(self, term: int, docs: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
+        """The term's weight in each of ``docs`` holding it with frequencies ``tf`` (None: all 1)."""
         p = self.params
-        return bm25_weights(float(self._idf[term]), 1.0 if tf is None else tf, self._lengths[docs], p.k1, p.b, self.avgdl)
+        return kernels.weights(float(self._idf[term]), kernels.NONE if tf is None else tf, self._lengths, docs, p.k1, p.b, self.avgdl)
+
+    def _found_weights(self, term: int, held: np.ndarray, tf: np.ndarray | None, docs: np.ndarray) -> np.ndarray:
+        """The term's weight in each of the sorted ``docs``, 0 where absent, from its column ``held``
+        (decoded whole) and its frequencies ``tf`` (None: all 1)."""
+        p = self.params
+        idf = float(self._idf[term])
+        return kernels.found_weights(held, kernels.NONE if tf is None else tf, docs, idf, self._lengths, p.k1, p.b, self.avgdl)
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every document; a term repeated in the query counts each time, as in rank-bm25."""
@@ -239,6 +249,17 @@ class BM25Index:
             doc_ids += zeros
             doc_scores += [0.0] * len(zeros)
         return doc_ids, doc_scores
+
+    def warm(self) -> None:
+        """Run the query's compiled kernels once (``retrieval.kernels``: numba compiles each on its
+        first call, or loads it from its cache) on this index's arrays, whose types each compiled
+        version is for: a front end waiting for its first question calls this in the background, so
+        that the question does not wait for them. A query of the longest column and the shortest, as
+        a word of two readings, then both columns looked up and compared."""
+        longest, shortest = int(np.argmax(self._df)), int(np.argmin(self._df))
+        pair = [self.terms[longest], self.terms[shortest]]
+        self.closest_combined([[(pair[:1], 1.0), (pair, 0.5)]], 10, pair)
+        self.columns.warm(longest, shortest)
 
     def _same_columns(self, used: set[int]) -> dict[int, int]:
         """Each of the terms ``used`` whose column is another's, postings and idf alike, mapped to that
@@ -374,7 +395,7 @@ class _Query:
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         whole = self.decoded.get(term) or self.looked_up.get(term)
         if whole is None and term in self._floor_weights:
-            where, hit = self.index.columns.found_in(self._floor_docs, docs)
+            where, hit = kernels.found_in(self._floor_docs, docs)
             known = self._floor_weights[term]
             held = np.flatnonzero(hit)
             if len(held) == len(docs):
@@ -388,13 +409,9 @@ class _Query:
 
     def _weights_of(self, term: int, docs: np.ndarray, whole) -> np.ndarray:
         if whole is not None:
-            held, tf = whole
-            where, hit = self.index.columns.found_in(held, docs)
-            hit = np.flatnonzero(hit)  # (indexing through a boolean mask is several times slower)
-            tf = None if tf is None else tf[where[hit]]
-        else:
-            hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
-            hit = np.flatnonzero(hit)
+            return self.index._found_weights(term, *whole, docs)
+        hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
+        hit = np.flatnonzero(hit)  # (indexing through a boolean mask is several times slower)
         out = np.zeros(len(docs))
         out[hit] = self.index._weights(term, docs[hit], tf)
         return out
@@ -551,9 +568,7 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
         docs, values = unit.full()
         # Every value is above 0 (the pruned path has positive weights only), so a document is new
         # where its sum is still 0: no mask of the documents found is kept beside the sums.
-        before = acc[docs]
-        acc[docs] = before + values
-        new = docs[np.flatnonzero(before == 0)]
+        new = kernels.add_up(acc, docs, values)
         parts.append(new)
         touched += len(new)
         return docs

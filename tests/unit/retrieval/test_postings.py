@@ -118,19 +118,17 @@ def test_long_columns_keep_their_frequencies_decoded_within_a_budget(monkeypatch
     assert len(index._kept) == 2
 
 
-def test_found_in_maps_or_searches_to_the_same_positions():
-    """``Columns.found_in`` answers as the binary search does whether it maps documents to positions
-    (many looked up) or searches (few), and leaves its kept maps cleared: a map left dirty by one call
-    would report documents of the previous column as held in the next."""
-    from retrieval.postings import _found_in
+def test_found_in_merges_or_searches_to_the_positions_a_binary_search_finds():
+    """``kernels.found_in`` answers as numpy's binary search does whether it merges the two arrays
+    (many looked up) or searches each (few), wanted documents before, among and after the ordered."""
+    from retrieval.kernels import found_in
 
     rng = np.random.default_rng(3)
-    columns = encoded_index(random_columns(rng, 5_000, 4), 1)
-    for _ in range(200):
-        ordered = np.unique(rng.integers(0, int(rng.choice([50, 5_000, 20_000])), size=rng.integers(1, 3_000)))
-        wanted = np.unique(rng.integers(0, 20_000, size=rng.integers(1, 6_000)))
-        where, hit = columns.found_in(ordered, wanted)
-        expected_where, expected_hit = _found_in(ordered, wanted)
+    for _ in range(300):
+        ordered = np.unique(rng.integers(0, int(rng.choice([50, 5_000, 20_000])), size=rng.integers(0, 3_000)))
+        wanted = np.unique(rng.integers(0, 20_000, size=rng.integers(0, 6_000)))
+        where, hit = found_in(ordered, wanted)
+        expected_where = np.minimum(np.searchsorted(ordered, wanted), max(len(ordered) - 1, 0))
+        expected_hit = ordered[expected_where] == wanted if len(ordered) else np.zeros(len(wanted), dtype=bool)
         np.testing.assert_array_equal(hit, expected_hit)
         np.testing.assert_array_equal(where[hit], expected_where[expected_hit])
-    assert columns._position_maps and not any(m.any() for m in columns._position_maps)
