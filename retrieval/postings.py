@@ -473,7 +473,10 @@ class Columns:
         gap_patches = value_patches = (NONE, NONE)
         if patches is not None:
             gap_patches, value_patches = patches[_TF_GAP], patches[_TF_VALUE]
-        return kernels.frequent_postings(self.tf_gaps[x0:x1], self.tf_values[x0:x1], *gap_patches, *value_patches)
+        frequent = kernels.frequent_postings(self.tf_gaps[x0:x1], self.tf_values[x0:x1], *gap_patches, *value_patches)
+        for values in frequent:  # (read-only whether kept or not: one compiled kernel reads both)
+            values.flags.writeable = False
+        return frequent
 
     def _frequent_kept(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
         """``_frequent``, kept for the longest columns. Their positions are gaps summed from the
@@ -490,8 +493,6 @@ class Columns:
                 self._kept.move_to_end(term)
                 return kept
         kept = self._frequent(term, patches)
-        for values in kept:
-            values.flags.writeable = False
         with self._kept_lock:
             if term not in self._kept:
                 self._kept[term] = kept
