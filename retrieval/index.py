@@ -408,13 +408,12 @@ class _Query:
         return self._weights_of(term, docs, whole)
 
     def _weights_of(self, term: int, docs: np.ndarray, whole) -> np.ndarray:
-        if whole is not None:
-            return self.index._found_weights(term, *whole, docs)
-        hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
-        hit = np.flatnonzero(hit)  # (indexing through a boolean mask is several times slower)
-        out = np.zeros(len(docs))
-        out[hit] = self.index._weights(term, docs[hit], tf)
-        return out
+        if whole is None:
+            tf = self.index.columns.block_frequencies(term, docs)
+            if tf is not None:
+                return self.index._weights(term, docs, tf)
+            whole = self.looked_up[term] = self.index.columns.column(term)
+        return self.index._found_weights(term, *whole, docs)
 
     def score(self, ids: list[int], docs: np.ndarray) -> np.ndarray:
         """The exact scores of ``docs``: each term's weight added in query order, as rank-bm25 adds."""

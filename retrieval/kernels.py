@@ -141,8 +141,8 @@ def spread_frequencies(n, positions, values):
     return tf
 
 
-@_kernel
-def find_in_blocks(words, byte, n, width, bitmap, patch_index, patch_value, skip_last, skip_others, docs):
+@numba.njit
+def _find_in_blocks(words, byte, n, width, bitmap, patch_index, patch_value, skip_last, skip_others, docs):
     """Which of the ascending ``docs`` a column holds and their positions in it, decoding only the
     blocks of ``BLOCK`` postings they could stand in (``skip_last``: each block's last document;
     ``skip_others``: the gaps above 1 before it; both the column's slices)."""
@@ -170,6 +170,20 @@ def find_in_blocks(words, byte, n, width, bitmap, patch_index, patch_value, skip
         if hit[i]:
             where[i] = positions[where[i]]
     return where, hit
+
+
+@_kernel
+def block_frequencies(words, byte, n, width, bitmap, patch_index, patch_value, skip_last, skip_others, docs, frequent_at, frequent):
+    """The column's frequency in each of the ascending ``docs``, 0 where it is absent, decoding the
+    blocks they could stand in only (``_find_in_blocks``): 1 but at the positions ``frequent_at``,
+    ascending, where it is ``frequent``."""
+    where, hit = _find_in_blocks(words, byte, n, width, bitmap, patch_index, patch_value, skip_last, skip_others, docs)
+    held = np.flatnonzero(hit)
+    at, there = found_in(frequent_at, where[held])
+    tf = np.zeros(len(docs), dtype=np.int64)
+    for j in range(len(held)):
+        tf[held[j]] = frequent[at[j]] if there[j] else 1
+    return tf
 
 
 @_kernel
@@ -207,12 +221,13 @@ def found_in(ordered, wanted):
 
 @_kernel
 def weights(idf, tf, lengths, docs, k1, b, avgdl):
-    """The term's BM25 weight in each of ``docs`` holding it with these frequencies (``NONE``: all 1),
-    ``lengths`` all documents'."""
-    out = np.empty(len(docs))
+    """The term's BM25 weight in each of ``docs`` with these frequencies (``NONE``: all 1; 0 where the
+    term is absent, weighing 0), ``lengths`` all documents'."""
+    out = np.zeros(len(docs))
     ones = len(tf) == 0
     for i in range(len(docs)):
-        out[i] = _weight(idf, 1 if ones else tf[i], lengths[docs[i]], k1, b, avgdl)
+        if ones or tf[i]:
+            out[i] = _weight(idf, 1 if ones else tf[i], lengths[docs[i]], k1, b, avgdl)
     return out
 
 

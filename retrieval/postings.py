@@ -548,40 +548,34 @@ class Columns:
     def _gap_patches(patches) -> tuple[np.ndarray, np.ndarray]:
         return (NONE, NONE) if patches is None else patches[_GAP]
 
-    def lookup(
-        self, term: int, docs: np.ndarray, decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the sorted, distinct ``docs`` hold ``term`` (a mask) and, for those, the frequency
-        (int64). Decodes only the blocks those documents could stand in, unless that is most of them;
-        a column decoded whole is then kept in ``decoded`` (term -> ``column``), if given, for the
-        caller's next look-ups of it."""
+        (int64): from the blocks they stand in (``block_frequencies``), or the column decoded whole
+        where they are many."""
+        tf = self.block_frequencies(term, docs)
+        if tf is None:
+            found, frequencies = self.column(term)
+            where, hit = kernels.found_in(found, docs)
+            held = np.flatnonzero(hit)
+            return hit, np.ones(len(held), dtype=np.int64) if frequencies is None else frequencies[where[held]]
+        hit = tf > 0
+        return hit, tf[np.flatnonzero(hit)]
+
+    def block_frequencies(self, term: int, docs: np.ndarray) -> np.ndarray | None:
+        """The term's frequency in each of the sorted, distinct ``docs`` (0 where absent), from the
+        blocks they stand in; None when they are so many that decoding the column whole costs less
+        (at least a third of its blocks could be wanted)."""
         n = int(self.df[term])
         s0, s1 = int(self.skip_offsets[term]), int(self.skip_offsets[term + 1])
-        # Fewer documents than a third of the blocks: at most a third of the blocks decoded.
-        if s1 > s0 and len(docs) * BLOCK * 3 < n:
-            code = int(self.width[term])
-            patches = self._term_patches(term)
-            where, hit = kernels.find_in_blocks(
-                self._aligned, int(self.gap_offsets[term]), n, code & _WIDTH, code & _BITMAP > 0, *self._gap_patches(patches),
-                self.skip_last[s0:s1], self.skip_others[s0:s1], docs,
-            )
-            held = where[np.flatnonzero(hit)]
-            tf = np.ones(len(held), dtype=np.int64)
-            frequent = self._frequent_kept(term, patches) if len(held) else None
-            if frequent is not None:
-                at, there = kernels.found_in(frequent[0], held)
-                tf[there] = frequent[1][at[there]]
-            return hit, tf
-        if decoded is None:
-            found, frequencies = self.column(term)
-        else:
-            if term not in decoded:
-                decoded[term] = self.column(term)
-            found, frequencies = decoded[term]
-        where, hit = kernels.found_in(found, docs)
-        if frequencies is None:
-            return hit, np.ones(int(np.count_nonzero(hit)), dtype=np.int64)
-        return hit, frequencies[where[np.flatnonzero(hit)]]
+        if s1 == s0 or len(docs) * BLOCK * 3 >= n:
+            return None
+        code = int(self.width[term])
+        patches = self._term_patches(term)
+        frequent = self._frequent_kept(term, patches) or (NONE, NONE)
+        return kernels.block_frequencies(
+            self._aligned, int(self.gap_offsets[term]), n, code & _WIDTH, code & _BITMAP > 0, *self._gap_patches(patches),
+            self.skip_last[s0:s1], self.skip_others[s0:s1], docs, *frequent,
+        )
 
     def columns(self, first: int, stop: int, located: bool = False) -> tuple[np.ndarray, ...]:
         """Every posting of columns ``first`` .. ``stop - 1``: (column number relative to ``first``,
