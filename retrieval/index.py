@@ -461,48 +461,38 @@ class _GroupUnit:
         the terms that all readings of one weight share (及后 of 及后第一, 及后第二, …) are added up
         once for them all: weight x (shared + the rest), the best of the rests taken per reading."""
         index = self.query.index
-        (reading, in_reading), (best, in_best), (shared, in_shared) = index.scratch(), index.scratch(), index.scratch()
+        (reading, unused), (best, in_best), (shared, unused_too) = index.scratch(), index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
         # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
         # worked out once.
         weights: dict[int, np.ndarray] = {}
 
-        def add_up(terms: list[int], into: np.ndarray, marked: np.ndarray) -> np.ndarray | None:
+        def add_up(terms: list[int], into: np.ndarray) -> np.ndarray | None:
+            # Every weight is above 0 (the pruned path), so the documents whose sum was 0 are new.
             held = []
             for term in terms:
                 docs, tf = self.query.column(term)
                 if term not in weights:
                     weights[term] = index._weights(term, docs, tf)
-                into[docs] += weights[term]
-                new = docs[np.flatnonzero(~marked[docs])]
-                marked[new] = True
-                held.append(new)
+                held.append(kernels.add_up(into, docs, weights[term]))
             return np.concatenate(held) if held else None
 
-        def take_best(docs: np.ndarray, values: np.ndarray) -> None:
-            best[docs] = np.maximum(best[docs], values)
-            new = docs[np.flatnonzero(~in_best[docs])]
-            in_best[new] = True
-            touched.append(new)
-
         for weight, common, rests in _shared_readings(self.alternatives):
-            common_docs = add_up(common, shared, in_shared)
+            common_docs = add_up(common, shared)
             for rest in rests:
-                docs = add_up(rest, reading, in_reading)
+                docs = add_up(rest, reading)
                 if docs is None:
                     continue
-                take_best(docs, (reading[docs] + shared[docs]) * weight)
+                touched.append(kernels.take_best(best, docs, (reading[docs] + shared[docs]) * weight))
                 reading[docs] = 0.0
-                in_reading[docs] = False
             if common_docs is not None:
-                take_best(common_docs, shared[common_docs] * weight)
+                touched.append(kernels.take_best(best, common_docs, shared[common_docs] * weight))
                 shared[common_docs] = 0.0
-                in_shared[common_docs] = False
         docs = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
         values = best[docs]
         # (After an error the accumulators are simply not given back.)
-        index.release_scratch(reading, in_reading, ())
-        index.release_scratch(shared, in_shared, ())
+        index.release_scratch(reading, unused, ())
+        index.release_scratch(shared, unused_too, ())
         index.release_scratch(best, in_best, touched)
         return docs, values
 

@@ -261,6 +261,23 @@ def add_up(acc, docs, values):
 
 
 @_kernel
+def take_best(best, docs, values):
+    """Raise the bests ``best`` of ``docs`` to ``values`` where these are higher; the documents whose
+    best was 0 (new, every value being above 0), in the order given."""
+    new = np.empty(len(docs), dtype=np.int64)
+    count = 0
+    for i in range(len(docs)):
+        doc = docs[i]
+        before = best[doc]
+        if values[i] > before:
+            best[doc] = values[i]
+        if before == 0:
+            new[count] = doc
+            count += 1
+    return new[:count]
+
+
+@_kernel
 def same_run(stream, a, b, length):
     """Whether ``stream[a : a + length]`` equals ``stream[b : b + length]``: two columns compared,
     without the slices and the comparison array numpy makes (thousands of pairs of rare terms,
