@@ -431,10 +431,14 @@ class _TermUnit:
         self.bound = count * float(query.index._max_weight[term])
         self.cost = int(query.index._df[term])
 
-    def full(self) -> tuple[np.ndarray, np.ndarray]:
+    def add_into(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add the unit's value in each of its documents into ``acc``: its documents, and those whose
+        sum was 0."""
         docs, tf = self.query.column(self.term)
-        weights = self.query.index._weights(self.term, docs, tf)
-        return docs, weights if self.count == 1 else self.count * weights
+        index, p = self.query.index, self.query.index.params
+        idf = float(index._idf[self.term])
+        tf = kernels.NONE if tf is None else tf
+        return docs, kernels.add_weights(acc, docs, tf, self.count, idf, index._lengths, p.k1, p.b, index.avgdl)
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
         weights = self.query.weights(self.term, docs)
@@ -453,6 +457,11 @@ class _GroupUnit:
         index = query.index
         self.bound = max(weight * sum(float(index._max_weight[t]) for t in ids) for ids, weight in alternatives)
         self.cost = sum(int(index._df[t]) for ids, _ in alternatives for t in ids)
+
+    def add_into(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add the unit's value in each of its documents into ``acc`` (``_TermUnit.add_into``)."""
+        docs, values = self.full()
+        return docs, kernels.add_up(acc, docs, values)
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Every document holding a reading (distinct, in no order) and its best weighted reading's
@@ -554,10 +563,9 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
 
     def score_fully(unit) -> np.ndarray:
         nonlocal touched
-        docs, values = unit.full()
         # Every value is above 0 (the pruned path has positive weights only), so a document is new
         # where its sum is still 0: no mask of the documents found is kept beside the sums.
-        new = kernels.add_up(acc, docs, values)
+        docs, new = unit.add_into(acc)
         parts.append(new)
         touched += len(new)
         return docs

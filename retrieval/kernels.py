@@ -244,6 +244,18 @@ def found_weights(held, tf, docs, idf, lengths, k1, b, avgdl):
     return out
 
 
+@numba.njit(inline="always")
+def _add(acc, doc, value, new, count):
+    """Add ``value`` to the sum of ``doc``, listing it in ``new[count]`` where the sum was 0; the number
+    of documents listed."""
+    before = acc[doc]
+    acc[doc] = before + value
+    if before == 0:
+        new[count] = doc
+        return count + 1
+    return count
+
+
 @_kernel
 def add_up(acc, docs, values):
     """Add ``values`` into the sums ``acc`` of ``docs``; the documents whose sum was 0 (new, every value
@@ -251,12 +263,20 @@ def add_up(acc, docs, values):
     new = np.empty(len(docs), dtype=np.int64)
     count = 0
     for i in range(len(docs)):
-        doc = docs[i]
-        before = acc[doc]
-        acc[doc] = before + values[i]
-        if before == 0:
-            new[count] = doc
-            count += 1
+        count = _add(acc, docs[i], values[i], new, count)
+    return new[:count]
+
+
+@_kernel
+def add_weights(acc, docs, tf, times, idf, lengths, k1, b, avgdl):
+    """``add_up`` of the term's BM25 weights in its column (``docs``, ``tf``; ``NONE``: every frequency
+    1), each ``times`` over (a term repeated in the query), without an array of them."""
+    new = np.empty(len(docs), dtype=np.int64)
+    ones = len(tf) == 0
+    count = 0
+    for i in range(len(docs)):
+        weight = _weight(idf, 1 if ones else tf[i], lengths[docs[i]], k1, b, avgdl)
+        count = _add(acc, docs[i], weight if times == 1 else times * weight, new, count)
     return new[:count]
 
 
