@@ -85,13 +85,12 @@ def load_answerer(settings: Settings, quiet: bool = False, warm: bool = False, s
 
 
 def warm_up(answerer: Answerer, then: Callable[[], None] | None = None) -> threading.Thread:
-    """Load jieba's dictionary (and the converters) and the index query's compiled kernels in a
-    daemon thread, so the first question does not wait for them when it arrives later; a question
-    asked sooner waits for the same one-time load. ``then`` runs in the thread after the load."""
+    """Load jieba's dictionary (and the converters) in a daemon thread, so the first question does
+    not wait for it when it arrives later; a question asked sooner waits for the same one-time load.
+    ``then`` runs in the thread after the load."""
 
     def warm() -> None:
         answerer.tokenizer.tokens("二十四")
-        answerer.index.warm()
         if then is not None:
             then()
 

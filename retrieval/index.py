@@ -250,17 +250,6 @@ class BM25Index:
             doc_scores += [0.0] * len(zeros)
         return doc_ids, doc_scores
 
-    def warm(self) -> None:
-        """Run the query's compiled kernels once (``retrieval.kernels``: numba compiles each on its
-        first call, or loads it from its cache) on this index's arrays, whose types each compiled
-        version is for: a front end waiting for its first question calls this in the background, so
-        that the question does not wait for them. A query of the longest column and the shortest, as
-        a word of two readings, then both columns looked up and compared."""
-        longest, shortest = int(np.argmax(self._df)), int(np.argmin(self._df))
-        pair = [self.terms[longest], self.terms[shortest]]
-        self.closest_combined([[(pair[:1], 1.0), (pair, 0.5)]], 10, pair)
-        self.columns.warm(longest, shortest)
-
     def _same_columns(self, used: set[int]) -> dict[int, int]:
         """Each of the terms ``used`` whose column is another's, postings and idf alike, mapped to that
         one. Their weights are the same floats, so a query may score either in its place: a term met

@@ -23,7 +23,7 @@ column as a gap from the previous one's (``tf_gaps``), and the frequency (``tf_v
 Scores are not stored: a BM25 weight is recomputed exactly, in float64, from the frequency, the
 document's length and the term's idf (``bm25_weights``), so stored columns cost about 1.4 bytes a
 posting instead of 12, and scores stay bit-identical to rank-bm25's. A query's decoding (a column
-whole, or the blocks a few documents stand in) is a loop compiled by numba (``retrieval.kernels``); a
+whole, or the blocks a few documents stand in) is a compiled loop (``retrieval.kernels``, C built by Cython at install); a
 range of columns at once (an index update's) is vectorised numpy. This module, ``retrieval.kernels``,
 ``retrieval.index`` and ``retrieval.index_build`` are the only ones that use numpy.
 """
@@ -524,14 +524,6 @@ class Columns:
                 if not (np.array_equal(ia, ib) and np.array_equal(va, vb)):
                     return False
         return True
-
-    def warm(self, a: int, b: int) -> None:
-        """Run the kernels of decoding and looking up (see ``BM25Index.warm``): columns ``a`` and
-        ``b`` decoded, each looked up for its first document and the other's, and compared."""
-        for term, other in ((a, b), (b, a)):
-            docs = self.column(term)[0]
-            self.lookup(term, np.unique(np.concatenate([docs[:1], self.column(other)[0][:1]])))
-        kernels.same_run(self.gaps, 0, 0, 1)
 
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The documents holding ``term`` (int64, ascending) and their frequencies (None: all 1)."""
