@@ -17,7 +17,8 @@ checks it against rank-bm25 and against dense score arrays).
 
 The arrays are plain ``.npy`` files, memory-mapped on load; the terms are a UTF-8 blob with a hash
 table (``retrieval.term_table``), so opening a million-paragraph index reads almost nothing.
-This module and ``retrieval.postings`` / ``retrieval.index_build`` are the only ones that use numpy.
+This module and ``retrieval.postings`` / ``retrieval.kernels`` / ``retrieval.index_build`` are the only
+ones that use numpy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from retrieval import kernels
 from retrieval.postings import BLOCK, OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
@@ -184,8 +186,16 @@ class BM25Index:
         return [i for i in map(get, query) if i is not None]
 
     def _weights(self, term: int, docs: np.ndarray, tf: np.ndarray | None) -> np.ndarray:
+        """The term's weight in each of ``docs`` holding it with frequencies ``tf`` (None: all 1)."""
         p = self.params
-        return bm25_weights(float(self._idf[term]), 1.0 if tf is None else tf, self._lengths[docs], p.k1, p.b, self.avgdl)
+        return kernels.weights(float(self._idf[term]), kernels.NONE if tf is None else tf, self._lengths, docs, p.k1, p.b, self.avgdl)
+
+    def _found_weights(self, term: int, held: np.ndarray, tf: np.ndarray | None, docs: np.ndarray) -> np.ndarray:
+        """The term's weight in each of the sorted ``docs``, 0 where absent, from its column ``held``
+        (decoded whole) and its frequencies ``tf`` (None: all 1)."""
+        p = self.params
+        idf = float(self._idf[term])
+        return kernels.found_weights(held, kernels.NONE if tf is None else tf, docs, idf, self._lengths, p.k1, p.b, self.avgdl)
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every document; a term repeated in the query counts each time, as in rank-bm25."""
@@ -374,7 +384,7 @@ class _Query:
     def _weights(self, term: int, docs: np.ndarray) -> np.ndarray:
         whole = self.decoded.get(term) or self.looked_up.get(term)
         if whole is None and term in self._floor_weights:
-            where, hit = self.index.columns.found_in(self._floor_docs, docs)
+            where, hit = kernels.found_in(self._floor_docs, docs)
             known = self._floor_weights[term]
             held = np.flatnonzero(hit)
             if len(held) == len(docs):
@@ -387,17 +397,12 @@ class _Query:
         return self._weights_of(term, docs, whole)
 
     def _weights_of(self, term: int, docs: np.ndarray, whole) -> np.ndarray:
-        if whole is not None:
-            held, tf = whole
-            where, hit = self.index.columns.found_in(held, docs)
-            hit = np.flatnonzero(hit)  # (indexing through a boolean mask is several times slower)
-            tf = None if tf is None else tf[where[hit]]
-        else:
-            hit, tf = self.index.columns.lookup(term, docs, self.looked_up)
-            hit = np.flatnonzero(hit)
-        out = np.zeros(len(docs))
-        out[hit] = self.index._weights(term, docs[hit], tf)
-        return out
+        if whole is None:
+            tf = self.index.columns.block_frequencies(term, docs)
+            if tf is not None:
+                return self.index._weights(term, docs, tf)
+            whole = self.looked_up[term] = self.index.columns.column(term)
+        return self.index._found_weights(term, *whole, docs)
 
     def score(self, ids: list[int], docs: np.ndarray) -> np.ndarray:
         """The exact scores of ``docs``: each term's weight added in query order, as rank-bm25 adds."""
@@ -415,10 +420,14 @@ class _TermUnit:
         self.bound = count * float(query.index._max_weight[term])
         self.cost = int(query.index._df[term])
 
-    def full(self) -> tuple[np.ndarray, np.ndarray]:
+    def add_into(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add the unit's value in each of its documents into ``acc``: its documents, and those whose
+        sum was 0."""
         docs, tf = self.query.column(self.term)
-        weights = self.query.index._weights(self.term, docs, tf)
-        return docs, weights if self.count == 1 else self.count * weights
+        index, p = self.query.index, self.query.index.params
+        idf = float(index._idf[self.term])
+        tf = kernels.NONE if tf is None else tf
+        return docs, kernels.add_weights(acc, docs, tf, self.count, idf, index._lengths, p.k1, p.b, index.avgdl)
 
     def partial(self, docs: np.ndarray) -> np.ndarray:
         weights = self.query.weights(self.term, docs)
@@ -438,6 +447,11 @@ class _GroupUnit:
         self.bound = max(weight * sum(float(index._max_weight[t]) for t in ids) for ids, weight in alternatives)
         self.cost = sum(int(index._df[t]) for ids, _ in alternatives for t in ids)
 
+    def add_into(self, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add the unit's value in each of its documents into ``acc`` (``_TermUnit.add_into``)."""
+        docs, values = self.full()
+        return docs, kernels.add_up(acc, docs, values)
+
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Every document holding a reading (distinct, in no order) and its best weighted reading's
         score. Scores only choose candidates here (they are rescored exactly), so each reading's terms
@@ -445,48 +459,38 @@ class _GroupUnit:
         the terms that all readings of one weight share (及后 of 及后第一, 及后第二, …) are added up
         once for them all: weight x (shared + the rest), the best of the rests taken per reading."""
         index = self.query.index
-        (reading, in_reading), (best, in_best), (shared, in_shared) = index.scratch(), index.scratch(), index.scratch()
+        (reading, unused), (best, in_best), (shared, unused_too) = index.scratch(), index.scratch(), index.scratch()
         touched: list[np.ndarray] = []
         # Readings of a word share terms (its own characters' words, a bigram): each term's weights are
         # worked out once.
         weights: dict[int, np.ndarray] = {}
 
-        def add_up(terms: list[int], into: np.ndarray, marked: np.ndarray) -> np.ndarray | None:
+        def add_up(terms: list[int], into: np.ndarray) -> np.ndarray | None:
+            # Every weight is above 0 (the pruned path), so the documents whose sum was 0 are new.
             held = []
             for term in terms:
                 docs, tf = self.query.column(term)
                 if term not in weights:
                     weights[term] = index._weights(term, docs, tf)
-                into[docs] += weights[term]
-                new = docs[np.flatnonzero(~marked[docs])]
-                marked[new] = True
-                held.append(new)
+                held.append(kernels.add_up(into, docs, weights[term]))
             return np.concatenate(held) if held else None
 
-        def take_best(docs: np.ndarray, values: np.ndarray) -> None:
-            best[docs] = np.maximum(best[docs], values)
-            new = docs[np.flatnonzero(~in_best[docs])]
-            in_best[new] = True
-            touched.append(new)
-
         for weight, common, rests in _shared_readings(self.alternatives):
-            common_docs = add_up(common, shared, in_shared)
+            common_docs = add_up(common, shared)
             for rest in rests:
-                docs = add_up(rest, reading, in_reading)
+                docs = add_up(rest, reading)
                 if docs is None:
                     continue
-                take_best(docs, (reading[docs] + shared[docs]) * weight)
+                touched.append(kernels.take_best(best, docs, (reading[docs] + shared[docs]) * weight))
                 reading[docs] = 0.0
-                in_reading[docs] = False
             if common_docs is not None:
-                take_best(common_docs, shared[common_docs] * weight)
+                touched.append(kernels.take_best(best, common_docs, shared[common_docs] * weight))
                 shared[common_docs] = 0.0
-                in_shared[common_docs] = False
         docs = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
         values = best[docs]
         # (After an error the accumulators are simply not given back.)
-        index.release_scratch(reading, in_reading, ())
-        index.release_scratch(shared, in_shared, ())
+        index.release_scratch(reading, unused, ())
+        index.release_scratch(shared, unused_too, ())
         index.release_scratch(best, in_best, touched)
         return docs, values
 
@@ -548,12 +552,9 @@ def _candidates(query: _Query, units: list, k: int) -> np.ndarray:
 
     def score_fully(unit) -> np.ndarray:
         nonlocal touched
-        docs, values = unit.full()
         # Every value is above 0 (the pruned path has positive weights only), so a document is new
         # where its sum is still 0: no mask of the documents found is kept beside the sums.
-        before = acc[docs]
-        acc[docs] = before + values
-        new = docs[np.flatnonzero(before == 0)]
+        docs, new = unit.add_into(acc)
         parts.append(new)
         touched += len(new)
         return docs

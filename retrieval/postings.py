@@ -22,10 +22,10 @@ column as a gap from the previous one's (``tf_gaps``), and the frequency (``tf_v
 
 Scores are not stored: a BM25 weight is recomputed exactly, in float64, from the frequency, the
 document's length and the term's idf (``bm25_weights``), so stored columns cost about 1.4 bytes a
-posting instead of 12, and scores stay bit-identical to rank-bm25's. Decoding is vectorised: a short
-column's values are gathered, a long one's read eight strided reads at a time (eight values of
-``w`` bits take ``w`` bytes). This module and ``retrieval.index`` / ``retrieval.index_build`` are the
-only ones that use numpy.
+posting instead of 12, and scores stay bit-identical to rank-bm25's. A query's decoding (a column
+whole, or the blocks a few documents stand in) is a compiled loop (``retrieval.kernels``, C built by Cython at install); a
+range of columns at once (an index update's) is vectorised numpy. This module, ``retrieval.kernels``,
+``retrieval.index`` and ``retrieval.index_build`` are the only ones that use numpy.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK = 128
+from retrieval import kernels
+from retrieval.kernels import NONE, length_norms, saturations
+
+BLOCK = kernels.BLOCK
 # Per-term arrays (T entries, or T + 1 for offsets) and the streams they point into.
 TERM_ARRAYS = ("df", "width", "gap_offsets", "tfx_offsets", "skip_offsets", "max_weight")
 OFFSETS = ("gap_offsets", "tfx_offsets", "skip_offsets")
@@ -53,9 +56,6 @@ STREAMS = tuple(STREAM_TYPES)
 # Zero bytes after the last column of ``gaps``: a packed value is read from the two 8-byte words it
 # overlaps, or the 8 bytes it starts in.
 GAPS_TAIL = 16
-# How a column's packed values are read, by their number (measured): up to 1,000 by one gather of
-# unaligned 8-byte words, up to 10,000 by two gathers of aligned ones, more by eight strided reads.
-_UNALIGNED_MOST, _GATHER_MOST = 1_000, 10_000
 
 # In ``width``, besides the width (the low 6 bits): the column has a bitmap of its gaps of 1, and
 # values in the patch table (most columns have none, and skip looking).
@@ -63,9 +63,6 @@ _BITMAP, _PATCHED, _WIDTH = 0x80, 0x40, 0x3F
 # The frequencies of columns with at least this many above 1 are kept decoded (``_frequent_kept``),
 # up to this many bytes for all of them.
 _KEPT_FREQUENT_FROM, _KEPT_FREQUENT_BYTES = 1 << 16, 48 << 20
-# ``Columns.found_in`` maps documents to positions when at least 1 / this share of the column is
-# looked up (a binary search each costs less below), in int32 arrays of a slot per document, kept.
-_MAPPED_FROM, _POSITION_MAPS_KEPT = 4, 4
 _PATCHES_KEPT_BYTES = 8 << 20  # the columns' patched values kept (``Columns._term_patches``)
 _PATCH_BITS = 96  # what a value in the patch table costs: an int64 key and a uint32 value
 _GAP, _TF_GAP, _TF_VALUE = 0, 1, 2  # kinds of patched values
@@ -75,17 +72,6 @@ def bm25_weights(idf: float, tf, lengths, k1: float, b: float, avgdl: float):
     """BM25Okapi's weight of a term in documents of these lengths, with these frequencies: computed in
     exactly rank-bm25's order of operations, so equal scores are equal to the last bit."""
     return idf * saturations(tf, length_norms(lengths, k1, b, avgdl), k1)
-
-
-def length_norms(lengths, k1: float, b: float, avgdl: float):
-    """What a document's length adds to the denominator of its BM25 weights, as ``bm25_weights``
-    computes it: worked out once a document, it gives the same floats for each of its postings."""
-    return k1 * (1 - b + b * lengths / avgdl)
-
-
-def saturations(tf, norms, k1: float):
-    """BM25 weights before the idf (or with an idf of 1), from the documents' ``length_norms``."""
-    return tf * (k1 + 1) / (tf + norms)
 
 
 @dataclass
@@ -419,47 +405,15 @@ class Columns:
         self.patch_values = arrays["patch_values"]
         if len(self.gaps) < GAPS_TAIL or len(self.gaps) % 8:
             raise ValueError("the gaps stream lacks its tail")
-        # The gaps as little-endian 8-byte words, and as overlapping ones, one starting at every byte.
+        # The gaps as little-endian 8-byte words: packed values are read from the words they overlap.
         self._aligned = self.gaps.view("<u8")
-        self._words = np.ndarray((len(self.gaps) - 7,), dtype="<u8", buffer=self.gaps, strides=(1,))
         self._kept: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._kept_bytes = 0
         self._kept_lock = threading.Lock()
-        self._position_maps: list[np.ndarray] = []  # see ``found_in``
         self._patches_kept: dict[int, tuple[tuple[np.ndarray, np.ndarray], ...]] = {}  # see ``_term_patches``
         self._patches_bytes = 0
 
     # --- pieces ----------------------------------------------------------------------------------
-
-    def _unpack(self, byte: int, width: int, count: int) -> np.ndarray:
-        """``count`` values of ``width`` bits packed from byte ``byte`` (a word's first) on, as int64."""
-        if width == 0 or count == 0:
-            return np.zeros(count, dtype=np.int64)
-        if width in (8, 16, 32):
-            raw = self.gaps[byte : byte + count * width // 8]
-            return (raw if width == 8 else raw.view("<u2" if width == 16 else "<u4")).astype(np.int64)
-        mask = np.uint64((1 << width) - 1)
-        if count < _UNALIGNED_MOST:  # fewest operations: each value read from the 8 bytes it starts in
-            bit = np.arange(0, count * width, width, dtype=np.int64)
-            out = self._words[(bit >> 3) + byte]
-            out >>= (bit & 7).astype(np.uint64)
-        elif count < _GATHER_MOST:
-            return self._gather(np.arange(byte * 8, byte * 8 + count * width, width, dtype=np.int64), mask)
-        else:
-            # Eight values take exactly ``width`` bytes: the j-th of every eight is one strided read.
-            out = np.empty(count, dtype=np.uint64)
-            for j in range(8):
-                m = (count - j + 7) >> 3
-                words = np.ndarray((m,), dtype="<u8", buffer=self.gaps, offset=byte + (j * width >> 3), strides=(width,))
-                np.right_shift(words, np.uint64(j * width & 7), out=out[j::8])
-        out &= mask
-        return out.view(np.int64)
-
-    def _unpack_at(self, byte: int, width: int, ranks: np.ndarray) -> np.ndarray:
-        """The values of ``width`` bits numbered ``ranks`` of those packed from byte ``byte`` on."""
-        if width == 0:
-            return np.zeros(len(ranks), dtype=np.int64)
-        return self._gather(byte * 8 + ranks.astype(np.int64) * width, np.uint64((1 << width) - 1))
 
     def _gather(self, bit: np.ndarray, mask) -> np.ndarray:
         """The values starting at these bits of the gaps, masked, as int64."""
@@ -516,16 +470,13 @@ class Columns:
         x0, x1 = int(self.tfx_offsets[term]), int(self.tfx_offsets[term + 1])
         if x1 == x0:
             return None
-        gaps = self.tf_gaps[x0:x1]
-        values = self.tf_values[x0:x1]
-        if patches is not None and (len(patches[_TF_GAP][0]) or len(patches[_TF_VALUE][0])):
-            gaps, values = gaps.astype(np.int64), values.astype(np.int64)
-            for kind, target in ((_TF_GAP, gaps), (_TF_VALUE, values)):
-                index, value = patches[kind]
-                target[index] = value
-        positions = np.cumsum(gaps, dtype=np.int64)
-        positions -= 1
-        return positions, values
+        gap_patches = value_patches = (NONE, NONE)
+        if patches is not None:
+            gap_patches, value_patches = patches[_TF_GAP], patches[_TF_VALUE]
+        frequent = kernels.frequent_postings(self.tf_gaps[x0:x1], self.tf_values[x0:x1], *gap_patches, *value_patches)
+        for values in frequent:  # (read-only whether kept or not: one compiled kernel reads both)
+            values.flags.writeable = False
+        return frequent
 
     def _frequent_kept(self, term: int, patches) -> tuple[np.ndarray, np.ndarray] | None:
         """``_frequent``, kept for the longest columns. Their positions are gaps summed from the
@@ -542,8 +493,6 @@ class Columns:
                 self._kept.move_to_end(term)
                 return kept
         kept = self._frequent(term, patches)
-        for values in kept:
-            values.flags.writeable = False
         with self._kept_lock:
             if term not in self._kept:
                 self._kept[term] = kept
@@ -568,7 +517,7 @@ class Columns:
         spans = ((self.gaps, self.gap_offsets), (self.tf_gaps, self.tfx_offsets), (self.tf_values, self.tfx_offsets))
         for stream, offsets in spans:
             a0, a1, b0, b1 = int(offsets[a]), int(offsets[a + 1]), int(offsets[b]), int(offsets[b + 1])
-            if a1 - a0 != b1 - b0 or not np.array_equal(stream[a0:a1], stream[b0:b1]):
+            if a1 - a0 != b1 - b0 or not kernels.same_run(stream, a0, b0, a1 - a0):
                 return False
         if int(self.width[a]) & _PATCHED:
             for (ia, va), (ib, vb) in zip(self._term_patches(a), self._term_patches(b)):
@@ -579,145 +528,46 @@ class Columns:
     def column(self, term: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The documents holding ``term`` (int64, ascending) and their frequencies (None: all 1)."""
         n = int(self.df[term])
-        byte = int(self.gap_offsets[term])
         code = int(self.width[term])
         patches = self._term_patches(term)
-        if code & _BITMAP:
-            size = _words_of(n) * 8
-            # The positions of the gaps above 1, then a scatter to them: assigning through the boolean
-            # mask itself is several times slower where gaps of 1 and others alternate unpredictably
-            # (and np.flatnonzero of the bits as uint8 rather than bool six times slower again).
-            above_one = np.flatnonzero(np.unpackbits(self.gaps[byte : byte + size], count=n, bitorder="little").view(bool))
-            values = self._unpack(byte + size, code & _WIDTH, len(above_one))
-            if patches is not None:
-                index, value = patches[_GAP]
-                values[index] = value
-            values += 2
-            gaps = np.ones(n, dtype=np.int64)
-            gaps[above_one] = values
-        else:
-            gaps = self._unpack(byte, code & _WIDTH, n)
-            if patches is not None:
-                index, value = patches[_GAP]
-                gaps[index] = value
-            gaps += 1
-        gaps[0] -= 1
-        docs = np.cumsum(gaps, out=gaps)
+        docs = kernels.decode_docs(self._aligned, int(self.gap_offsets[term]), n, code & _WIDTH, code & _BITMAP > 0, *self._gap_patches(patches))
         frequent = self._frequent_kept(term, patches)
         if frequent is None:
             return docs, None
-        tf = np.ones(n, dtype=np.int64)
-        tf[frequent[0]] = frequent[1]
-        return docs, tf
+        return docs, kernels.spread_frequencies(n, *frequent)
 
-    def lookup(
-        self, term: int, docs: np.ndarray, decoded: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _gap_patches(patches) -> tuple[np.ndarray, np.ndarray]:
+        return (NONE, NONE) if patches is None else patches[_GAP]
+
+    def lookup(self, term: int, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the sorted, distinct ``docs`` hold ``term`` (a mask) and, for those, the frequency
-        (int64). Decodes only the blocks those documents could stand in, unless that is most of them;
-        a column decoded whole is then kept in ``decoded`` (term -> ``column``), if given, for the
-        caller's next look-ups of it."""
+        (int64): from the blocks they stand in (``block_frequencies``), or the column decoded whole
+        where they are many."""
+        tf = self.block_frequencies(term, docs)
+        if tf is None:
+            found, frequencies = self.column(term)
+            where, hit = kernels.found_in(found, docs)
+            held = np.flatnonzero(hit)
+            return hit, np.ones(len(held), dtype=np.int64) if frequencies is None else frequencies[where[held]]
+        hit = tf > 0
+        return hit, tf[np.flatnonzero(hit)]
+
+    def block_frequencies(self, term: int, docs: np.ndarray) -> np.ndarray | None:
+        """The term's frequency in each of the sorted, distinct ``docs`` (0 where absent), from the
+        blocks they stand in; None when they are so many that decoding the column whole costs less
+        (at least a third of its blocks could be wanted)."""
         n = int(self.df[term])
         s0, s1 = int(self.skip_offsets[term]), int(self.skip_offsets[term + 1])
-        blocks = s1 - s0
-        if blocks and len(docs) * BLOCK * 3 < n:
-            last = self.skip_last[s0:s1]
-            block_of = np.searchsorted(last, docs)
-            wanted = np.unique(block_of[block_of < blocks])
-            if not len(wanted):  # every document asked for comes after the column's last one
-                return np.zeros(len(docs), dtype=bool), np.zeros(0, dtype=np.int64)
-            if len(wanted) * 3 < blocks:
-                found, positions = self._blocks(term, n, s0, wanted)
-                where, hit = self.found_in(found, docs)
-                held = positions[where[np.flatnonzero(hit)]]
-                tf = np.ones(len(held), dtype=np.int64)
-                frequent = self._frequent_kept(term, self._term_patches(term)) if len(held) else None
-                if frequent is not None:
-                    at, there = self.found_in(frequent[0], held)
-                    tf[there] = frequent[1][at[there]]
-                return hit, tf
-        if decoded is None:
-            found, frequencies = self.column(term)
-        else:
-            if term not in decoded:
-                decoded[term] = self.column(term)
-            found, frequencies = decoded[term]
-        where, hit = self.found_in(found, docs)
-        if frequencies is None:
-            return hit, np.ones(int(np.count_nonzero(hit)), dtype=np.int64)
-        return hit, frequencies[where[np.flatnonzero(hit)]]
-
-    def found_in(self, ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each of ``wanted`` (distinct, ascending), whether it is in ``ordered`` (distinct,
-        ascending, at least 0) and, where it is, its position there (elsewhere any number).
-
-        A query looks thousands of candidates up in a column of a few thousand documents, again and
-        again: a binary search each (``_found_in``) then costs several times a pass over both, which
-        a map from document to position, kept between calls and cleared after each, makes.
-        """
-        if len(wanted) * _MAPPED_FROM < len(ordered) or not len(ordered) or not len(wanted):
-            return _found_in(ordered, wanted)
-        size = int(max(ordered[-1], wanted[-1])) + 1
-        with self._kept_lock:
-            positions = self._position_maps.pop() if self._position_maps else None
-        if positions is None or len(positions) < size:
-            positions = np.zeros(size, dtype=np.int32)  # a smaller one is dropped: they only grow
-        positions[ordered] = np.arange(1, len(ordered) + 1, dtype=np.int32)
-        where = positions[wanted]
-        positions[ordered] = 0
-        with self._kept_lock:
-            if len(self._position_maps) < _POSITION_MAPS_KEPT:
-                self._position_maps.append(positions)
-        hit = where > 0
-        where -= 1
-        return where, hit
-
-    def _blocks(self, term: int, n: int, s0: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The documents of the column's blocks ``wanted`` (ascending block numbers), ascending, and
-        their positions in the column. Worked out as a table of one block a row: only the column's
-        last block can be shorter than ``BLOCK``, and its missing places are cut off at the end."""
-        byte = int(self.gap_offsets[term])
+        if s1 == s0 or len(docs) * BLOCK * 3 >= n:
+            return None
         code = int(self.width[term])
-        width = code & _WIDTH
-        positions = (wanted * BLOCK)[:, None] + np.arange(BLOCK)
-        short = int(wanted[-1]) * BLOCK + BLOCK > n  # the last block, shorter
-        valid = positions < n if short else None
-        if code & _BITMAP:
-            rows = self.gaps[byte + (wanted * (BLOCK // 8))[:, None] + np.arange(BLOCK // 8)]
-            above_one = np.unpackbits(rows, axis=1, bitorder="little").view(bool)
-            if short:
-                above_one &= valid
-            rank = np.cumsum(above_one, axis=1)
-            rank -= above_one
-            rank += self.skip_others[s0 + wanted].astype(np.int64)[:, None]
-            at = np.flatnonzero(above_one)  # as in ``column``: a scatter to positions, not through the mask
-            ranks = rank.reshape(-1)[at]
-            values = self._unpack_at(byte + _words_of(n) * 8, width, ranks)
-            step = 2
-        else:
-            above_one = valid if short else np.ones(positions.shape, dtype=bool)
-            ranks = positions[valid] if short else positions.reshape(-1)
-            values = self._unpack_at(byte, width, ranks)
-            step = 1
         patches = self._term_patches(term)
-        if patches is not None and len(patches[_GAP][0]):
-            index, value = patches[_GAP]
-            where, hit = _found_in(ranks, index)  # ranks ascend
-            values[where[hit]] = value[hit]
-        values += step
-        if code & _BITMAP:
-            gaps = np.ones(positions.shape, dtype=np.int64)
-            gaps.reshape(-1)[at] = values
-        elif short:
-            gaps = np.ones(positions.shape, dtype=np.int64)
-            gaps[valid] = values
-        else:
-            gaps = values.reshape(positions.shape)
-        gaps[:, 0] += np.where(wanted > 0, self.skip_last[s0 + np.maximum(wanted - 1, 0)], -1)
-        docs = np.cumsum(gaps, axis=1, out=gaps)
-        if short:
-            return docs[valid], positions[valid]
-        return docs.reshape(-1), positions.reshape(-1)
+        frequent = self._frequent_kept(term, patches) or (NONE, NONE)
+        return kernels.block_frequencies(
+            self._aligned, int(self.gap_offsets[term]), n, code & _WIDTH, code & _BITMAP > 0, *self._gap_patches(patches),
+            self.skip_last[s0:s1], self.skip_others[s0:s1], docs, *frequent,
+        )
 
     def columns(self, first: int, stop: int, located: bool = False) -> tuple[np.ndarray, ...]:
         """Every posting of columns ``first`` .. ``stop - 1``: (column number relative to ``first``,
@@ -781,13 +631,3 @@ class Columns:
             where[other] = bit
             return term, docs, tf, where
         return term, docs, tf
-
-
-def _found_in(ordered: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``wanted``, its position in the sorted ``ordered`` (0 where past the end) and
-    whether it is there."""
-    where = np.searchsorted(ordered, wanted)
-    where[where >= len(ordered)] = 0
-    if not len(ordered):
-        return where, np.zeros(len(wanted), dtype=bool)
-    return where, ordered[where] == wanted

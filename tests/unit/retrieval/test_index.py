@@ -385,18 +385,18 @@ def test_the_floors_weights_serve_the_last_look_ups(monkeypatch):
     documents: fewer documents are looked up, and the top k stays the dense one to the bit. Weights
     remembered wrong (1% high) change the top k's scores: the comparison can fail."""
     from retrieval import index as index_module
-    from retrieval.postings import Columns
 
     index = BM25Index.build(_zipf_corpus(5, 60_000, 3_000))
     queries = _pruning_queries(5, 3_000)
-    lookup = Columns.lookup
+    weights_of = index_module._Query._weights_of
     looked_up = [0]
 
-    def counting(self, term, docs, decoded=None):
-        looked_up[0] += len(docs)
-        return lookup(self, term, docs, decoded)
+    def counting(self, term, docs, whole):
+        if whole is None:  # looked up in the column's blocks, or by decoding it whole now
+            looked_up[0] += len(docs)
+        return weights_of(self, term, docs, whole)
 
-    monkeypatch.setattr(Columns, "lookup", counting)
+    monkeypatch.setattr(index_module._Query, "_weights_of", counting)
     differ, _, _ = _pruned_against_dense(index, queries)
     with_floor = looked_up[0]
     assert differ == 0

@@ -118,19 +118,39 @@ def test_long_columns_keep_their_frequencies_decoded_within_a_budget(monkeypatch
     assert len(index._kept) == 2
 
 
-def test_found_in_maps_or_searches_to_the_same_positions():
-    """``Columns.found_in`` answers as the binary search does whether it maps documents to positions
-    (many looked up) or searches (few), and leaves its kept maps cleared: a map left dirty by one call
-    would report documents of the previous column as held in the next."""
-    from retrieval.postings import _found_in
+def test_found_in_merges_or_searches_to_the_positions_a_binary_search_finds():
+    """``kernels.found_in`` answers as numpy's binary search does whether it merges the two arrays
+    (many looked up) or searches each (few), wanted documents before, among and after the ordered."""
+    from retrieval.kernels import found_in
 
     rng = np.random.default_rng(3)
-    columns = encoded_index(random_columns(rng, 5_000, 4), 1)
-    for _ in range(200):
-        ordered = np.unique(rng.integers(0, int(rng.choice([50, 5_000, 20_000])), size=rng.integers(1, 3_000)))
-        wanted = np.unique(rng.integers(0, 20_000, size=rng.integers(1, 6_000)))
-        where, hit = columns.found_in(ordered, wanted)
-        expected_where, expected_hit = _found_in(ordered, wanted)
+    for _ in range(300):
+        ordered = np.unique(rng.integers(0, int(rng.choice([50, 5_000, 20_000])), size=rng.integers(0, 3_000)))
+        wanted = np.unique(rng.integers(0, 20_000, size=rng.integers(0, 6_000)))
+        where, hit = found_in(ordered, wanted)
+        expected_where = np.minimum(np.searchsorted(ordered, wanted), max(len(ordered) - 1, 0))
+        expected_hit = ordered[expected_where] == wanted if len(ordered) else np.zeros(len(wanted), dtype=bool)
         np.testing.assert_array_equal(hit, expected_hit)
         np.testing.assert_array_equal(where[hit], expected_where[expected_hit])
-    assert columns._position_maps and not any(m.any() for m in columns._position_maps)
+
+
+@pytest.mark.parametrize("length_type", [np.uint16, np.uint32])
+def test_compiled_weights_equal_numpys_to_the_last_bit(length_type):
+    """The kernels' BM25 weights are ``bm25_weights``' floats, bit for bit (the same functions compiled,
+    nothing reordered or fused): the index's exact scores rest on it. ``weights`` reads the lengths of
+    the documents given; ``found_weights`` those of the documents a column holds, 0 for the others."""
+    from retrieval import kernels
+    from retrieval.postings import bm25_weights
+
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(1, 3_000, size=50_000).astype(length_type)
+    docs = np.unique(rng.integers(0, len(lengths), size=20_000))
+    tf = rng.choice([1, 2, 3, 17, 300], size=len(docs))
+    for idf, k1, b, avgdl in ((7.3, 1.5, 0.75, 41.7), (0.0123, 1.2, 0.3, 1_000.9), (11.0, 2.0, 1.0, 3.0)):
+        expected = bm25_weights(idf, tf, lengths[docs], k1, b, avgdl)
+        assert kernels.weights(idf, tf, lengths, docs, k1, b, avgdl).tobytes() == expected.tobytes()
+        ones = bm25_weights(idf, 1.0, lengths[docs], k1, b, avgdl)
+        assert kernels.weights(idf, kernels.NONE, lengths, docs, k1, b, avgdl).tobytes() == ones.tobytes()
+        held = docs[::3]
+        found = kernels.found_weights(held, tf[::3], docs, idf, lengths, k1, b, avgdl)
+        assert found[::3].tobytes() == expected[::3].tobytes() and not found[np.isin(docs, held, invert=True)].any()
