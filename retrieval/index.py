@@ -35,8 +35,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from retrieval import kernels
-from retrieval.postings import BLOCK, OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, offsets_of
+from retrieval.postings import BLOCK, OFFSETS, STREAMS, Columns, EncodedColumns, assemble_columns, bm25_weights, encode_columns, kernels, offsets_of
 from retrieval.term_table import StringTable, write_strings
 
 TERMS = "terms"  # terms.bin, terms.offsets, terms.slots

@@ -36,8 +36,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval import kernels
-from retrieval.kernels import NONE, length_norms, saturations
+try:
+    from retrieval import kernels
+except ImportError as error:  # a checkout whose compiled module was never built
+    raise ImportError(
+        "retrieval.kernels (retrieval/kernels.pyx) is not compiled: install the project with `make` "
+        "or `pip install -e .`, which builds it (it needs a C compiler and the Python headers)"
+    ) from error
+
+NONE, length_norms, saturations = kernels.NONE, kernels.length_norms, kernels.saturations
 
 BLOCK = kernels.BLOCK
 # Per-term arrays (T entries, or T + 1 for offsets) and the streams they point into.
