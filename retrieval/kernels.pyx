@@ -54,6 +54,19 @@ cdef inline double _weight(double idf, int64_t tf, double length, double k1, dou
     return idf * (f * (k1 + 1) / (f + norm))
 
 
+cdef inline Py_ssize_t _first_not_below(const int64_t[:] ordered, Py_ssize_t lo, Py_ssize_t hi, int64_t value) noexcept nogil:
+    # The first position of ``ordered[lo:hi]`` (ascending) whose value is not below ``value``; ``hi``
+    # if there is none: numpy's ``searchsorted``, left side.
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ordered[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef inline int64_t _packed(const uint64_t[::1] words, int64_t bit, uint64_t mask) noexcept nogil:
     # The value packed from bit ``bit`` of the 8-byte words on: the rest of its word and the start
     # of the next, read whether it runs into the next or not (no branch to mispredict; the stream's
@@ -78,15 +91,9 @@ cdef void _decode(int64_t[::1] out, const uint64_t[::1] words, int64_t byte, int
     cdef int64_t start = byte * 8 + ((((n + 63) >> 6) << 6) if bitmap else 0)
     cdef int64_t step = 2 if bitmap else 1
     cdef Py_ssize_t patches = patch_index.shape[0]
-    cdef Py_ssize_t p = 0, hi = patches, mid
+    cdef Py_ssize_t p = _first_not_below(patch_index, 0, patches, rank)
     cdef Py_ssize_t j
     cdef int64_t i, above, value, patched
-    while p < hi:  # the first patch at or after ``rank``
-        mid = (p + hi) >> 1
-        if patch_index[mid] < rank:
-            p = mid + 1
-        else:
-            hi = mid
     patched = patch_index[p] if p < patches else -1
     for j in range(out.shape[0]):
         i = first + j
@@ -153,32 +160,16 @@ cdef Py_ssize_t _found_in(const int64_t[:] ordered, const int64_t[:] wanted, int
     # ``found_in`` into ``where`` and ``hit`` (zeroed by the caller): a merge, or a binary search each
     # over what is left of ``ordered`` when the wanted are few. The number found.
     cdef Py_ssize_t m = wanted.shape[0], n = ordered.shape[0]
-    cdef Py_ssize_t i, j = 0, lo, hi, mid, found = 0
+    cdef Py_ssize_t i, j = 0, found = 0
+    cdef bint few = m * 16 < n
     cdef int64_t doc
-    if n == 0 or m == 0:
-        return 0
-    if m * 16 < n:
-        for i in range(m):
-            doc = wanted[i]
-            lo, hi = j, n
-            while lo < hi:  # the first of ordered[j:] not below doc
-                mid = (lo + hi) >> 1
-                if ordered[mid] < doc:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            j = lo
-            if j == n:
-                break
-            if ordered[j] == doc:
-                hit[i] = 1
-                where[i] = j
-                found += 1
-        return found
     for i in range(m):
         doc = wanted[i]
-        while j < n and ordered[j] < doc:
-            j += 1
+        if few:
+            j = _first_not_below(ordered, j, n, doc)
+        else:
+            while j < n and ordered[j] < doc:
+                j += 1
         if j == n:
             break
         if ordered[j] == doc:
@@ -226,7 +217,7 @@ def block_frequencies(const uint64_t[::1] words, int64_t byte, int64_t n, int64_
     cdef int64_t[::1] where = where_array
     cdef uint8_t[::1] hit = hit_array
     cdef int64_t[::1] tf = tf_array
-    cdef Py_ssize_t size = 0, block = 0, last = -1, i, k, count, lo, hi, mid, f = 0
+    cdef Py_ssize_t size = 0, block = 0, last = -1, i, k, count, f = 0
     cdef int64_t first, rank, before, doc, position
     with nogil:
         for i in range(m):
@@ -251,14 +242,7 @@ def block_frequencies(const uint64_t[::1] words, int64_t byte, int64_t n, int64_
                 continue
             position = positions[where[i]]
             # The frequencies not 1 are few and ascending by position, as the documents are.
-            lo, hi = f, frequent_at.shape[0]
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if frequent_at[mid] < position:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            f = lo
+            f = _first_not_below(frequent_at, f, frequent_at.shape[0], position)
             tf[i] = frequent[f] if f < frequent_at.shape[0] and frequent_at[f] == position else 1
     return tf_array
 
